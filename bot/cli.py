@@ -1,0 +1,250 @@
+"""The `tutor` command: a thin layer over the packages that turns their errors into one line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bot.errors import TutorError
+from bot.settings import Settings, describe, load_settings
+from knowledge.errors import BankError
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("tutor")
+
+
+class _Context:
+    """What every command receives: the options of the group, resolved lazily."""
+
+    def __init__(self, data_dir: Path | None, config_file: Path | None) -> None:
+        self.data_dir = data_dir
+        self.config_file = config_file
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.data_dir, self.config_file)
+            logging.basicConfig(level=self._settings.log_level.upper(), stream=sys.stderr)
+        return self._settings
+
+    def store(self) -> Any:
+        from knowledge.store import Store
+
+        return Store(self.settings.home)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def friendly(func: F) -> F:
+    """Turn the packages' errors into `error: …` and exit 1; anything else gets an id, no trace."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (TutorError, BankError) as exc:
+            _fail(str(exc))
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            _fail("interrupted")
+        except Exception:
+            incident = uuid.uuid4().hex[:8]
+            log.debug("incident %s\n%s", incident, traceback.format_exc())
+            _fail(
+                f"unexpected failure (incident {incident}); run again with TUTOR_LOG_LEVEL=debug "
+                "to see the details, and report them"
+            )
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="TUTOR_HOME",
+    help="Where the SQLite database and the index live (env TUTOR_HOME).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A TOML file of settings (env TUTOR_CONFIG; default: tutor.toml in the data dir).",
+)
+@click.version_option(package_name="tutor", prog_name="tutor")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None, config_file: Path | None) -> None:
+    """An interview tutor for AI and large-model engineering, in Chinese and English."""
+    ctx.obj = _Context(data_dir, config_file)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--starter", is_flag=True, help="Also ingest the starter bank shipped with the tutor.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.pass_obj
+@friendly
+def ingest(obj: _Context, paths: tuple[Path, ...], starter: bool, as_json: bool) -> None:
+    """Parse Markdown or .txt files (or folders of them) into the bank.
+
+    Idempotent: an unchanged file changes nothing, a changed file replaces only its own entries.
+    """
+    from knowledge.ingest import STARTER_DIR
+    from knowledge.ingest import ingest as run_ingest
+
+    targets = list(paths) + ([STARTER_DIR] if starter else [])
+    if not targets:
+        raise click.UsageError("give one or more files or folders to ingest, or --starter")
+    store = obj.store()
+    try:
+        report = run_ingest(store, targets, max_bytes=obj.settings.max_file_bytes)
+    finally:
+        store.close()
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if as_json:
+        _print_json(report.as_json())
+    else:
+        s = report.as_json()
+        click.echo(
+            f"ingested {s['files']} file(s): {s['entries']} entries "
+            f"({s['added']} added, {s['updated']} updated, {s['removed']} removed)"
+        )
+    if report.entries == 0:
+        _fail("no entries found in what was given; see docs/bank-format.md for the formats read")
+
+
+@cli.group()
+def bank() -> None:
+    """Browse the question bank."""
+
+
+@bank.command("list")
+@click.option("--kind", type=click.Choice(["concept", "coding"]), help="Only this kind.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Only this language.")
+@click.option("--source", help="Only entries from this file name.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+@friendly
+def bank_list(
+    obj: _Context, kind: str | None, lang: str | None, source: str | None, as_json: bool
+) -> None:
+    """List the entries: id, kind, language, source and title."""
+    store = obj.store()
+    try:
+        entries = store.entries(kind=kind, language=lang, source=source)
+    finally:
+        store.close()
+    for e in entries:
+        if as_json:
+            _print_json(
+                {
+                    "id": e.id,
+                    "kind": e.kind,
+                    "language": e.language,
+                    "source": e.source,
+                    "title": e.title,
+                    "question": e.question,
+                }
+            )
+        else:
+            click.echo(f"{e.id}  {e.kind:<7}  {e.language}  {e.source}  {e.title}")
+    if not entries and not as_json:
+        click.echo("the bank is empty here: run `tutor ingest --starter` or `tutor ingest PATH`")
+
+
+@bank.command("show")
+@click.argument("entry_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the entry as one JSON object.")
+@click.pass_obj
+@friendly
+def bank_show(obj: _Context, entry_id: str, as_json: bool) -> None:
+    """Show one entry: question, answer, key points, code, explanation and tests."""
+    from dataclasses import asdict
+
+    store = obj.store()
+    try:
+        entry = store.entry(entry_id)
+    finally:
+        store.close()
+    if entry is None:
+        raise TutorError(f"no entry {entry_id!r}; `tutor bank list` shows the ids")
+    if as_json:
+        _print_json(asdict(entry))
+        return
+    lines = [
+        f"# {entry.title}",
+        f"{entry.id} · {entry.kind} · {entry.language} · {entry.source} · {entry.section}",
+        "",
+        f"Q: {entry.question}",
+    ]
+    if entry.key_points:
+        lines += ["", "Key points:"] + [f"  - {p}" for p in entry.key_points]
+    elif entry.answer:
+        lines += ["", entry.answer]
+    for block in entry.code:
+        lines += ["", f"```{block.lang}  ({block.part})", block.code, "```"]
+    if entry.explanation:
+        lines += ["", f"Explanation: {entry.explanation}"]
+    click.echo("\n".join(lines))
+
+
+@bank.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as one JSON object.")
+@click.pass_obj
+@friendly
+def bank_stats(obj: _Context, as_json: bool) -> None:
+    """Count the bank's entries by language, kind and source file."""
+    store = obj.store()
+    try:
+        summary = store.summary()
+    finally:
+        store.close()
+    if as_json:
+        _print_json(summary)
+        return
+    click.echo(f"{summary['entries']} entries from {summary['documents']} document(s)")
+    click.echo(
+        "  by language: " + ", ".join(f"{k} {v}" for k, v in summary["by_language"].items())
+    )
+    click.echo("  by kind: " + ", ".join(f"{k} {v}" for k, v in summary["by_kind"].items()))
+    for source, n in summary["by_source"].items():
+        click.echo(f"  {n:>4}  {source}")
+
+
+@cli.command("config")
+@click.option("--json", "as_json", is_flag=True, help="Print the settings as one JSON array.")
+@click.pass_obj
+@friendly
+def config_cmd(obj: _Context, as_json: bool) -> None:
+    """List every setting: its environment variable, value, default and meaning."""
+    rows = describe(obj.settings)
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['env']} = {row['value']}")
+        click.echo(f"    {row['description']} (default: {row['default']})")
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    cli(prog_name="tutor")

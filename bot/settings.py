@@ -1,0 +1,133 @@
+"""Every setting of the tutor, read in this one module.
+
+Sources, strongest first: command-line options (`--data-dir`), environment variables
+(`TUTOR_<NAME>`), the TOML file (`--config`, `TUTOR_CONFIG`, or `tutor.toml` in the data dir),
+then the defaults below. `tutor config` prints them all with their values and descriptions.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from bot.errors import ConfigError
+
+ENV_PREFIX = "TUTOR_"
+CONFIG_NAME = "tutor.toml"
+
+
+def default_home() -> Path:
+    """The data dir when none is set: $XDG_DATA_HOME/tutor, else ~/.local/share/tutor."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "tutor"
+
+
+class Settings(BaseSettings):
+    """The tutor's settings; each field's description is what `tutor config` shows."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    home: Path = Field(
+        default_factory=default_home,
+        description="Data dir: the SQLite database and the search index live here (--data-dir).",
+    )
+    max_file_mb: float = Field(
+        default=20.0,
+        gt=0,
+        description="Largest bank file `tutor ingest` accepts, in MB; larger files are refused.",
+    )
+    log_level: str = Field(
+        default="WARNING",
+        pattern=r"^(?i:debug|info|warning|error)$",
+        description="How much the tutor logs to stderr: debug, info, warning or error.",
+    )
+
+    @property
+    def max_file_bytes(self) -> int:
+        """max_file_mb in bytes."""
+        return int(self.max_file_mb * 1_000_000)
+
+
+def _config_file(explicit: Path | None, home: Path | None) -> Path | None:
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"config file {explicit} does not exist")
+        return explicit
+    from_env = os.environ.get(ENV_PREFIX + "CONFIG")
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} (TUTOR_CONFIG) does not exist")
+        return path
+    home = home or Path(os.environ.get(ENV_PREFIX + "HOME") or default_home())
+    candidate = home / CONFIG_NAME
+    return candidate if candidate.is_file() else None
+
+
+def load_settings(data_dir: Path | None = None, config_file: Path | None = None) -> Settings:
+    """Read the settings from the options, the environment and the TOML file."""
+    toml_path = _config_file(config_file, data_dir)
+    if toml_path is not None:
+        try:
+            tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"config file {toml_path} is not valid TOML: {exc}") from None
+
+    class _Sourced(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+            if toml_path is not None:
+                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+            return tuple(sources)
+
+    overrides: dict[str, Any] = {}
+    if data_dir is not None:
+        overrides["home"] = data_dir
+    try:
+        return _Sourced(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = ".".join(str(p) for p in error["loc"]) or "?"
+        where = f" in {toml_path}" if toml_path else ""
+        raise ConfigError(
+            f"setting {name} ({ENV_PREFIX}{name.upper()}{where}): {error['msg']}"
+        ) from None
+
+
+def describe(settings: Settings) -> list[dict[str, Any]]:
+    """Each setting with its environment variable, value, default and description."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        rows.append(
+            {
+                "name": name,
+                "env": ENV_PREFIX + name.upper(),
+                "value": _plain(getattr(settings, name)),
+                "default": _plain(default),
+                "description": field.description or "",
+            }
+        )
+    return rows
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, Path) else value
