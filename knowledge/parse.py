@@ -72,9 +72,9 @@ _GENERIC_SECTION = re.compile(
 _TITLE_PREFIX = re.compile(r"^\s*(?:标题|title)\s*[：:]\s*", re.IGNORECASE)
 _ARTIFACT = re.compile(r"<\|[^|>]{1,40}\|>")
 _CHATTER = re.compile(
-    r"希望.{0,30}(?:帮助|启发)|通过以上|以上(?:就)?是|欢迎.{0,10}(?:留言|交流)"
-    r"|\bI(?:'ll| will) (?:continue|add)|\bhope (?:this|it|that) helps|\bin (?:summary|conclusion)\b"
-    r"|\bhappy (?:learning|coding)\b|\bfeel free to\b",
+    r"希望.{0,30}(?:帮助|启发)|通过以上.{0,12}题|以上就是|欢迎.{0,10}(?:留言|交流)"
+    r"|\bI(?:'ll| will) (?:continue|add)|\bhope (?:this|it|that) helps"
+    r"|\bhappy (?:learning|coding)\b|\bfeel free to (?:ask|reach|leave)",
     re.IGNORECASE,
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -146,7 +146,8 @@ def _node_text(node: SyntaxTreeNode) -> str:
 
 
 def _list_items(node: SyntaxTreeNode) -> list[str]:
-    """Key points of a list: one per leaf item; a short lead-in item ('训练优化：') prefixes its children."""
+    """Key points of a list, one per leaf item; a short lead-in item ('训练优化：') prefixes
+    its children."""
     items: list[str] = []
     for item in node.children:
         own = " ".join(_node_text(c) for c in item.children if c.type == "paragraph").strip()
@@ -206,7 +207,6 @@ class _Draft:
     kind: Kind
     section: str
     title: str
-    from_heading: bool = False
     part: Part = "question"
     texts: dict[str, list[str]] = field(default_factory=dict)
     key_points: list[str] = field(default_factory=list)
@@ -289,12 +289,12 @@ class _Reader:
         self.pending = None
         self.closed = True
 
-    def _open(self, question: str, kind: Kind, from_heading: bool = False) -> _Draft:
+    def _open(self, question: str, kind: Kind) -> _Draft:
         self.finish()
         title = ""
-        if not self.heading_claimed and self.pending is not None:
-            if not _GENERIC_SECTION.search(self.pending.text):
-                title = self.section
+        pending = self.pending
+        if not self.heading_claimed and pending and not _GENERIC_SECTION.search(pending.text):
+            title = self.section
         self.heading_claimed = True
         self.pending = None
         self.closed = False
@@ -303,7 +303,6 @@ class _Reader:
             kind=kind,
             section=self.section,
             title=title or _short(question),
-            from_heading=from_heading,
         )
         return self.current
 
@@ -322,7 +321,7 @@ class _Reader:
             return None
         question = _strip_number(self.pending.text)
         kind: Kind = "coding" if self._in_coding_section() else "concept"
-        return self._open(question, kind, from_heading=True)
+        return self._open(question, kind)
 
     def paragraph(self, block: _Paragraph) -> None:
         label = _label(block.text)

@@ -1,0 +1,46 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a step of theirs.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+export PIP_NO_WARN_SCRIPT_LOCATION := 1
+
+.PHONY: run test install sysdeps lint clean
+
+# System packages (Debian/Ubuntu): python3 with venv. Installed here when running as root.
+sysdeps:
+	@if ! $(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip; \
+	  else \
+	    echo "error: python3 with venv is needed: sudo apt-get install -y python3 python3-venv" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+$(BIN)/tutor: pyproject.toml | sysdeps
+	$(PYTHON) -m venv $(VENV)
+	# torch first and pinned: this version is a CPU wheel on disk; a looser pin pulls a CUDA build
+	$(PIP) install torch==2.13.0 2>&1 | grep -v '^WARNING: Location' || true
+	$(BIN)/python -c 'import torch' 
+	$(PIP) install -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
+	$(BIN)/tutor --version
+	touch $@
+
+install: $(BIN)/tutor
+
+# Install, load the starter bank, and show what is in it.
+run: install
+	$(BIN)/tutor ingest --starter
+	$(BIN)/tutor bank stats
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Install, lint, and run the whole test suite.
+test: lint
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

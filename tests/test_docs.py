@@ -1,0 +1,49 @@
+"""The README and `--help` cannot drift from the commands that exist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+
+from bot.cli import cli
+from bot.settings import Settings
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def _commands(group: click.Group, prefix: str = "tutor") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in sorted(group.commands.items()):
+        path = f"{prefix} {name}"
+        if isinstance(command, click.Group):
+            found.extend(_commands(command, path))
+        else:
+            found.append((path, command))
+    return found
+
+
+COMMANDS = _commands(cli)
+
+
+def test_there_are_commands_to_check():
+    assert {path for path, _ in COMMANDS} >= {"tutor ingest", "tutor bank list", "tutor config"}
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[p for p, _ in COMMANDS])
+def test_every_command_has_help(path, command):
+    assert command.help and command.help.strip(), f"{path} has no help text"
+    for param in command.params:
+        if isinstance(param, click.Option):
+            assert param.help, f"{path} {param.opts[0]} has no help text"
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[p for p, _ in COMMANDS])
+def test_every_command_is_in_the_readme(path, command):
+    assert f"`{path}" in README, f"{path} is not documented in README.md"
+
+
+@pytest.mark.parametrize("name", list(Settings.model_fields))
+def test_every_setting_is_in_the_readme(name):
+    assert f"`TUTOR_{name.upper()}`" in README, f"TUTOR_{name.upper()} is not in README.md"
