@@ -98,7 +98,9 @@ def cli(ctx: click.Context, data_dir: Path | None, config_file: Path | None) -> 
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--starter", is_flag=True, help="Also ingest the starter bank shipped with the tutor.")
+@click.option(
+    "--starter", is_flag=True, help="Also ingest the starter bank shipped with the tutor."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.pass_obj
 @friendly
@@ -222,9 +224,7 @@ def bank_stats(obj: _Context, as_json: bool) -> None:
         _print_json(summary)
         return
     click.echo(f"{summary['entries']} entries from {summary['documents']} document(s)")
-    click.echo(
-        "  by language: " + ", ".join(f"{k} {v}" for k, v in summary["by_language"].items())
-    )
+    click.echo("  by language: " + ", ".join(f"{k} {v}" for k, v in summary["by_language"].items()))
     click.echo("  by kind: " + ", ".join(f"{k} {v}" for k, v in summary["by_kind"].items()))
     for source, n in summary["by_source"].items():
         click.echo(f"  {n:>4}  {source}")

@@ -54,7 +54,9 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
             try:
                 text, encoding = data[len(bom) :].decode(enc), enc
             except UnicodeDecodeError:
-                raise InputError(f"{name}: starts with a {enc} mark but is not valid {enc}") from None
+                raise InputError(
+                    f"{name}: starts with a {enc} mark but is not valid {enc}"
+                ) from None
             break
     if text is None:
         text = _utf16_without_bom(data)

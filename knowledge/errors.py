@@ -1,8 +1,8 @@
 """Errors of the bank, each carrying a one-line message a person can act on.
 
-    BankError
-    ├── InputError        a file or path given to ingest cannot be read as a bank document
-    └── StoreError        the database cannot be opened or written
+BankError
+├── InputError        a file or path given to ingest cannot be read as a bank document
+└── StoreError        the database cannot be opened or written
 """
 
 from __future__ import annotations

@@ -139,7 +139,9 @@ def ingest(store: Store, paths: Iterable[Path], *, max_bytes: int) -> IngestRepo
     with store.transaction():
         for doc in docs:
             if not doc.entries:
-                report.warnings.append(f"{doc.path}: no recognisable questions, so no entries were taken from it")
+                report.warnings.append(
+                    f"{doc.path}: no recognisable questions, so no entries were taken from it"
+                )
             known = store.document(doc.path)
             if (
                 known is not None

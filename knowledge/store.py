@@ -153,7 +153,9 @@ class Store:
             )
             self.db["entries"].create_index(["document"], if_not_exists=True)
             self.db["entries"].create_index(["kind", "language"], if_not_exists=True)
-            self.db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+            self.db["meta"].upsert(
+                {"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key"
+            )
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
