@@ -17,6 +17,7 @@ import click
 from bot.errors import TutorError
 from bot.settings import Settings, describe, load_settings
 from knowledge.errors import BankError
+from retriever.errors import RetrieverError
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("tutor")
@@ -38,9 +39,14 @@ class _Context:
         return self._settings
 
     def store(self) -> Any:
-        from knowledge.store import Store
+        from bot.wiring import open_store
 
-        return Store(self.settings.home)
+        return open_store(self.settings)
+
+    def retriever(self, store: Any) -> Any:
+        from bot.wiring import build_retriever
+
+        return build_retriever(self.settings, store)
 
 
 def _fail(message: str) -> None:
@@ -55,7 +61,7 @@ def friendly(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (TutorError, BankError) as exc:
+        except (TutorError, BankError, RetrieverError) as exc:
             _fail(str(exc))
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
@@ -118,10 +124,17 @@ def ingest(obj: _Context, paths: tuple[Path, ...], starter: bool, as_json: bool)
     store = obj.store()
     try:
         report = run_ingest(store, targets, max_bytes=obj.settings.max_file_bytes)
+        for warning in report.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        retriever = obj.retriever(store)
+        try:
+            retriever.sync()
+        except RetrieverError as exc:
+            raise TutorError(f"the bank was updated, but not its search index: {exc}") from None
+        finally:
+            retriever.close()
     finally:
         store.close()
-    for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
     if as_json:
         _print_json(report.as_json())
     else:
@@ -132,6 +145,135 @@ def ingest(obj: _Context, paths: tuple[Path, ...], starter: bool, as_json: bool)
         )
     if report.entries == 0:
         _fail("no entries found in what was given; see docs/bank-format.md for the formats read")
+
+
+@cli.command()
+@click.argument("query", nargs=-1)
+@click.option("--k", "k", type=click.IntRange(1, 50), help="How many results (default 5).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per query.")
+@click.pass_obj
+@friendly
+def search(obj: _Context, query: tuple[str, ...], k: int | None, as_json: bool) -> None:
+    """Search the bank; `-` reads one query per line from stdin (one JSON line out each).
+
+    Each result says whether the bank covers the query (grounded) and lists the closest entries.
+    """
+    from retriever.errors import QueryError
+
+    text = " ".join(query)
+    if not text:
+        raise click.UsageError("give a query, or - to read one query per line from stdin")
+    k = k or obj.settings.search_k
+    limit = obj.settings.max_query_chars
+    store = obj.store()
+    retriever = obj.retriever(store)
+    try:
+        retriever.open()
+        batch = text == "-"
+        lines = (line.rstrip("\n") for line in sys.stdin) if batch else iter([text])
+        for line in lines:
+            if len(line) > limit:
+                click.echo(
+                    f"warning: query of {len(line)} characters cut to {limit} "
+                    "(TUTOR_MAX_QUERY_CHARS)",
+                    err=True,
+                )
+                line = line[:limit]
+            try:
+                result = retriever.search(line, k)
+            except QueryError as exc:
+                if not batch:
+                    raise
+                out = {"query": line, "grounded": False, "results": [], "error": str(exc)}
+                click.echo(json.dumps(out, ensure_ascii=False))
+                continue
+            if as_json or batch:
+                _print_json(result.as_json())
+            else:
+                _print_search(result)
+    finally:
+        retriever.close()
+        store.close()
+
+
+def _print_search(result: Any) -> None:
+    verdict = "in the bank" if result.grounded else "not covered by the bank; closest entries"
+    click.echo(f"{result.query!r}: {verdict}")
+    for hit in result.hits:
+        click.echo(f"  {hit.score:.4f}  {hit.id}  [{hit.kind} {hit.language}] {hit.title}")
+        click.echo(f"          {hit.question[:100]}  ({hit.source})")
+
+
+@cli.group()
+def index() -> None:
+    """Look after the search index (FAISS vectors and the lexical table)."""
+
+
+@index.command("rebuild")
+@click.pass_obj
+@friendly
+def index_rebuild(obj: _Context) -> None:
+    """Build the search index again from the bank, with the configured embedding model."""
+    import shutil
+
+    folder = obj.settings.index_dir
+    store = obj.store()
+    try:
+        if folder.exists():
+            shutil.rmtree(folder)
+        retriever = obj.retriever(store)
+        try:
+            report = retriever.sync(load_existing=False)
+        finally:
+            retriever.close()
+    finally:
+        store.close()
+    click.echo(
+        f"index rebuilt: {report.entries} entries embedded with {obj.settings.embed_model} "
+        f"in {folder}"
+    )
+
+
+@index.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
+@click.pass_obj
+@friendly
+def index_status(obj: _Context, as_json: bool) -> None:
+    """Say which model built the index, its kind and size, and whether it matches the bank."""
+    meta_path = obj.settings.index_dir / "meta.json"
+    store = obj.store()
+    try:
+        entries = store.count()
+    finally:
+        store.close()
+    status: dict[str, Any] = {"path": str(obj.settings.index_dir), "bank_entries": entries}
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        status.update(
+            built=True,
+            model=meta["model"],
+            dim=meta["dim"],
+            kind=meta["kind"],
+            rows=len(meta["ids"]),
+            model_matches=meta["model"] == obj.settings.embed_model,
+        )
+    except FileNotFoundError:
+        status.update(built=False)
+    except (OSError, ValueError, KeyError, TypeError):
+        status.update(built=False, damaged=True)
+    if as_json:
+        _print_json(status)
+        return
+    if not status["built"]:
+        state = "damaged" if status.get("damaged") else "not built"
+        click.echo(f"index {state} at {status['path']}: run `tutor index rebuild`")
+        return
+    click.echo(
+        f"index at {status['path']}: {status['rows']} rows ({status['kind']}, "
+        f"{status['model']}, dim {status['dim']}); bank has {entries} entries"
+    )
+    if not status["model_matches"]:
+        click.echo(f"the configured model is {obj.settings.embed_model}: run `tutor index rebuild`")
 
 
 @cli.group()

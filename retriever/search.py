@@ -1,0 +1,386 @@
+"""Hybrid search over the bank: dense (FAISS) and lexical (FTS5 BM25) candidates, fused, and the
+"is this grounded?" decision.
+
+Fusion is reciprocal-rank fusion weighted by how well the embedding model sees the query: a model
+that knows no Chinese turns a Chinese query into [UNK]s, so its ranking gets little say there and
+the lexical side carries the query. docs/retrieval.md has the measurements behind each choice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from knowledge.entry import Entry
+from knowledge.store import Store
+from retriever.dense import DenseIndex
+from retriever.embed import Embedder
+from retriever.errors import QueryError
+from retriever.glossary import Glossary
+from retriever.lexical import LexicalIndex
+from retriever.text import CJK, Tokenizer
+
+# Bump when the text given to either index changes, so every entry is indexed again.
+TEXT_VERSION = 1
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+CANDIDATES = 50
+RRF_K = 60
+
+Fusion = Literal["rrf", "weighted_rrf", "scores", "dense_only", "lexical_only"]
+DenseText = Literal["question", "title_question", "full"]
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One entry found for a query, with its fused score."""
+
+    id: str
+    source: str
+    title: str
+    question: str
+    kind: str
+    language: str
+    score: float
+
+    def as_json(self) -> dict[str, object]:
+        """The result object of the search contract."""
+        return {
+            "id": self.id,
+            "source": self.source,
+            "title": self.title,
+            "question": self.question,
+            "kind": self.kind,
+            "score": round(self.score, 6),
+        }
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the grounded decision looks at."""
+
+    dense_top: float = 0.0
+    blindness: float = 1.0
+    coverage: float = 0.0
+    content_tokens: int = 0
+    domain_terms: int = 0
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The answer to one query: whether the bank covers it, and the closest entries."""
+
+    query: str
+    grounded: bool
+    hits: tuple[SearchHit, ...]
+    signals: Signals = field(default_factory=Signals)
+
+    def as_json(self) -> dict[str, object]:
+        """The object of the search contract."""
+        return {
+            "query": self.query,
+            "grounded": self.grounded,
+            "results": [h.as_json() for h in self.hits],
+        }
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a query counts as covered by the bank (grounded).
+
+    Grounded when the best cosine reaches `dense` (or `dense_blind` when the model reads too
+    little of the query, past `max_blindness`: then its vector is built from the glossary's terms
+    alone and scores run higher), or when the query names a term of the field (the glossary) and
+    the best lexical hits cover at least `coverage` of its IDF-weighted tokens."""
+
+    dense: float
+    dense_blind: float
+    coverage: float
+    max_blindness: float = 0.5
+
+    @classmethod
+    def calibrated(cls, model: str) -> Thresholds:
+        """The thresholds measured for a model (eval/retrieval.py --calibrate), or defaults."""
+        table = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+        values = table.get(model, table["default"])
+        return cls(**values)
+
+    def margin(self, s: Signals) -> float:
+        """How far past the nearest threshold the query is: >= 0 means grounded."""
+        if s.content_tokens == 0:
+            return -1.0
+        bar = self.dense if s.blindness <= self.max_blindness else self.dense_blind
+        dense = s.dense_top - bar if s.dense_top > 0 else -1.0
+        lexical = s.coverage - self.coverage if s.domain_terms else -1.0
+        return max(dense, lexical)
+
+    def grounded(self, s: Signals) -> bool:
+        """The decision."""
+        return self.margin(s) >= 0
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What bringing the indexes in step with the bank did."""
+
+    entries: int
+    embedded: int
+    removed: int
+    lexical_updated: int
+
+
+class Retriever:
+    """Search over one data dir's bank; open() brings the indexes in step with the bank first."""
+
+    def __init__(
+        self,
+        store: Store,
+        index_dir: Path,
+        embedder: Embedder,
+        *,
+        glossary: Glossary | None = None,
+        hnsw_threshold: int = 50_000,
+        thresholds: Thresholds | None = None,
+        fusion: Fusion = "scores",
+        dense_text: DenseText = "question",
+        expand_query: bool = True,
+    ) -> None:
+        self.store = store
+        self.index_dir = Path(index_dir)
+        self.embedder = embedder
+        self.glossary = glossary or Glossary.load()
+        self.tokenizer = Tokenizer(self.glossary.chinese_terms)
+        self.hnsw_threshold = hnsw_threshold
+        self.thresholds = thresholds or Thresholds.calibrated(embedder.name)
+        self.fusion = fusion
+        self.dense_text = dense_text
+        self.expand_query = expand_query
+        self._salt = f"{TEXT_VERSION}:{self.glossary.digest}:{dense_text}"
+        self.dense: DenseIndex | None = None
+        self.lexical: LexicalIndex | None = None
+        self._entries: dict[str, Entry] = {}
+
+    # -- what goes into the indexes ----------------------------------------------------------
+
+    def text_for_dense(self, entry: Entry) -> str:
+        """The text embedded for an entry, as the model can read it."""
+        if self.dense_text == "question":
+            text = entry.question
+        elif self.dense_text == "title_question":
+            text = f"{entry.title}. {entry.question}"
+        else:
+            text = " ".join([entry.title + ".", entry.question, *entry.key_points[:6]])
+        return self.readable(text)[0]
+
+    def readable(self, text: str) -> tuple[str, float]:
+        """The text as the embedding model can read it, and how much of it is lost (0..1).
+
+        A model without Chinese gets the text's non-Chinese words plus the glossary's English for
+        its Chinese terms; the Chinese words the glossary does not know are what is lost."""
+        english = self.glossary.to_english(text)
+        if not CJK.search(text) or self.embedder.chinese_reach() >= 0.5:
+            readable = f"{text} ({', '.join(english)})" if english else text
+            return readable, self.embedder.blindness(readable)
+        latin = " ".join(CJK.sub(" ", text).split())
+        readable = " ".join(filter(None, [latin, ", ".join(english)]))
+        tokens = self.tokenizer.tokens(text)
+        chinese = [t for t in tokens if CJK.search(t)]
+        known = " ".join(self.glossary.chinese_matches(text))
+        lost = sum(1 for t in chinese if t not in known) / len(tokens) if tokens else 1.0
+        if not readable.strip():
+            return "", 1.0
+        return readable, max(lost, self.embedder.blindness(readable))
+
+    def tokens_for_lexical(self, entry: Entry) -> list[str]:
+        """The tokens indexed for an entry: its words and its terms in the other language."""
+        text = " ".join([entry.title, entry.question, entry.section, *entry.key_points])
+        extra = self.glossary.to_english(text) + self.glossary.to_chinese(text)
+        return self.tokenizer.tokens(text + " " + " ".join(extra))
+
+    def _text_hash(self, text: str) -> str:
+        return hashlib.sha1(f"{self._salt}\n{text}".encode()).hexdigest()[:16]
+
+    def _body_hash(self, entry: Entry) -> str:
+        return hashlib.sha1(f"{self._salt}\n{hash_entry(entry)}".encode()).hexdigest()[:16]
+
+    # -- keeping in step ---------------------------------------------------------------------
+
+    def fingerprint(self, entries: list[Entry]) -> str:
+        """A hash of the bank as this retriever indexes it."""
+        digest = hashlib.sha1(f"{self._salt}|{self.embedder.name}".encode())
+        for entry in sorted(entries, key=lambda e: e.id):
+            digest.update(f"{entry.id}:{hash_entry(entry)}\n".encode())
+        return digest.hexdigest()
+
+    def open(self) -> SyncReport:
+        """Load the indexes and bring them in step with the bank (re-embedding only changes);
+        a bank with entries but no index is an error that names `tutor index rebuild`."""
+        return self.sync(create=False)
+
+    def sync(
+        self,
+        *,
+        create: bool = True,
+        load_existing: bool = True,
+        vectors: dict[str, np.ndarray] | None = None,
+    ) -> SyncReport:
+        """Bring both indexes in step with the bank, creating them if `create`; `vectors`
+        supplies precomputed vectors by entry id."""
+        entries = self.store.entries()
+        self._entries = {e.id: e for e in entries}
+        dense = DenseIndex(
+            self.index_dir, self.embedder.name, self.embedder.dim, self.hnsw_threshold
+        )
+        if load_existing and (dense.exists() or (entries and not create)):
+            dense.load()
+        self.lexical = LexicalIndex(self.index_dir / "lexical.db")
+        fingerprint = self.fingerprint(entries)
+        self.dense = dense
+        if dense.exists() and dense.fingerprint == fingerprint:
+            return SyncReport(len(entries), 0, 0, 0)
+
+        texts = {e.id: self.text_for_dense(e) for e in entries}
+        wanted = {eid: self._text_hash(t) for eid, t in texts.items()}
+        stale = dense.stale(wanted)
+        fresh: dict[str, np.ndarray] = dict(vectors or {})
+        todo = [eid for eid in stale if eid not in fresh]
+        if todo:
+            encoded = self.embedder.encode([texts[eid] for eid in todo])
+            fresh.update(zip(todo, encoded, strict=True))
+        embedded, removed = dense.update(wanted, fresh)
+
+        lexical_hashes = self.lexical.hashes()
+        bodies: dict[str, tuple[str, list[str]]] = {}
+        for entry in entries:
+            h = self._body_hash(entry)
+            if lexical_hashes.get(entry.id) != h:
+                bodies[entry.id] = (h, self.tokens_for_lexical(entry))
+        gone = [eid for eid in lexical_hashes if eid not in self._entries]
+        if bodies or gone:
+            self.lexical.update(bodies, gone)
+
+        dense.fingerprint = fingerprint
+        dense.save()
+        return SyncReport(len(entries), embedded, removed, len(bodies) + len(gone))
+
+    def close(self) -> None:
+        """Close the lexical index's connection."""
+        if self.lexical is not None:
+            self.lexical.close()
+
+    # -- searching ---------------------------------------------------------------------------
+
+    def search(self, query: str, k: int = 5) -> SearchResult:
+        """The k closest entries to a query, and whether the bank covers it."""
+        if self.dense is None or self.lexical is None:
+            self.open()
+        assert self.dense is not None and self.lexical is not None
+        text = " ".join(query.split())
+        if not text:
+            raise QueryError("the query is empty: ask a question, or give some keywords")
+
+        tokens = self.tokenizer.tokens(text)
+        if not tokens:
+            # Only stop words, emoji or punctuation: nothing to look for, and nothing is close.
+            return SearchResult(text, False, ())
+        lexical_tokens = list(tokens)
+        if self.expand_query:
+            extra = self.glossary.to_english(text) + self.glossary.to_chinese(text)
+            lexical_tokens += self.tokenizer.tokens(" ".join(extra))
+            dense_text, blindness = self.readable(text)
+        else:
+            dense_text, blindness = text, self.embedder.blindness(text)
+        dense_hits = []
+        if dense_text:
+            dense_hits = self.dense.search(self.embedder.encode([dense_text])[0], CANDIDATES)
+        lexical_hits = self.lexical.search(lexical_tokens, CANDIDATES)
+        fused = self._fuse(dense_hits, lexical_hits, blindness)
+        hits = []
+        for entry_id, score in fused[:k]:
+            entry = self._entries.get(entry_id)
+            if entry is not None:
+                hits.append(
+                    SearchHit(
+                        id=entry.id,
+                        source=entry.source,
+                        title=entry.title,
+                        question=entry.question,
+                        kind=entry.kind,
+                        language=entry.language,
+                        score=score,
+                    )
+                )
+        signals = Signals(
+            dense_top=dense_hits[0][1] if dense_hits else 0.0,
+            blindness=blindness,
+            coverage=self._coverage(tokens, lexical_hits),
+            content_tokens=len(set(tokens)),
+            domain_terms=len(self.glossary.to_chinese(text) + self.glossary.chinese_matches(text)),
+        )
+        return SearchResult(text, self.thresholds.grounded(signals), tuple(hits), signals)
+
+    def _coverage(self, tokens: list[str], hits: list) -> float:
+        """How much of the query (IDF-weighted) the best few lexical hits contain."""
+        assert self.lexical is not None
+        if not tokens or not hits:
+            return 0.0
+        idf = self.lexical.idf(tokens)
+        # A word no entry has weighs what BM25 would give a word of no document: the most.
+        # Off-topic questions are betrayed by such words (puppy, 健身房), not by the common ones.
+        unseen = self.lexical.unseen_idf()
+        weights = {t: idf.get(t) or unseen for t in set(tokens)}
+        total = sum(weights.values())
+        best = 0.0
+        for hit in hits[:5]:
+            covered = sum(w for t, w in weights.items() if t in hit.tokens)
+            best = max(best, covered / total)
+        return best
+
+    def _fuse(
+        self,
+        dense_hits: list[tuple[str, float]],
+        lexical_hits: list,
+        blindness: float,
+    ) -> list[tuple[str, float]]:
+        scores: dict[str, float] = {}
+        if self.fusion == "dense_only":
+            return sorted(dense_hits, key=lambda kv: (-kv[1], kv[0]))
+        if self.fusion == "lexical_only":
+            return [(h.entry_id, h.score) for h in lexical_hits]
+        if self.fusion == "scores":
+            # Convex mix of min-max normalised scores, the dense share shrinking with blindness.
+            alpha = 0.5 * (1.0 - blindness)
+            for part, weight in (
+                (_normalise(dense_hits), alpha),
+                (_normalise([(h.entry_id, h.score) for h in lexical_hits]), 1.0 - alpha),
+            ):
+                for entry_id, value in part:
+                    scores[entry_id] = scores.get(entry_id, 0.0) + weight * value
+        else:
+            dense_weight = 1.0 if self.fusion == "rrf" else 1.0 - blindness
+            for rank, (entry_id, _) in enumerate(dense_hits):
+                scores[entry_id] = scores.get(entry_id, 0.0) + dense_weight / (RRF_K + rank + 1)
+            for rank, hit in enumerate(lexical_hits):
+                scores[hit.entry_id] = scores.get(hit.entry_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+        return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def hash_entry(entry: Entry) -> str:
+    """A short hash of an entry's searchable content."""
+    payload = "\x1f".join(
+        [entry.title, entry.question, entry.section, *entry.key_points, entry.source, entry.kind]
+    )
+    return hashlib.sha1(payload.encode()).hexdigest()[:16]
+
+
+def _normalise(pairs: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    if not pairs:
+        return []
+    values = [v for _, v in pairs]
+    low, high = min(values), max(values)
+    span = high - low or 1.0
+    return [(eid, (v - low) / span) for eid, v in pairs]
