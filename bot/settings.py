@@ -58,10 +58,10 @@ class Settings(BaseSettings):
         ge=50,
         description="Longer queries are cut to this many characters before searching.",
     )
-    hnsw_threshold: int = Field(
-        default=50_000,
+    ann_threshold: int = Field(
+        default=20_000,
         ge=1,
-        description="Bank size from which the dense index is HNSW instead of flat (exact).",
+        description="Bank size from which the dense index is approximate (IVF) instead of exact (flat).",
     )
     log_level: str = Field(
         default="WARNING",

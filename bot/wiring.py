@@ -27,5 +27,5 @@ def build_retriever(settings: Settings, store: Store) -> Retriever:
         store,
         settings.index_dir,
         Embedder(settings.embed_model),
-        hnsw_threshold=settings.hnsw_threshold,
+        ann_threshold=settings.ann_threshold,
     )

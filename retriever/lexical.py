@@ -44,6 +44,7 @@ class LexicalIndex:
                 "CREATE VIRTUAL TABLE IF NOT EXISTS lexical_vocab USING fts5vocab(lexical, 'row')"
             )
             self.db.commit()
+            self._count: int | None = None
         except sqlite3.DatabaseError as exc:
             raise IndexCorrupt(
                 f"the lexical index {self.path} is damaged ({exc}); {REBUILD}"
@@ -71,10 +72,13 @@ class LexicalIndex:
                 "INSERT INTO lexical (entry_id, hash, body) VALUES (?, ?, ?)",
                 [(eid, h, " ".join(tokens)) for eid, (h, tokens) in bodies.items()],
             )
+        self._count = None
 
     def count(self) -> int:
-        """Rows in the table."""
-        return int(self.db.execute("SELECT count(*) FROM lexical").fetchone()[0])
+        """Rows in the table (counting an FTS5 table scans it, so the answer is kept)."""
+        if self._count is None:
+            self._count = int(self.db.execute("SELECT count(*) FROM lexical").fetchone()[0])
+        return self._count
 
     def idf(self, tokens: list[str]) -> dict[str, float]:
         """BM25's inverse document frequency of each token (0 for tokens no entry has)."""

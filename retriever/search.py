@@ -143,7 +143,7 @@ class Retriever:
         embedder: Embedder,
         *,
         glossary: Glossary | None = None,
-        hnsw_threshold: int = 50_000,
+        ann_threshold: int = 20_000,
         thresholds: Thresholds | None = None,
         fusion: Fusion = "scores",
         dense_text: DenseText = "question",
@@ -154,7 +154,7 @@ class Retriever:
         self.embedder = embedder
         self.glossary = glossary or Glossary.load()
         self.tokenizer = Tokenizer(self.glossary.chinese_terms)
-        self.hnsw_threshold = hnsw_threshold
+        self.ann_threshold = ann_threshold
         self.thresholds = thresholds or Thresholds.calibrated(embedder.name)
         self.fusion = fusion
         self.dense_text = dense_text
@@ -233,7 +233,7 @@ class Retriever:
         entries = self.store.entries()
         self._entries = {e.id: e for e in entries}
         dense = DenseIndex(
-            self.index_dir, self.embedder.name, self.embedder.dim, self.hnsw_threshold
+            self.index_dir, self.embedder.name, self.embedder.dim, self.ann_threshold
         )
         if load_existing and (dense.exists() or (entries and not create)):
             dense.load()

@@ -56,12 +56,15 @@ def test_saved_index_loads_back_identical(tmp_path):
     assert again.search(unit(2), 1) == index.search(unit(2), 1)
 
 
-def test_big_bank_switches_to_hnsw(tmp_path):
-    index = filled(tmp_path, n=40, threshold=30)
-    assert index.kind == "hnsw"
+def test_big_bank_switches_to_ivf_and_reloads(tmp_path):
+    index = filled(tmp_path, n=200, threshold=100)
+    assert index.kind == "ivf"
     assert index.search(unit(7), 1)[0][0] == "e7"
     index.save()
-    assert json.loads((tmp_path / "meta.json").read_text())["kind"] == "hnsw"
+    assert json.loads((tmp_path / "meta.json").read_text())["kind"] == "ivf"
+    again = DenseIndex(tmp_path, "model-a", DIM, 100)
+    again.load()
+    assert again.search(unit(7), 1)[0][0] == "e7"
 
 
 def test_index_of_another_model_is_refused_with_the_fix(tmp_path):
