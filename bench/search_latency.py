@@ -23,11 +23,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from knowledge.entry import Entry  # noqa: E402
-from knowledge.store import DocumentRecord, Store  # noqa: E402
-from retriever.embed import Embedder  # noqa: E402
-from retriever.glossary import Glossary  # noqa: E402
-from retriever.search import Retriever  # noqa: E402
+from knowledge.entry import Entry
+from knowledge.store import DocumentRecord, Store
+from retriever.embed import Embedder
+from retriever.glossary import Glossary
+from retriever.search import Retriever
 
 QUERIES = [
     "how does the kv cache grow with context length",

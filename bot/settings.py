@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     ann_threshold: int = Field(
         default=20_000,
         ge=1,
-        description="Bank size from which the dense index is approximate (IVF) instead of exact (flat).",
+        description="Bank size from which the dense index is approximate (IVF), not exact (flat).",
     )
     log_level: str = Field(
         default="WARNING",
