@@ -5,7 +5,10 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 export PIP_NO_WARN_SCRIPT_LOCATION := 1
 
-.PHONY: run test install sysdeps lint clean
+SANDBOX ?= /opt/tutor-sandbox
+SANDBOX_PYTHON ?= /usr/bin/python3
+
+.PHONY: run test install sysdeps sandbox lint clean
 
 # System packages (Debian/Ubuntu): python3 with venv. Installed here when running as root.
 sysdeps:
@@ -29,8 +32,27 @@ $(BIN)/tutor: pyproject.toml | sysdeps
 
 install: $(BIN)/tutor
 
+# The sandbox for /run: bubblewrap, and a Python environment for snippets (numpy, pandas, scipy,
+# scikit-learn, matplotlib, torch CPU) in a place the unprivileged sandbox user can read.
+sandbox:
+	@command -v bwrap >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq bubblewrap; \
+	  else echo "error: bubblewrap is needed: sudo apt-get install -y bubblewrap" >&2; exit 1; fi; }
+	@test -x $(SANDBOX_PYTHON) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq python3 python3-venv; \
+	  else echo "error: $(SANDBOX_PYTHON) is needed: sudo apt-get install -y python3 python3-venv" >&2; exit 1; fi; }
+	@if [ ! -f $(SANDBOX)/.ready ]; then \
+	  $(SANDBOX_PYTHON) -m venv $(SANDBOX) && \
+	  $(SANDBOX)/bin/python -m pip --disable-pip-version-check -q install torch==2.13.0 2>&1 | grep -v '^WARNING: Location'; \
+	  $(SANDBOX)/bin/python -m pip --disable-pip-version-check -q install numpy pandas scipy scikit-learn matplotlib 2>&1 | grep -v '^WARNING: Location'; \
+	  $(SANDBOX)/bin/python -c 'import numpy, pandas, scipy, sklearn, matplotlib, torch' && touch $(SANDBOX)/.ready; \
+	fi
+	@test -f $(SANDBOX)/.ready
+
 # Install, load the starter bank, and show what is in it.
-run: install
+run: install sandbox
 	$(BIN)/tutor ingest --starter
 	$(BIN)/tutor bank stats
 
@@ -39,7 +61,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 # Install, lint, and run the whole test suite.
-test: lint
+test: lint sandbox
 	$(BIN)/pytest -q
 
 clean:

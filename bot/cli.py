@@ -18,6 +18,7 @@ from bot.errors import TutorError
 from bot.settings import Settings, describe, load_settings
 from knowledge.errors import BankError
 from retriever.errors import RetrieverError
+from runner.errors import RunnerError
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("tutor")
@@ -61,7 +62,7 @@ def friendly(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (TutorError, BankError, RetrieverError) as exc:
+        except (TutorError, BankError, RetrieverError, RunnerError) as exc:
             _fail(str(exc))
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
@@ -202,6 +203,41 @@ def _print_search(result: Any) -> None:
     for hit in result.hits:
         click.echo(f"  {hit.score:.4f}  {hit.id}  [{hit.kind} {hit.language}] {hit.title}")
         click.echo(f"          {hit.question[:100]}  ({hit.source})")
+
+
+@cli.command("run")
+@click.argument("source", type=click.Path(allow_dash=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--lang", default="python", show_default=True, help="Language of the snippet: python or sh."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@click.pass_obj
+@friendly
+def run_cmd(obj: _Context, source: Path, lang: str, as_json: bool) -> None:
+    """Run a snippet (a file, or - for stdin) in the sandbox and report what it did."""
+    from bot.wiring import build_sandbox
+    from runner.errors import SnippetError
+
+    try:
+        data = sys.stdin.buffer.read() if str(source) == "-" else source.read_bytes()
+    except OSError as exc:
+        raise TutorError(f"{source}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        code = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SnippetError("the snippet is not UTF-8 text: save it as UTF-8") from None
+    result = build_sandbox(obj.settings).run(code, lang)
+    if as_json:
+        _print_json(result.as_json())
+        return
+    if result.stdout:
+        click.echo(result.stdout, nl=not result.stdout.endswith("\n"))
+    if result.stderr:
+        click.echo(result.stderr, err=True, nl=not result.stderr.endswith("\n"))
+    ending = f"exit {result.exit_code}" if result.signal is None else f"killed by {result.signal}"
+    names = ", ".join(f.path for f in result.files)
+    files = f"; files: {names}" if names else ""
+    click.echo(f"[{ending} in {result.duration_ms:.0f} ms{files}]", err=True)
 
 
 @cli.group()

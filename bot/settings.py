@@ -63,6 +63,15 @@ class Settings(BaseSettings):
         ge=1,
         description="Bank size from which the dense index is approximate (IVF), not exact (flat).",
     )
+    runner_python: str = Field(
+        default="/opt/tutor-sandbox/bin/python",
+        description="Python the sandbox runs snippets with: a virtual environment in a place "
+        "the unprivileged sandbox user can read (`make sandbox` builds it).",
+    )
+    runner_limits: Path | None = Field(
+        default=None,
+        description="A TOML file of sandbox limits to use instead of runner/limits.toml.",
+    )
     log_level: str = Field(
         default="WARNING",
         pattern=r"^(?i:debug|info|warning|error)$",

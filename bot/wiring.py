@@ -9,6 +9,7 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from knowledge.store import Store
     from retriever.search import Retriever
+    from runner.sandbox import Sandbox
 
 
 def open_store(settings: Settings) -> Store:
@@ -29,3 +30,11 @@ def build_retriever(settings: Settings, store: Store) -> Retriever:
         Embedder(settings.embed_model),
         ann_threshold=settings.ann_threshold,
     )
+
+
+def build_sandbox(settings: Settings) -> Sandbox:
+    """The sandbox that runs snippets, with the configured interpreter and limits."""
+    from runner.sandbox import Limits, Sandbox
+
+    limits = Limits.load(settings.runner_limits) if settings.runner_limits else Limits.load()
+    return Sandbox(limits, python=settings.runner_python)
