@@ -18,6 +18,7 @@ If bubblewrap is missing or cannot start, nothing runs: `SandboxUnavailable`, ne
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import json
@@ -28,6 +29,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import tomllib
 import uuid
@@ -139,6 +141,24 @@ class _Cgroup:
                     time.sleep(0.01)
 
 
+@dataclass
+class _Jail:
+    """A started sandbox, waiting for its snippet on `code_fd`."""
+
+    proc: subprocess.Popen
+    report_fd: int
+    code_fd: int
+    cgroup: _Cgroup | None
+    folder: tempfile.TemporaryDirectory
+    limits: Limits
+
+    def close_code(self) -> None:
+        """Close the code pipe (the snippet's end of input), once."""
+        if self.code_fd >= 0:
+            os.close(self.code_fd)
+            self.code_fd = -1
+
+
 class Sandbox:
     """Runs snippets in bubblewrap; one instance serves many runs, each in a fresh jail."""
 
@@ -148,8 +168,16 @@ class Sandbox:
         *,
         python: str = DEFAULT_PYTHON,
         bwrap: str | None = None,
+        pool_size: int = 2,
     ) -> None:
         self.limits = limits or Limits.load()
+        self.pool_size = pool_size
+        self._warm: list[_Jail] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._filler: threading.Thread | None = None
+        self._closed = False
+        atexit.register(self.close)  # warm jails never outlive the process that started them
         self.bwrap = bwrap if bwrap is not None else (shutil.which("bwrap") or "")
         # The snippet's interpreter: a virtual environment of its own in a world-readable place,
         # since the jail runs as nobody (`make sandbox` builds it).
@@ -178,7 +206,9 @@ class Sandbox:
                 paths.add(p)
         return sorted(paths)
 
-    def _command(self, lang: str, snippet_dir: Path, limits: Limits, report_fd: int) -> list[str]:
+    def _command(
+        self, snippet_dir: Path, limits: Limits, report_fd: int, code_fd: int
+    ) -> list[str]:
         size = str(limits.workdir_mb * 2**20)
         cmd = [
             self.bwrap,
@@ -242,7 +272,7 @@ class Sandbox:
             "max_depth": limits.max_depth,
         }
         supervisor = "/snippet/jail/supervise.py"
-        cmd += [self.python, "-u", supervisor, lang, json.dumps(collect), str(report_fd)]
+        cmd += [self.python, "-u", supervisor, json.dumps(collect), str(report_fd), str(code_fd)]
         return cmd
 
     def _preexec(self, limits: Limits, cgroup_procs: list[str]) -> Any:
@@ -298,54 +328,138 @@ class Sandbox:
             raise SnippetError("the snippet contains a null byte: paste it as plain text")
 
     def run(self, code: str, lang: str = "python", limits: Limits | None = None) -> RunResult:
-        """Run one snippet in a fresh jail and report what it did."""
+        """Run one snippet in a fresh jail (a warm one when ready) and report what it did."""
         limits = limits or self.limits
         self.validate(code, lang, limits)
         self.check()
-        with tempfile.TemporaryDirectory(prefix="tutor-snippet-") as tmp:
-            snippet_dir = Path(tmp)
-            (snippet_dir / LANGUAGES[lang]).write_text(code, encoding="utf-8")
-            shutil.copytree(JAIL_DIR, snippet_dir / "jail", ignore=shutil.ignore_patterns("__py*"))
-            for path in [snippet_dir, *snippet_dir.rglob("*")]:
-                path.chmod(0o755 if path.is_dir() else 0o644)
-            cgroup = _Cgroup(limits) if os.geteuid() == 0 else None
-            try:
-                return self._run(lang, snippet_dir, limits, cgroup)
-            finally:
-                if cgroup is not None:
-                    cgroup.kill_all()
-                    cgroup.remove()
+        jail = self._take(limits)
+        try:
+            start = time.monotonic()
+            payload = json.dumps({"lang": lang}).encode() + b"\n" + code.encode("utf-8")
+            with contextlib.suppress(OSError):  # a jail that failed to start says why on stderr
+                view = memoryview(payload)
+                while view:
+                    view = view[os.write(jail.code_fd, view) :]
+            jail.close_code()
+            out, err, report, timed_out, cut = self._collect(
+                jail.proc, jail.report_fd, limits, start
+            )
+            duration = (time.monotonic() - start) * 1000
+            return self._result(
+                jail.proc, out, err, report, timed_out, cut, duration, limits, jail.cgroup
+            )
+        finally:
+            self._retire(jail)
+            self._refill()
 
-    def _run(
-        self, lang: str, snippet_dir: Path, limits: Limits, cgroup: _Cgroup | None
-    ) -> RunResult:
+    # -- the warm pool -----------------------------------------------------------------------
+
+    def _spawn(self, limits: Limits) -> _Jail:
+        folder = tempfile.TemporaryDirectory(prefix="tutor-snippet-")
+        root = Path(folder.name)
+        shutil.copytree(JAIL_DIR, root / "jail", ignore=shutil.ignore_patterns("__py*"))
+        for path in [root, *root.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        cgroup = _Cgroup(limits) if os.geteuid() == 0 else None
         report_r, report_w = os.pipe()
+        code_r, code_w = os.pipe()
         procs = cgroup.join_paths() if cgroup is not None and cgroup.active else []
-        start = time.monotonic()
         try:
             proc = subprocess.Popen(
-                self._command(lang, snippet_dir, limits, report_w),
+                self._command(root, limits, report_w, code_r),
                 # bwrap's own environment would show in the sandbox as /proc/1/environ: the
                 # bot's tokens must never reach it, so bwrap starts with none at all.
                 env={},
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                pass_fds=(report_w,),
+                pass_fds=(report_w, code_r),
                 preexec_fn=self._preexec(limits, procs),
                 start_new_session=True,
                 close_fds=True,
             )
         except OSError as exc:
-            os.close(report_r)
-            os.close(report_w)
+            for fd in (report_r, report_w, code_r, code_w):
+                os.close(fd)
+            if cgroup is not None:
+                cgroup.remove()
+            folder.cleanup()
             raise SandboxUnavailable(
                 f"running code is off: the sandbox could not start ({exc.strerror or exc})"
             ) from None
         os.close(report_w)
-        out, err, report, timed_out, cut = self._collect(proc, report_r, limits, start)
-        duration = (time.monotonic() - start) * 1000
-        return self._result(proc, out, err, report, timed_out, cut, duration, limits, cgroup)
+        os.close(code_r)
+        return _Jail(proc, report_r, code_w, cgroup, folder, limits)
+
+    def _take(self, limits: Limits) -> _Jail:
+        if limits == self.limits:
+            with self._lock:
+                while self._warm:
+                    jail = self._warm.pop()
+                    if jail.proc.poll() is None:
+                        return jail
+                    self._retire(jail)
+        return self._spawn(limits)
+
+    def _refill(self) -> None:
+        with self._wake:
+            if self._closed or self.pool_size <= 0:
+                return
+            if self._filler is None:
+                # One long-lived thread starts every warm jail: bwrap's --die-with-parent follows
+                # the thread that started it, so a short-lived thread would take its jails along.
+                self._filler = threading.Thread(target=self._fill, daemon=True)
+                self._filler.start()
+            self._wake.notify()
+
+    def _fill(self) -> None:
+        while True:
+            with self._wake:
+                while not self._closed and len(self._warm) >= self.pool_size:
+                    self._wake.wait()
+                if self._closed:
+                    return
+            try:
+                jail = self._spawn(self.limits)
+            except SandboxUnavailable:
+                with self._wake:
+                    self._wake.wait(timeout=5)
+                continue
+            with self._wake:
+                self._warm.append(jail)
+
+    def _retire(self, jail: _Jail) -> None:
+        """End a jail and everything in it, and remove its cgroup and folder."""
+        self._kill(jail.proc)
+        jail.close_code()
+        if jail.report_fd >= 0:
+            # Closed once and only once: a second close could hit a number reused by another run.
+            os.close(jail.report_fd)
+            jail.report_fd = -1
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            jail.proc.wait(timeout=5)
+        for stream in (jail.proc.stdout, jail.proc.stderr):
+            if stream is not None:
+                stream.close()
+        if jail.cgroup is not None:
+            jail.cgroup.kill_all()
+            jail.cgroup.remove()
+        jail.folder.cleanup()
+
+    def close(self) -> None:
+        """End the warm jails and the thread that starts them; the sandbox runs no more."""
+        with self._wake:
+            self._closed = True
+            warm, self._warm = self._warm, []
+            filler, self._filler = self._filler, None
+            self._wake.notify_all()
+        if filler is not None:
+            filler.join(timeout=10)
+        with self._wake:
+            warm += self._warm
+            self._warm = []
+        for jail in warm:
+            self._retire(jail)
 
     def _collect(
         self, proc: subprocess.Popen, report_fd: int, limits: Limits, start: float
@@ -384,15 +498,11 @@ class Sandbox:
         if timed_out or cut:
             self._kill(proc)
         selector.close()
-        with contextlib.suppress(OSError):
-            os.close(report_fd)
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self._kill(proc)
             proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
         out, err = buffers.values()
         return out, err, report, timed_out, cut
 

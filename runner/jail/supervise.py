@@ -1,6 +1,6 @@
-"""Runs inside the sandbox (never on the host): forks the snippet, waits for it, ends whatever it
-left running, and reports how it ended and the files it wrote, as JSON on the file descriptor
-named by its last argument.
+"""Runs inside the sandbox (never on the host): waits for the snippet (read from the descriptor
+named by its last argument), forks it, waits for it, ends whatever it left running, and reports
+how it ended and the files it wrote, as JSON on the descriptor named by its second argument.
 
 Forking this already-started interpreter saves a second Python start-up per run. Everything this
 file reports is treated by the host as untrusted: the snippet runs as the same user and could
@@ -84,16 +84,33 @@ def collect(limits):
     return files
 
 
+def receive(fd):
+    """Wait (warm) for the host to send the run: a JSON header line, then the code."""
+    chunks = []
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    header, _, code = b"".join(chunks).partition(b"\n")
+    return json.loads(header)["lang"], code
+
+
 def main():
-    lang, limits = sys.argv[1], json.loads(sys.argv[2])
-    report = os.fdopen(int(sys.argv[3]), "w")
+    limits = json.loads(sys.argv[1])
+    report = os.fdopen(int(sys.argv[2]), "w")
+    lang, code = receive(int(sys.argv[3]))
+    path = "/tmp/main.py" if lang == "python" else "/tmp/main.sh"
+    with open(path, "wb") as f:
+        f.write(code)
     os.chdir(WORK)
     pid = os.fork()
     if pid == 0:
         report.close()
         if lang == "python":
-            run_python("/snippet/main.py")
-        os.execv("/bin/sh", ["sh", "/snippet/main.sh"])
+            run_python(path)
+        os.execv("/bin/sh", ["sh", path])
     _, status = os.waitpid(pid, 0)
     # Whatever the snippet started in the background ends with it.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -23,10 +23,13 @@ LIMITS = Limits.load().with_(wall_seconds=4, cpu_seconds=2, memory_mb=256, outpu
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Sandbox:
-    box = Sandbox(LIMITS, python=PYTHON)
+def sandbox():
+    # No warm pool here, so that "no process of the sandbox user is left" is exact after each
+    # test; the pool has tests of its own below.
+    box = Sandbox(LIMITS, python=PYTHON, pool_size=0)
     box.check()  # CI installs the sandbox (make sandbox): a missing one fails, never skips
-    return box
+    yield box
+    box.close()
 
 
 def _nobody_processes() -> list[int]:
@@ -80,7 +83,7 @@ def test_plain_output_and_exit_code(sandbox):
 def test_exception_shows_a_traceback_of_the_snippet_only(sandbox):
     result = sandbox.run("def f():\n    raise ValueError('boom')\nf()")
     assert result.exit_code == 1
-    assert 'File "/snippet/main.py", line 3' in result.stderr
+    assert 'File "/tmp/main.py", line 3' in result.stderr
     assert "ValueError: boom" in result.stderr
     assert "supervise" not in result.stderr and "runpy" not in result.stderr
 
@@ -326,3 +329,25 @@ def test_missing_sandbox_tool_means_no_run_at_all(tmp_path):
     with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap"):
         box.run(f"open({str(marker)!r}, 'w')")
     assert not marker.exists()
+
+
+def test_warm_pool_runs_are_fresh_and_close_leaves_nothing():
+    before = set(_nobody_processes())
+    box = Sandbox(LIMITS, python=PYTHON, pool_size=2)
+    try:
+        first = box.run("open('/work/mark', 'w').write('x')\nprint('one')")
+        for _ in range(200):  # let the pool fill, so the next runs take warm jails
+            if len(box._warm) == 2:
+                break
+            time.sleep(0.01)
+        results = [box.run("import os\nprint(os.path.exists('/work/mark'))") for _ in range(4)]
+    finally:
+        box.close()
+    assert first.stdout == "one\n"
+    assert [r.stdout for r in results] == ["False\n"] * 4
+    for _ in range(200):
+        if not set(_nobody_processes()) - before:
+            break
+        time.sleep(0.01)
+    assert set(_nobody_processes()) - before == set()
+    assert _leftovers() == []
