@@ -62,7 +62,7 @@ lint: install
 
 # Install, lint, and run the whole test suite.
 test: lint sandbox
-	$(BIN)/pytest -q
+	TUTOR_RUNNER_PYTHON=$(SANDBOX)/bin/python $(BIN)/pytest -q
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

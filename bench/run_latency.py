@@ -32,9 +32,10 @@ def stats(samples: list[float]) -> dict[str, float]:
     }
 
 
-def timed(fn, runs: int) -> list[float]:
+def timed(fn, runs: int, gap: float = 0.0) -> list[float]:
     out = []
     for _ in range(runs):
+        time.sleep(gap)  # not timed: lets the warm pool refill, as between chat messages
         start = time.perf_counter()
         fn()
         out.append((time.perf_counter() - start) * 1000)
@@ -63,6 +64,11 @@ def main() -> None:
         )
         assert done.stdout == b"1\n"
 
+    cold_box = Sandbox(python=args.python, pool_size=0)
+
+    def cold() -> None:
+        assert cold_box.run("print(1)").stdout == "1\n"
+
     for fn in (bare, api, cli):  # warm the page cache
         timed(fn, 3)
     report: dict[str, object] = {
@@ -72,6 +78,8 @@ def main() -> None:
         "bare_python": stats(timed(bare, args.runs)),
         "api": stats(timed(api, args.runs)),
         "cli": stats(timed(cli, args.runs)),
+        "api_runs_50ms_apart": stats(timed(api, args.runs, gap=0.05)),
+        "api_no_pool": stats(timed(cold, args.runs)),
     }
     throughput = {}
     for workers in (1, 2, 8):
@@ -81,6 +89,22 @@ def main() -> None:
             list(pool.map(lambda _: api(), range(n)))
         throughput[str(workers)] = round(n / (time.perf_counter() - start), 1)
     report["runs_per_second_by_concurrency"] = throughput
+    imports = {}
+    probe = (
+        "import resource, time\nstart = time.perf_counter()\nimport {module}\n"
+        "print(round((time.perf_counter() - start) * 1000), "
+        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)"
+    )
+    big = box.limits.with_(wall_seconds=60, cpu_seconds=60)
+    for module in ("numpy", "pandas", "sklearn", "matplotlib.pyplot", "torch"):
+        samples = [
+            box.run(probe.format(module=module), limits=big).stdout.split() for _ in range(3)
+        ]
+        imports[module] = {
+            "import_ms_p50": float(np.median([float(s[0]) for s in samples])),
+            "peak_rss_mb": int(max(int(s[1]) for s in samples)),
+        }
+    report["imports_inside_the_sandbox"] = imports
     print(json.dumps(report))
 
 

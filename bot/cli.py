@@ -215,7 +215,7 @@ def _print_search(result: Any) -> None:
 @friendly
 def run_cmd(obj: _Context, source: Path, lang: str, as_json: bool) -> None:
     """Run a snippet (a file, or - for stdin) in the sandbox and report what it did."""
-    from bot.wiring import build_sandbox
+    from bot.wiring import build_runner
     from runner.errors import SnippetError
 
     try:
@@ -226,7 +226,7 @@ def run_cmd(obj: _Context, source: Path, lang: str, as_json: bool) -> None:
         code = data.decode("utf-8")
     except UnicodeDecodeError:
         raise SnippetError("the snippet is not UTF-8 text: save it as UTF-8") from None
-    result = build_sandbox(obj.settings).run(code, lang)
+    result = build_runner(obj.settings, warm=False).run(code, lang)
     if as_json:
         _print_json(result.as_json())
         return
@@ -238,6 +238,39 @@ def run_cmd(obj: _Context, source: Path, lang: str, as_json: bool) -> None:
     names = ", ".join(f.path for f in result.files)
     files = f"; files: {names}" if names else ""
     click.echo(f"[{ending} in {result.duration_ms:.0f} ms{files}]", err=True)
+
+
+@cli.group()
+def serve() -> None:
+    """Run a long-lived service."""
+
+
+@serve.command("runner")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=int, help="Port to listen on.")
+@click.pass_obj
+@friendly
+def serve_runner(obj: _Context, host: str, port: int) -> None:
+    """Serve the sandbox over HTTP (POST /run, shared secret in TUTOR_RUNNER_SECRET)."""
+    from bot.wiring import build_sandbox
+    from runner.dispatch import RunQueue
+    from runner.service import make_server
+
+    settings = obj.settings
+    sandbox = build_sandbox(settings)
+    sandbox.check()
+    queue = RunQueue(
+        sandbox, max_running=settings.runner_workers, max_waiting=settings.runner_queue
+    )
+    server = make_server(queue, settings.runner_secret.get_secret_value(), host, port)
+    click.echo(f"runner service on http://{host}:{server.server_port}/run", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        sandbox.close()
 
 
 @cli.group()

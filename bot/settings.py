@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -71,6 +71,21 @@ class Settings(BaseSettings):
     runner_limits: Path | None = Field(
         default=None,
         description="A TOML file of sandbox limits to use instead of runner/limits.toml.",
+    )
+    runner_url: str = Field(
+        default="",
+        description="A runner service (`tutor serve runner` on another host) to run snippets "
+        "on; empty runs them here in the local sandbox.",
+    )
+    runner_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="Shared secret between the bot and the runner service (16+ characters).",
+    )
+    runner_workers: int = Field(
+        default=2, ge=1, le=64, description="Snippets run at once by this host's sandbox."
+    )
+    runner_queue: int = Field(
+        default=8, ge=0, description="Runs that may wait for a slot before new ones get 'busy'."
     )
     log_level: str = Field(
         default="WARNING",
@@ -161,4 +176,6 @@ def describe(settings: Settings) -> list[dict[str, Any]]:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return "(set)" if value.get_secret_value() else ""
     return str(value) if isinstance(value, Path) else value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.settings import Settings
 
@@ -32,9 +32,19 @@ def build_retriever(settings: Settings, store: Store) -> Retriever:
     )
 
 
-def build_sandbox(settings: Settings) -> Sandbox:
-    """The sandbox that runs snippets, with the configured interpreter and limits."""
+def build_sandbox(settings: Settings, *, warm: bool = True) -> Sandbox:
+    """The sandbox that runs snippets, with the configured interpreter and limits; `warm`
+    keeps started jails ready (for long-lived processes, not a one-shot command)."""
     from runner.sandbox import Limits, Sandbox
 
     limits = Limits.load(settings.runner_limits) if settings.runner_limits else Limits.load()
-    return Sandbox(limits, python=settings.runner_python)
+    return Sandbox(limits, python=settings.runner_python, pool_size=2 if warm else 0)
+
+
+def build_runner(settings: Settings, *, warm: bool = True) -> Any:
+    """What runs snippets: the runner service when one is set, else the local sandbox."""
+    if settings.runner_url:
+        from runner.service import RemoteRunner
+
+        return RemoteRunner(settings.runner_url, settings.runner_secret.get_secret_value())
+    return build_sandbox(settings, warm=warm)

@@ -177,6 +177,7 @@ class Sandbox:
         self._wake = threading.Condition(self._lock)
         self._filler: threading.Thread | None = None
         self._closed = False
+        self._retiring: set[threading.Thread] = set()
         atexit.register(self.close)  # warm jails never outlive the process that started them
         self.bwrap = bwrap if bwrap is not None else (shutil.which("bwrap") or "")
         # The snippet's interpreter: a virtual environment of its own in a world-readable place,
@@ -349,7 +350,11 @@ class Sandbox:
                 jail.proc, out, err, report, timed_out, cut, duration, limits, jail.cgroup
             )
         finally:
-            self._retire(jail)
+            # Tearing the jail down (kill, cgroup, folder) happens after the answer is out.
+            retiring = threading.Thread(target=self._retire, args=(jail,), daemon=True)
+            with self._lock:
+                self._retiring.add(retiring)
+            retiring.start()
             self._refill()
 
     # -- the warm pool -----------------------------------------------------------------------
@@ -430,6 +435,13 @@ class Sandbox:
 
     def _retire(self, jail: _Jail) -> None:
         """End a jail and everything in it, and remove its cgroup and folder."""
+        try:
+            self._end(jail)
+        finally:
+            with self._lock:
+                self._retiring.discard(threading.current_thread())
+
+    def _end(self, jail: _Jail) -> None:
         self._kill(jail.proc)
         jail.close_code()
         if jail.report_fd >= 0:
@@ -458,8 +470,18 @@ class Sandbox:
         with self._wake:
             warm += self._warm
             self._warm = []
+            retiring = list(self._retiring)
         for jail in warm:
-            self._retire(jail)
+            self._end(jail)
+        for thread in retiring:
+            thread.join(timeout=10)
+
+    def settle(self) -> None:
+        """Wait until every finished run's jail is torn down (for checks of the host)."""
+        with self._lock:
+            retiring = list(self._retiring)
+        for thread in retiring:
+            thread.join(timeout=10)
 
     def _collect(
         self, proc: subprocess.Popen, report_fd: int, limits: Limits, start: float

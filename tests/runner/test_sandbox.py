@@ -59,6 +59,7 @@ def host_unchanged(request):
     before = set(_nobody_processes())
     yield
     box = request.getfixturevalue("sandbox")
+    box.settle()
     # A killed sandbox's processes take a moment to vanish from /proc after the run returns.
     for _ in range(200):
         if not set(_nobody_processes()) - before:
@@ -343,6 +344,7 @@ def test_warm_pool_runs_are_fresh_and_close_leaves_nothing():
         results = [box.run("import os\nprint(os.path.exists('/work/mark'))") for _ in range(4)]
     finally:
         box.close()
+        box.settle()
     assert first.stdout == "one\n"
     assert [r.stdout for r in results] == ["False\n"] * 4
     for _ in range(200):
