@@ -222,3 +222,11 @@ def test_console_script_runs_without_a_traceback(tmp_path, bank_dir):
         check=True,
     )
     assert json.loads(done.stdout)["entries"] == 2
+
+
+def test_config_never_prints_the_runner_secret(run, monkeypatch):
+    monkeypatch.setenv("TUTOR_RUNNER_SECRET", "very-secret-shared-value")
+    result = run("config")
+    assert "very-secret-shared-value" not in result.stdout
+    rows = {r["name"]: r["value"] for r in json.loads(run("config", "--json").stdout)}
+    assert rows["runner_secret"] == "(set)"
