@@ -240,6 +240,51 @@ def run_cmd(obj: _Context, source: Path, lang: str, as_json: bool) -> None:
     click.echo(f"[{ending} in {result.duration_ms:.0f} ms{files}]", err=True)
 
 
+@cli.command()
+@click.argument("question", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
+@click.pass_obj
+@friendly
+def ask(obj: _Context, question: tuple[str, ...], as_json: bool) -> None:
+    """Answer a question from the bank, with citations, streaming it to the terminal."""
+    import asyncio
+
+    from bot.answer import AnswerEngine
+    from bot.llm.base import GenerationError
+    from bot.wiring import build_backend
+
+    text = " ".join(question).strip()
+    if not text:
+        raise click.UsageError("ask a question, e.g. tutor ask what is knowledge distillation")
+    store = obj.store()
+    retriever = obj.retriever(store)
+    backend = build_backend(obj.settings)
+    try:
+        retriever.open()
+        if backend is not None and hasattr(backend, "load"):
+            try:
+                backend.load()
+            except GenerationError as exc:
+                click.echo(f"warning: {exc}; answering from the bank's key points", err=True)
+                backend = None
+        engine = AnswerEngine(retriever, backend)
+        stream = None if as_json else (lambda chunk: click.echo(chunk, nl=False))
+        result = asyncio.run(
+            engine.answer(text, on_text=stream, max_new_tokens=obj.settings.llm_max_new_tokens)
+        )
+    finally:
+        retriever.close()
+        store.close()
+    if result.notice:
+        click.echo(f"warning: {result.notice}", err=True)
+    if as_json:
+        _print_json(result.as_json())
+    else:
+        click.echo()
+        if result.mode == "llm":
+            click.echo(f"[cited: {', '.join(result.citations)}]", err=True)
+
+
 @cli.group()
 def serve() -> None:
     """Run a long-lived service."""

@@ -87,6 +87,23 @@ class Settings(BaseSettings):
     runner_queue: int = Field(
         default=8, ge=0, description="Runs that may wait for a slot before new ones get 'busy'."
     )
+    llm_model: str = Field(
+        default="Qwen/Qwen2.5-0.5B-Instruct",
+        description="Language model for answers: a Hugging Face name (downloaded on first use "
+        "where there is network), a local folder, or a .gguf file; empty or none answers "
+        "extractively from the bank's key points.",
+    )
+    llm_url: str = Field(
+        default="",
+        description="An OpenAI-compatible server (vLLM, llama.cpp, Ollama) used instead of the "
+        "in-process model when set, e.g. http://gpu-host:8000/v1.",
+    )
+    llm_api_key: SecretStr = Field(
+        default=SecretStr(""), description="API key for TUTOR_LLM_URL, if the server needs one."
+    )
+    llm_max_new_tokens: int = Field(
+        default=512, ge=16, le=4096, description="Longest answer the model may write, in tokens."
+    )
     log_level: str = Field(
         default="WARNING",
         pattern=r"^(?i:debug|info|warning|error)$",

@@ -48,3 +48,18 @@ def build_runner(settings: Settings, *, warm: bool = True) -> Any:
 
         return RemoteRunner(settings.runner_url, settings.runner_secret.get_secret_value())
     return build_sandbox(settings, warm=warm)
+
+
+def build_backend(settings: Settings) -> Any:
+    """The language model: a server when TUTOR_LLM_URL is set, the in-process model otherwise,
+    or None for extractive answers."""
+    if settings.llm_url:
+        from bot.llm.openai import OpenAIBackend
+
+        key = settings.llm_api_key.get_secret_value()
+        return OpenAIBackend(settings.llm_url, settings.llm_model, api_key=key)
+    if settings.llm_model.strip().lower() in ("", "none"):
+        return None
+    from bot.llm.hf import TransformersBackend
+
+    return TransformersBackend(settings.llm_model)

@@ -1,0 +1,163 @@
+"""The answer engine: retrieve, and either say honestly that the bank has nothing, or have the
+language model answer from the retrieved entries (or, without a model, quote their key points),
+with citations checked against what was retrieved."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bot import messages
+from bot.llm.base import Backend, GenerationError, Message
+from knowledge.entry import Entry
+from retriever.text import cjk_ratio
+
+Mode = Literal["llm", "extractive"]
+_CITATION = re.compile(r"\[([0-9a-f]{6,16}|\d{1,2})\]")
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A reply to a question, per the `tutor ask` contract."""
+
+    answer: str
+    citations: tuple[str, ...]
+    grounded: bool
+    mode: Mode
+    notice: str = ""
+
+    def as_json(self) -> dict[str, object]:
+        """The contract's object."""
+        return {
+            "answer": self.answer,
+            "citations": list(self.citations),
+            "grounded": self.grounded,
+            "mode": self.mode,
+        }
+
+
+def language_of(text: str) -> messages.Lang:
+    """zh when the text is mostly Chinese."""
+    return "zh" if cjk_ratio(text) >= 0.3 else "en"
+
+
+def build_messages(question: str, sources: list[Entry]) -> list[Message]:
+    """The chat for the model: rules, then the sources and the question as marked data."""
+    example = sources[0].id if sources else "1a2b3c4d5e6f"
+    blocks = []
+    for n, entry in enumerate(sources, start=1):
+        parts = [f"Question: {entry.question}"]
+        if entry.key_points:
+            parts.append("Key points:\n" + "\n".join(f"- {p}" for p in entry.key_points))
+        elif entry.answer:
+            parts.append(f"Answer: {entry.answer}")
+        code = entry.solution or next((b.code for b in entry.code), "")
+        if code:
+            parts.append(f"Code:\n```python\n{code}\n```")
+        body = "\n".join(parts).replace("</source>", "</ source>")
+        blocks.append(f'<source n="{n}" id="{entry.id}">\n{body}\n</source>')
+    user = (
+        "\n\n".join(blocks)
+        + "\n\n<question>\n"
+        + question.replace("</question>", "</ question>")
+        + "\n</question>"
+    )
+    return [
+        {"role": "system", "content": messages.SYSTEM_PROMPT.format(example=example)},
+        {"role": "user", "content": user},
+    ]
+
+
+def check_citations(text: str, sources: list[Entry]) -> tuple[str, list[str]]:
+    """Keep citations of retrieved entries (by id or by number), drop invented ones."""
+    ids = [e.id for e in sources]
+    cited: list[str] = []
+
+    def replace(match: re.Match) -> str:
+        token = match.group(1)
+        entry_id = None
+        if token.isdigit() and 1 <= int(token) <= len(ids):
+            entry_id = ids[int(token) - 1]
+        elif token in ids:
+            entry_id = token
+        if entry_id is None:
+            return ""
+        if entry_id not in cited:
+            cited.append(entry_id)
+        return f"[{entry_id}]"
+
+    cleaned = re.sub(r"[ \t]{2,}", " ", _CITATION.sub(replace, text))
+    return re.sub(r"[ \t]+([.,;:!?。，；：！？])", r"\1", cleaned).strip(), cited
+
+
+def extractive(question: str, sources: list[Entry]) -> str:
+    """An answer from the best entries' key points and code, cited, without a model."""
+    lang = language_of(question)
+    lines = [messages.extractive_intro(lang), ""]
+    for entry in sources[:2]:
+        lines.append(f"**{entry.title}** [{entry.id}]")
+        points = entry.key_points or (entry.answer,)
+        lines += [f"- {p}" for p in points[:6] if p]
+        if entry.kind == "coding" and entry.solution:
+            lines += ["```python", entry.solution, "```"]
+        lines.append("")
+    return "\n".join(lines).strip()
+
+
+class AnswerEngine:
+    """Answers questions from a retriever's entries with a backend (or extractively)."""
+
+    def __init__(self, retriever: Any, backend: Backend | None, *, k: int = 4) -> None:
+        self.retriever = retriever
+        self.backend = backend
+        self.k = k
+
+    async def answer(
+        self,
+        question: str,
+        *,
+        on_text: Callable[[str], None] | None = None,
+        cancel: asyncio.Event | None = None,
+        max_new_tokens: int = 512,
+    ) -> Answer:
+        """Answer one question; `on_text` receives the answer as it streams."""
+        question = " ".join(question.split())[:MAX_QUESTION_CHARS]
+        lang = language_of(question)
+        result = await asyncio.to_thread(self.retriever.search, question, self.k)
+        if not result.grounded:
+            topics = [h.title for h in result.hits[:3]]
+            text = messages.not_in_bank(lang, topics)
+            if on_text:
+                on_text(text)
+            return Answer(text, (), False, "extractive")
+        entries = self.retriever.store
+        found = [e for e in (entries.entry(h.id) for h in result.hits) if e is not None]
+        # Same-language entries first (stable): the answer should read in the asker's language.
+        sources = sorted(found, key=lambda e: e.language != lang)
+        if self.backend is None:
+            return self._extractive(question, sources, on_text, "")
+        chunks: list[str] = []
+        try:
+            async for chunk in self.backend.stream(
+                build_messages(question, sources), max_new_tokens=max_new_tokens, cancel=cancel
+            ):
+                chunks.append(chunk)
+                if on_text:
+                    on_text(chunk)
+        except GenerationError as exc:
+            return self._extractive(question, sources, on_text, str(exc))
+        text, cited = check_citations("".join(chunks), sources)
+        if not cited:
+            text = f"{text}\n\n{messages.sources_line(lang, [e.id for e in sources])}"
+        return Answer(text, tuple(cited or [e.id for e in sources]), True, "llm")
+
+    def _extractive(self, question: str, sources: list[Entry], on_text: Any, notice: str) -> Answer:
+        text = extractive(question, sources)
+        if on_text:
+            on_text(text)
+        cited = [e.id for e in sources[:2]]
+        return Answer(text, tuple(cited), True, "extractive", notice)

@@ -1,0 +1,178 @@
+"""In-process generation with transformers: any causal LM by hub name or local folder (or a
+.gguf file), bf16 on CUDA when present, float32 on CPU; the tokenizer's chat template."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from bot.llm.base import GenerationError, Message, drain_thread, put
+
+
+class TransformersBackend:
+    """A Hugging Face causal LM, loaded on first use, generating greedily in a worker thread."""
+
+    def __init__(self, model: str, *, device: str | None = None) -> None:
+        self.name = model
+        self.device = device
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+        self._generate = threading.Lock()  # one generate at a time on one model
+
+    def load(self) -> None:
+        """Load the model and tokenizer (idempotent); GenerationError with the reason."""
+        with self._lock:
+            if self._model is not None:
+                return
+            try:
+                import torch
+                from transformers import AutoModelForCausalLM, AutoTokenizer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.set_verbosity_error()
+                hf_logging.disable_progress_bar()
+                device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+                dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+                kwargs: dict[str, Any] = {}
+                source = self.name
+                if source.endswith(".gguf") and Path(source).is_file():
+                    kwargs["gguf_file"] = Path(source).name
+                    source = str(Path(source).parent)
+                if source.startswith(("/", ".", "~")) and not Path(source).expanduser().exists():
+                    raise GenerationError(
+                        f"the language model folder {source} does not exist; check TUTOR_LLM_MODEL"
+                    )
+                if not Path(source).exists() and not _cached(source):
+                    _reach_hub(self.name)
+                tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+                model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **kwargs)
+                model.to(device).eval()
+            except GenerationError:
+                raise
+            except Exception as exc:  # the library raises many kinds; all mean "cannot load"
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise GenerationError(
+                    f"cannot load the language model {self.name!r} ({first[:200]})"
+                ) from None
+            self._tokenizer, self._model, self.device = tokenizer, model, device
+
+    def prompt_ids(self, messages: list[Message]) -> Any:
+        """Token ids of the chat, through the tokenizer's chat template."""
+        return self._tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
+
+    async def stream(
+        self,
+        messages: list[Message],
+        *,
+        max_new_tokens: int = 512,
+        cancel: asyncio.Event | None = None,
+    ) -> AsyncIterator[str]:
+        """Greedy generation, streamed chunk by chunk; setting `cancel` stops it."""
+        await asyncio.to_thread(self.load)
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        loop = asyncio.get_running_loop()
+        stop = threading.Event()
+
+        class Cancelled(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
+                return stop.is_set()
+
+        queue: asyncio.Queue = asyncio.Queue()
+        done = object()
+        streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
+
+        def work() -> None:
+            try:
+                inputs = self.prompt_ids(messages).to(self.device)
+                worker = threading.Thread(
+                    target=self._run,
+                    args=(inputs, streamer, max_new_tokens, StoppingCriteriaList([Cancelled()])),
+                    daemon=True,
+                )
+                worker.start()
+                for text in streamer:
+                    if text and not put(loop, queue, text):
+                        stop.set()
+                worker.join()
+                if getattr(worker, "error", None) is not None:
+                    raise worker.error  # type: ignore[attr-defined]
+            except BaseException as exc:
+                put(loop, queue, _as_generation_error(exc))
+            finally:
+                put(loop, queue, done)
+
+        async def watch() -> None:
+            if cancel is not None:
+                await cancel.wait()
+                stop.set()
+
+        watcher = asyncio.create_task(watch())
+        threading.Thread(target=work, daemon=True).start()
+        try:
+            async for chunk in drain_thread(queue, done):
+                yield chunk
+        finally:
+            stop.set()
+            watcher.cancel()
+
+    def _run(self, inputs: Any, streamer: Any, max_new_tokens: int, stopping: Any) -> None:
+        import torch
+
+        thread = threading.current_thread()
+        try:
+            with self._generate, torch.inference_mode():
+                self._model.generate(
+                    **inputs,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    streamer=streamer,
+                    stopping_criteria=stopping,
+                    pad_token_id=self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,
+                )
+        except BaseException as exc:
+            thread.error = exc  # type: ignore[attr-defined]
+            streamer.end()
+
+
+def _cached(name: str) -> bool:
+    """Whether a hub model's config is already in the local cache."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(name, "config.json"), str)
+    except Exception:
+        return False
+
+
+def _reach_hub(name: str) -> None:
+    """Fail in seconds, not after the hub client's minute of retries, when there is no network."""
+    import os
+    import socket
+    from urllib.parse import urlparse
+
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or ""
+    try:
+        socket.create_connection((host, 443), timeout=3).close()
+    except OSError:
+        raise GenerationError(
+            f"the language model {name!r} is not downloaded and {host} cannot be reached; "
+            "set TUTOR_LLM_MODEL to a local folder, or to none"
+        ) from None
+
+
+def _as_generation_error(exc: BaseException) -> BaseException:
+    if isinstance(exc, GenerationError):
+        return exc
+    if "out of memory" in str(exc).lower():
+        return GenerationError(
+            "the model ran out of GPU memory on this question; try a shorter one"
+        )
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return GenerationError(f"the language model failed ({first[:200]})")

@@ -1,0 +1,51 @@
+"""`tutor ask`: the contract's JSON, honest abstention, and the extractive fallback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+
+
+@pytest.fixture
+def tutor(data_dir: Path, monkeypatch, bank_dir):
+    for name in ("TUTOR_HOME", "TUTOR_CONFIG", "TUTOR_EMBED_MODEL", "TUTOR_LLM_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TUTOR_LLM_MODEL", "none")
+
+    def invoke(*args: str):
+        return CliRunner().invoke(cli, ["--data-dir", str(data_dir), *args], catch_exceptions=False)
+
+    assert invoke("ingest", str(bank_dir)).exit_code == 0
+    return invoke
+
+
+def test_ask_json_follows_the_contract(tutor):
+    body = json.loads(
+        tutor("ask", "--json", "why normalise vectors before inner product search").stdout
+    )
+    assert set(body) == {"answer", "citations", "grounded", "mode"}
+    assert body["grounded"] is True and body["mode"] == "extractive"
+    assert body["citations"] and all(len(c) == 12 for c in body["citations"])
+    assert "No language model is loaded" in body["answer"]
+
+
+def test_ask_off_topic_says_the_bank_has_nothing(tutor):
+    body = json.loads(tutor("ask", "--json", "how do I bake sourdough bread").stdout)
+    assert body == {**body, "grounded": False, "citations": []}
+    assert "nothing that answers this" in body["answer"]
+
+
+def test_unloadable_model_warns_and_answers_from_the_bank(tutor, monkeypatch, tmp_path):
+    monkeypatch.setenv("TUTOR_LLM_MODEL", str(tmp_path / "missing-model"))
+    result = tutor("ask", "--json", "top-k filter for logits")
+    assert "warning: the language model folder" in result.stderr
+    assert json.loads(result.stdout)["mode"] == "extractive"
+
+
+def test_ask_without_a_question_is_a_usage_error(tutor):
+    assert tutor("ask").exit_code == 2

@@ -1,0 +1,172 @@
+"""The real transformers path on a tiny random model built here (no download), and the
+OpenAI-compatible backend against a small streaming server of our own on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from bot.llm.base import GenerationError
+from bot.llm.hf import TransformersBackend
+from bot.llm.openai import OpenAIBackend
+
+CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+CORPUS = [
+    "the kv cache stores keys and values of past tokens",
+    "quantization stores weights in fewer bits",
+    "知识蒸馏 让 小模型 学习 大模型",
+    "attention heads look at different positions",
+] * 20
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """A two-layer Qwen2 with random weights and a tokenizer trained on the fly."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+
+    folder = tmp_path_factory.mktemp("tiny-qwen2")
+    special = ["<pad>", "<|im_start|>", "<|im_end|>"]
+    tok = Tokenizer(models.BPE(unk_token=None))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.train_from_iterator(
+        [*CORPUS, "system user assistant"],
+        trainers.BpeTrainer(
+            vocab_size=400,
+            special_tokens=special,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        ),
+    )
+    from tokenizers import decoders
+
+    tok.decoder = decoders.ByteLevel()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<pad>", chat_template=CHATML
+    )
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model = Qwen2ForCausalLM(config)
+    model.generation_config.eos_token_id = None  # random weights: never stop early by chance
+    model.save_pretrained(folder)
+    return folder
+
+
+CHAT = [
+    {"role": "system", "content": "be brief"},
+    {"role": "user", "content": "what is the kv cache"},
+]
+
+
+async def collect(backend, **kw) -> list[str]:
+    return [chunk async for chunk in backend.stream(CHAT, **kw)]
+
+
+def test_streaming_equals_plain_greedy_generate(tiny_model):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    backend = TransformersBackend(str(tiny_model), device="cpu")
+    chunks = asyncio.run(collect(backend, max_new_tokens=24))
+    assert len(chunks) > 1
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    inputs = tokenizer.apply_chat_template(
+        CHAT, add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )
+    with torch.inference_mode():
+        out = model.generate(**inputs, max_new_tokens=24, do_sample=False, pad_token_id=0)
+    expected = tokenizer.decode(out[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+    assert "".join(chunks) == expected
+
+
+def test_cancel_stops_generation_early(tiny_model):
+    backend = TransformersBackend(str(tiny_model), device="cpu")
+
+    async def run() -> list[str]:
+        cancel = asyncio.Event()
+        got = []
+        async for chunk in backend.stream(CHAT, max_new_tokens=600, cancel=cancel):
+            got.append(chunk)
+            cancel.set()
+        return got
+
+    chunks = asyncio.run(run())
+    from transformers import AutoTokenizer
+
+    tokens = len(AutoTokenizer.from_pretrained(tiny_model)("".join(chunks))["input_ids"])
+    assert 0 < tokens < 300
+
+
+def test_missing_model_path_is_a_clear_error(tmp_path):
+    backend = TransformersBackend(str(tmp_path / "no-such-model"))
+    with pytest.raises(GenerationError, match="does not exist"):
+        asyncio.run(collect(backend))
+
+
+class _SSE(BaseHTTPRequestHandler):
+    bodies: ClassVar[list] = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        length = int(self.headers["Content-Length"])
+        type(self).bodies.append(json.loads(self.rfile.read(length)))
+        if self.path != "/v1/chat/completions":
+            self.send_response(404)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for piece in ["The ", "cache ", "keeps ", "keys [1]."]:
+            event = {"choices": [{"delta": {"content": piece}}]}
+            self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+            self.wfile.flush()
+        self.wfile.write(b"data: [DONE]\n\n")
+
+
+@pytest.fixture
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _SSE)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_openai_backend_streams_from_a_local_server(server):
+    backend = OpenAIBackend(server + "/v1", "tiny", api_key="k")
+    chunks = asyncio.run(collect(backend, max_new_tokens=50))
+    assert "".join(chunks) == "The cache keeps keys [1]."
+    sent = _SSE.bodies[-1]
+    assert sent["stream"] is True and sent["temperature"] == 0 and sent["max_tokens"] == 50
+    assert sent["messages"] == CHAT
+
+
+def test_openai_backend_errors_are_one_line(server):
+    with pytest.raises(GenerationError, match="HTTP 404"):
+        asyncio.run(collect(OpenAIBackend(server + "/wrong", "tiny")))
+    with pytest.raises(GenerationError, match="failed"):
+        asyncio.run(collect(OpenAIBackend("http://127.0.0.1:9/v1", "tiny", timeout=2)))
