@@ -1,0 +1,172 @@
+"""Generation speed of the answer engine's model path, on a GPU when there is one.
+
+    python bench/llm_speed.py            # Qwen2.5-1.5B-Instruct's exact configuration, random
+                                         # weights (no download), bf16 on CUDA
+    python bench/llm_speed.py --tiny     # a two-layer model on CPU: the smoke run CI can afford
+
+Prompts of --prompt tokens, --new tokens each with EOS ignored. Reports time to first token,
+single-stream decode tokens/s, aggregate tokens/s at several numbers of concurrent chats, and
+peak GPU memory, for the ways measured: plain `model.generate` one chat at a time, `generate` on a
+padded batch, and transformers' continuous batching (`generate_batch`) where available. Prints
+one JSON object. Speed does not depend on the weights, so random ones measure the real thing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import torch
+
+QWEN25_15B = {
+    "hidden_size": 1536,
+    "intermediate_size": 8960,
+    "num_hidden_layers": 28,
+    "num_attention_heads": 12,
+    "num_key_value_heads": 2,
+    "vocab_size": 151936,
+    "rope_theta": 1_000_000.0,
+    "tie_word_embeddings": True,
+    "max_position_embeddings": 32768,
+}
+TINY = {
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "vocab_size": 1000,
+    "max_position_embeddings": 4096,
+}
+
+
+def sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def build(tiny: bool, device: str):
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    config = Qwen2Config(**(TINY if tiny else QWEN25_15B))
+    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = Qwen2ForCausalLM(config).to(dtype).eval()
+    model.generation_config.eos_token_id = None
+    model.generation_config.pad_token_id = 0
+    return model
+
+
+def prompts(n: int, length: int, vocab: int, device: str) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(1)
+    return torch.randint(10, vocab, (n, length), generator=generator).to(device)
+
+
+def timed_generate(model, ids: torch.Tensor, new: int, device: str) -> float:
+    sync(device)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        out = model.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=new,
+            min_new_tokens=new,
+            do_sample=False,
+        )
+    sync(device)
+    assert out.shape[1] == ids.shape[1] + new
+    return time.perf_counter() - start
+
+
+def continuous_batching(model, ids: torch.Tensor, new: int, device: str) -> float | str:
+    """transformers' own continuous batching, when this version has it."""
+    if not hasattr(model, "generate_batch"):
+        return "generate_batch not available"
+    from transformers import GenerationConfig
+
+    config = GenerationConfig(max_new_tokens=new, do_sample=False, eos_token_id=-1)
+    inputs = [row.tolist() for row in ids]
+    try:
+        sync(device)
+        start = time.perf_counter()
+        results = model.generate_batch(
+            inputs=inputs, generation_config=config, progress_bar=False
+        )
+        sync(device)
+        elapsed = time.perf_counter() - start
+        produced = [len(getattr(r, "generated_tokens", []) or []) for r in results.values()]
+        if len(produced) != len(inputs) or min(produced) < new:
+            return f"incomplete: {len(produced)} results, fewest tokens {min(produced or [0])}"
+        return elapsed
+    except Exception as exc:  # report, do not crash the benchmark
+        return f"failed: {type(exc).__name__}: {str(exc)[:160]}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiny", action="store_true")
+    parser.add_argument("--prompt", type=int, default=1500)
+    parser.add_argument("--new", type=int, default=256)
+    parser.add_argument("--chats", type=int, nargs="+", default=[1, 8, 32, 64])
+    args = parser.parse_args()
+    device = "cuda" if torch.cuda.is_available() and not args.tiny else "cpu"
+    if args.tiny:
+        args.prompt, args.new, args.chats = min(args.prompt, 64), min(args.new, 16), [1, 4]
+    model = build(args.tiny, device)
+    vocab = model.config.vocab_size
+    report: dict[str, object] = {
+        "device": torch.cuda.get_device_name() if device == "cuda" else platform.machine(),
+        "torch": torch.__version__,
+        "transformers": __import__("transformers").__version__,
+        "config": "tiny" if args.tiny else "Qwen2.5-1.5B-Instruct (random weights)",
+        "dtype": str(next(model.parameters()).dtype),
+        "prompt_tokens": args.prompt,
+        "new_tokens": args.new,
+    }
+    one = prompts(1, args.prompt, vocab, device)
+    timed_generate(model, one, args.new, device)  # warm up kernels and the allocator
+    ttft = min(timed_generate(model, one, 1, device) for _ in range(3))
+    total = min(timed_generate(model, one, args.new, device) for _ in range(2))
+    report["plain_generate"] = {
+        "ttft_ms": round(ttft * 1000, 2),
+        "single_stream_tok_s": round((args.new - 1) / max(total - ttft, 1e-9), 1),
+    }
+    rows = []
+    peaks: dict[str, float] = {}
+
+    def peak(name: str) -> None:
+        if device == "cuda":
+            gib = torch.cuda.max_memory_allocated() / 2**30
+            peaks[name] = round(max(peaks.get(name, 0.0), gib), 2)
+            torch.cuda.reset_peak_memory_stats()
+
+    peak("before")
+    for chats in args.chats:
+        batch = prompts(chats, args.prompt, vocab, device)
+        sequential = chats * total if chats > 1 else total
+        padded = timed_generate(model, batch, args.new, device)
+        peak("plain_padded_batch")
+        cb = continuous_batching(model, batch, args.new, device)
+        peak("generate_batch")
+        rows.append(
+            {
+                "chats": chats,
+                "plain_sequential_tok_s": round(chats * args.new / sequential, 1),
+                "plain_padded_batch_tok_s": round(chats * args.new / padded, 1),
+                "generate_batch_tok_s": round(chats * args.new / cb, 1)
+                if isinstance(cb, float)
+                else cb,
+            }
+        )
+    report["aggregate"] = rows
+    if device == "cuda":
+        peaks.pop("before", None)
+        report["peak_gpu_memory_gib"] = peaks
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
