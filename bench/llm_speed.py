@@ -92,9 +92,7 @@ def continuous_batching(model, ids: torch.Tensor, new: int, device: str) -> floa
     try:
         sync(device)
         start = time.perf_counter()
-        results = model.generate_batch(
-            inputs=inputs, generation_config=config, progress_bar=False
-        )
+        results = model.generate_batch(inputs=inputs, generation_config=config, progress_bar=False)
         sync(device)
         elapsed = time.perf_counter() - start
         produced = [len(getattr(r, "generated_tokens", []) or []) for r in results.values()]
