@@ -40,13 +40,45 @@ class Answer:
         }
 
 
+_FOLLOW_UP = re.compile(
+    r"\b(it|its|that|this|those|these|them|the (first|second|third|last|other) one|more|"
+    r"example|why not|what about|and)\b|"
+    r"它|这个|那个|这些|那些|第[一二三四五]个|举个例子|例子|具体|详细|展开|为什么呢|呢[？?]?$",
+    re.IGNORECASE,
+)
+HISTORY_TURNS = 3
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier question and answer of the same thread."""
+
+    question: str
+    answer: str
+
+
+def standalone_query(question: str, history: list[Turn]) -> str:
+    """A follow-up ("what about the second one?", "举个例子") rewritten into a query that can be
+    searched alone: the thread's last question is put in front of it."""
+    if not history:
+        return question
+    chinese = cjk_ratio(question) >= 0.3
+    short = len(question) <= 12 if chinese else len(question.split()) <= 6
+    if short or _FOLLOW_UP.search(question):
+        return f"{history[-1].question} {question}"
+    return question
+
+
 def language_of(text: str) -> messages.Lang:
     """zh when the text is mostly Chinese."""
     return "zh" if cjk_ratio(text) >= 0.3 else "en"
 
 
-def build_messages(question: str, sources: list[Entry]) -> list[Message]:
-    """The chat for the model: rules, then the sources and the question as marked data."""
+def build_messages(
+    question: str, sources: list[Entry], history: list[Turn] | None = None
+) -> list[Message]:
+    """The chat for the model: rules, the thread's last turns, then the sources and the
+    question as marked data."""
     example = sources[0].id if sources else "1a2b3c4d5e6f"
     blocks = []
     for n, entry in enumerate(sources, start=1):
@@ -66,10 +98,14 @@ def build_messages(question: str, sources: list[Entry]) -> list[Message]:
         + question.replace("</question>", "</ question>")
         + "\n</question>"
     )
-    return [
-        {"role": "system", "content": messages.SYSTEM_PROMPT.format(example=example)},
-        {"role": "user", "content": user},
+    chat: list[Message] = [
+        {"role": "system", "content": messages.SYSTEM_PROMPT.format(example=example)}
     ]
+    for turn in (history or [])[-HISTORY_TURNS:]:
+        chat.append({"role": "user", "content": turn.question})
+        chat.append({"role": "assistant", "content": turn.answer})
+    chat.append({"role": "user", "content": user})
+    return chat
 
 
 def check_citations(text: str, sources: list[Entry]) -> tuple[str, list[str]]:
@@ -123,11 +159,15 @@ class AnswerEngine:
         on_text: Callable[[str], None] | None = None,
         cancel: asyncio.Event | None = None,
         max_new_tokens: int = 512,
+        history: list[Turn] | None = None,
     ) -> Answer:
-        """Answer one question; `on_text` receives the answer as it streams."""
+        """Answer one question (of a thread with `history`); `on_text` receives the answer as
+        it streams."""
         question = " ".join(question.split())[:MAX_QUESTION_CHARS]
+        history = history or []
         lang = language_of(question)
-        result = await asyncio.to_thread(self.retriever.search, question, self.k)
+        query = standalone_query(question, history)[:MAX_QUESTION_CHARS]
+        result = await asyncio.to_thread(self.retriever.search, query, self.k)
         if not result.grounded:
             topics = [h.title for h in result.hits[:3]]
             text = messages.not_in_bank(lang, topics)
@@ -143,7 +183,9 @@ class AnswerEngine:
         chunks: list[str] = []
         try:
             async for chunk in self.backend.stream(
-                build_messages(question, sources), max_new_tokens=max_new_tokens, cancel=cancel
+                build_messages(question, sources, history),
+                max_new_tokens=max_new_tokens,
+                cancel=cancel,
             ):
                 chunks.append(chunk)
                 if on_text:

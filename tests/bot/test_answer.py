@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.answer import AnswerEngine, build_messages, check_citations
+from bot.answer import AnswerEngine, Turn, build_messages, check_citations, standalone_query
 from bot.llm.base import GenerationError
 from knowledge.entry import CodeBlock, Entry
 from retriever.search import SearchHit, SearchResult
@@ -160,3 +160,28 @@ def test_a_20000_character_question_is_cut_before_retrieval():
 def test_odd_questions_still_get_an_answer(question):
     result = ask(AnswerEngine(FakeRetriever(False, [KV]), Scripted("x")), question)
     assert result.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("what about the second one?", "What is a KV cache? what about the second one?"),
+        ("举个例子", "What is a KV cache? 举个例子"),
+        ("How does speculative decoding pick the draft model length?", None),
+    ],
+)
+def test_follow_ups_become_standalone_queries(question, expected):
+    history = [Turn("What is a KV cache?", "It stores keys and values [aaaaaaaaaaaa].")]
+    assert standalone_query(question, history) == (expected or question)
+    assert standalone_query(question, []) == question
+
+
+def test_the_thread_reaches_retrieval_and_the_model():
+    retriever = FakeRetriever(True, [KV])
+    backend = Scripted("Like this [1].")
+    history = [Turn("What is a KV cache?", "It stores keys and values.")]
+    ask(AnswerEngine(retriever, backend), "举个例子", history=history)
+    assert retriever.queries == ["What is a KV cache? 举个例子"]
+    roles = [m["role"] for m in backend.seen[0]]
+    assert roles == ["system", "user", "assistant", "user"]
+    assert backend.seen[0][1]["content"] == "What is a KV cache?"
