@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
 from typing import Protocol, TypedDict
 
 
@@ -34,22 +35,55 @@ class Backend(Protocol):
         ...
 
 
-async def drain_thread(queue: asyncio.Queue, done: object) -> AsyncIterator[str]:
-    """Chunks a worker thread puts on `queue` until it puts `done` (or an exception)."""
-    while True:
-        item = await queue.get()
-        if item is done:
-            return
-        if isinstance(item, BaseException):
-            raise item
-        yield item
+Emit = Callable[[object], bool]
 
 
-def put(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue, item: object) -> bool:
-    """Hand an item from a worker thread to the loop; False once the loop is gone (the
-    consumer stopped listening), which tells the worker to stop."""
+async def stream_from_thread(
+    work: Callable[[Emit, threading.Event], None],
+    cancel: asyncio.Event | None,
+    on_error: Callable[[BaseException], BaseException],
+) -> AsyncIterator[str]:
+    """Run `work(emit, stop)` in a thread and yield what it emits.
+
+    `emit` returns False once nobody listens; `stop` is set when `cancel` is set or the consumer
+    stops early, and the work should end soon after. An exception of the work is raised here,
+    turned into one for people by `on_error`."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+    done = object()
+    stop = threading.Event()
+
+    def emit(item: object) -> bool:
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the loop is gone
+            stop.set()
+            return False
+        return True
+
+    def target() -> None:
+        try:
+            work(emit, stop)
+        except BaseException as exc:
+            emit(on_error(exc))
+        finally:
+            emit(done)
+
+    async def watch() -> None:
+        if cancel is not None:
+            await cancel.wait()
+            stop.set()
+
+    watcher = asyncio.create_task(watch())
+    threading.Thread(target=target, daemon=True).start()
     try:
-        loop.call_soon_threadsafe(queue.put_nowait, item)
-    except RuntimeError:
-        return False
-    return True
+        while True:
+            item = await queue.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        watcher.cancel()

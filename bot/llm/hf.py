@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from bot.llm.base import GenerationError, Message, drain_thread, put
+from bot.llm.base import Emit, GenerationError, Message, stream_from_thread
 
 
 class TransformersBackend:
@@ -77,50 +77,29 @@ class TransformersBackend:
         await asyncio.to_thread(self.load)
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
-        loop = asyncio.get_running_loop()
-        stop = threading.Event()
-
-        class Cancelled(StoppingCriteria):
-            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
-                return stop.is_set()
-
-        queue: asyncio.Queue = asyncio.Queue()
-        done = object()
         streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
 
-        def work() -> None:
-            try:
-                inputs = self.prompt_ids(messages).to(self.device)
-                worker = threading.Thread(
-                    target=self._run,
-                    args=(inputs, streamer, max_new_tokens, StoppingCriteriaList([Cancelled()])),
-                    daemon=True,
-                )
-                worker.start()
-                for text in streamer:
-                    if text and not put(loop, queue, text):
-                        stop.set()
-                worker.join()
-                if getattr(worker, "error", None) is not None:
-                    raise worker.error  # type: ignore[attr-defined]
-            except BaseException as exc:
-                put(loop, queue, _as_generation_error(exc))
-            finally:
-                put(loop, queue, done)
+        def work(emit: Emit, stop: threading.Event) -> None:
+            class Cancelled(StoppingCriteria):
+                def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
+                    return stop.is_set()
 
-        async def watch() -> None:
-            if cancel is not None:
-                await cancel.wait()
-                stop.set()
+            inputs = self.prompt_ids(messages).to(self.device)
+            worker = threading.Thread(
+                target=self._run,
+                args=(inputs, streamer, max_new_tokens, StoppingCriteriaList([Cancelled()])),
+                daemon=True,
+            )
+            worker.start()
+            for text in streamer:
+                if text:
+                    emit(text)
+            worker.join()
+            if getattr(worker, "error", None) is not None:
+                raise worker.error  # type: ignore[attr-defined]
 
-        watcher = asyncio.create_task(watch())
-        threading.Thread(target=work, daemon=True).start()
-        try:
-            async for chunk in drain_thread(queue, done):
-                yield chunk
-        finally:
-            stop.set()
-            watcher.cancel()
+        async for chunk in stream_from_thread(work, cancel, _as_generation_error):
+            yield chunk
 
     def _run(self, inputs: Any, streamer: Any, max_new_tokens: int, stopping: Any) -> None:
         import torch

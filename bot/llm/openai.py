@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
 
-from bot.llm.base import GenerationError, Message, drain_thread, put
+from bot.llm.base import Emit, GenerationError, Message, stream_from_thread
 
 
 class OpenAIBackend:
@@ -30,10 +30,6 @@ class OpenAIBackend:
         cancel: asyncio.Event | None = None,
     ) -> AsyncIterator[str]:
         """Chunks of the server's streamed reply; setting `cancel` closes the connection."""
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue = asyncio.Queue()
-        done = object()
-        stop = threading.Event()
         body = json.dumps(
             {
                 "model": self.name,
@@ -48,7 +44,7 @@ class OpenAIBackend:
             headers["Authorization"] = f"Bearer {self.api_key}"
         request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
 
-        def work() -> None:
+        def work(emit: Emit, stop: threading.Event) -> None:
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     for raw in response:
@@ -60,33 +56,21 @@ class OpenAIBackend:
                         data = line[5:].strip()
                         if data == "[DONE]":
                             return
-                        event = json.loads(data)
-                        for choice in event.get("choices", []):
+                        for choice in json.loads(data).get("choices", []):
                             text = (choice.get("delta") or {}).get("content")
                             if text:
-                                put(loop, queue, text)
+                                emit(text)
             except urllib.error.HTTPError as exc:
-                error = GenerationError(f"the model server answered HTTP {exc.code} at {self.url}")
-                put(loop, queue, error)
+                raise GenerationError(
+                    f"the model server answered HTTP {exc.code} at {self.url}"
+                ) from None
             except (urllib.error.URLError, OSError, ValueError) as exc:
                 reason = getattr(exc, "reason", exc)
-                error = GenerationError(f"the model server at {self.url} failed ({reason})")
-                put(loop, queue, error)
-            finally:
-                put(loop, queue, done)
+                raise GenerationError(f"the model server at {self.url} failed ({reason})") from None
 
-        async def watch() -> None:
-            if cancel is not None:
-                await cancel.wait()
-                stop.set()
+        async for chunk in stream_from_thread(work, cancel, _passthrough):
+            yield chunk
 
-        watcher = asyncio.create_task(watch())
-        threading.Thread(target=work, daemon=True).start()
-        try:
-            async for chunk in drain_thread(queue, done):
-                if stop.is_set():
-                    return
-                yield chunk
-        finally:
-            stop.set()
-            watcher.cancel()
+
+def _passthrough(exc: BaseException) -> BaseException:
+    return exc
