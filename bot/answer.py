@@ -147,10 +147,24 @@ def extractive(question: str, sources: list[Entry]) -> str:
 class AnswerEngine:
     """Answers questions from a retriever's entries with a backend (or extractively)."""
 
-    def __init__(self, retriever: Any, backend: Backend | None, *, k: int = 4) -> None:
+    def __init__(
+        self,
+        retriever: Any,
+        backend: Backend | None,
+        *,
+        k: int = 4,
+        max_generating: int = 4,
+        max_waiting: int = 16,
+        timeout_s: float = 120.0,
+    ) -> None:
         self.retriever = retriever
         self.backend = backend
         self.k = k
+        self.timeout_s = timeout_s
+        self.max_waiting = max_waiting
+        self._slots = asyncio.Semaphore(max_generating)
+        self._admitted = 0
+        self._max_admitted = max_generating + max_waiting
 
     async def answer(
         self,
@@ -180,18 +194,29 @@ class AnswerEngine:
         sources = sorted(found, key=lambda e: e.language != lang)
         if self.backend is None:
             return self._extractive(question, sources, on_text, "")
+        if self._admitted >= self._max_admitted:
+            # Backpressure: a full queue answers from the bank at once instead of piling up.
+            return self._extractive(question, sources, on_text, messages.model_busy(lang))
         chunks: list[str] = []
+        self._admitted += 1
         try:
-            async for chunk in self.backend.stream(
-                build_messages(question, sources, history),
-                max_new_tokens=max_new_tokens,
-                cancel=cancel,
-            ):
-                chunks.append(chunk)
-                if on_text:
-                    on_text(chunk)
+            async with self._slots, asyncio.timeout(self.timeout_s):
+                async for chunk in self.backend.stream(
+                    build_messages(question, sources, history),
+                    max_new_tokens=max_new_tokens,
+                    cancel=cancel,
+                ):
+                    chunks.append(chunk)
+                    if on_text:
+                        on_text(chunk)
         except GenerationError as exc:
             return self._extractive(question, sources, on_text, str(exc))
+        except TimeoutError:
+            if not chunks:
+                return self._extractive(question, sources, on_text, messages.model_slow(lang))
+            chunks.append(" …")
+        finally:
+            self._admitted -= 1
         text, cited = check_citations("".join(chunks), sources)
         if not cited:
             text = f"{text}\n\n{messages.sources_line(lang, [e.id for e in sources])}"

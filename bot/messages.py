@@ -27,6 +27,20 @@ def extractive_intro(lang: Lang) -> str:
     return "(No language model is loaded; here are the key points from the bank.)"
 
 
+def model_busy(lang: Lang) -> str:
+    """Why an answer came from the bank's key points: the model's queue was full."""
+    if lang == "zh":
+        return "语言模型正忙，先给出题库中的要点"
+    return "the language model is busy; answering from the bank's key points"
+
+
+def model_slow(lang: Lang) -> str:
+    """Why an answer came from the bank's key points: the model took too long."""
+    if lang == "zh":
+        return "语言模型响应超时，先给出题库中的要点"
+    return "the language model took too long; answering from the bank's key points"
+
+
 def sources_line(lang: Lang, ids: list[str]) -> str:
     """The line naming the entries an answer rests on."""
     label = "来源" if lang == "zh" else "Sources"

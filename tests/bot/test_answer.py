@@ -185,3 +185,52 @@ def test_the_thread_reaches_retrieval_and_the_model():
     roles = [m["role"] for m in backend.seen[0]]
     assert roles == ["system", "user", "assistant", "user"]
     assert backend.seen[0][1]["content"] == "What is a KV cache?"
+
+
+class Slow:
+    """A backend that waits for the test (or forever) before each chunk."""
+
+    name = "slow"
+
+    def __init__(self, gate: asyncio.Event | None = None, first: str = ""):
+        self.gate = gate
+        self.first = first
+
+    async def stream(self, messages, *, max_new_tokens=512, cancel=None):
+        if self.first:
+            yield self.first
+        await (self.gate.wait() if self.gate else asyncio.Event().wait())
+        yield "done [1]"
+
+
+def test_a_model_that_never_answers_times_out_into_the_bank():
+    engine = AnswerEngine(FakeRetriever(True, [KV]), Slow(), timeout_s=0.2)
+    result = ask(engine, "what is a kv cache")
+    assert result.mode == "extractive" and "took too long" in result.notice
+
+
+def test_a_model_that_stalls_midway_keeps_what_it_wrote():
+    engine = AnswerEngine(
+        FakeRetriever(True, [KV]), Slow(first="Keys and values [1]"), timeout_s=0.2
+    )
+    result = ask(engine, "what is a kv cache")
+    assert result.mode == "llm" and result.answer.startswith("Keys and values [aaaaaaaaaaaa] …")
+
+
+def test_a_full_queue_answers_from_the_bank_at_once():
+    async def scenario():
+        gate = asyncio.Event()
+        engine = AnswerEngine(
+            FakeRetriever(True, [KV]), Slow(gate), max_generating=1, max_waiting=1, timeout_s=5
+        )
+        first = asyncio.create_task(engine.answer("what is a kv cache"))
+        second = asyncio.create_task(engine.answer("what is a kv cache"))
+        while engine._admitted < 2:
+            await asyncio.sleep(0)
+        third = await engine.answer("what is a kv cache")
+        gate.set()
+        return await first, await second, third
+
+    first, second, third = asyncio.run(scenario())
+    assert third.mode == "extractive" and "busy" in third.notice
+    assert first.mode == second.mode == "llm"
