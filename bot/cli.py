@@ -354,7 +354,9 @@ def index_rebuild(obj: _Context) -> None:
 @friendly
 def index_status(obj: _Context, as_json: bool) -> None:
     """Say which model built the index, its kind and size, and whether it matches the bank."""
-    meta_path = obj.settings.index_dir / "meta.json"
+    from retriever.dense import read_meta
+    from retriever.errors import IndexCorrupt, IndexMissing
+
     store = obj.store()
     try:
         entries = store.count()
@@ -362,18 +364,18 @@ def index_status(obj: _Context, as_json: bool) -> None:
         store.close()
     status: dict[str, Any] = {"path": str(obj.settings.index_dir), "bank_entries": entries}
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = read_meta(obj.settings.index_dir)
         status.update(
             built=True,
-            model=meta["model"],
-            dim=meta["dim"],
-            kind=meta["kind"],
-            rows=len(meta["ids"]),
-            model_matches=meta["model"] == obj.settings.embed_model,
+            model=meta.model,
+            dim=meta.dim,
+            kind=meta.kind,
+            rows=len(meta.ids),
+            model_matches=meta.model == obj.settings.embed_model,
         )
-    except FileNotFoundError:
+    except IndexMissing:
         status.update(built=False)
-    except (OSError, ValueError, KeyError, TypeError):
+    except IndexCorrupt:
         status.update(built=False, damaged=True)
     if as_json:
         _print_json(status)

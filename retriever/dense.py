@@ -77,24 +77,7 @@ class DenseIndex:
 
     def load(self) -> None:
         """Read the index from its folder, checking it was built with this model."""
-        if not self.exists():
-            raise IndexMissing(f"the search index in {self.folder} is missing; {REBUILD}")
-        try:
-            raw = json.loads(self.meta_path.read_text(encoding="utf-8"))
-            meta = IndexMeta(
-                model=raw["model"],
-                dim=int(raw["dim"]),
-                kind=raw["kind"],
-                ids=tuple(raw["ids"]),
-                hashes=tuple(raw["hashes"]),
-                fingerprint=raw.get("fingerprint", ""),
-            )
-            if raw.get("format") != FORMAT:
-                raise ValueError(f"format {raw.get('format')}")
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise IndexCorrupt(
-                f"the search index in {self.folder} is damaged ({_why(exc)}); {REBUILD}"
-            ) from None
+        meta = read_meta(self.folder)
         if meta.model != self.model or meta.dim != self.dim:
             raise IndexMismatch(
                 f"the search index was built with the embedding model {meta.model!r} "
@@ -205,6 +188,29 @@ class DenseIndex:
         k = min(k, len(self.ids))
         scores, rows = self._index.search(np.ascontiguousarray(query[None, :]), k)
         return [(self.ids[r], float(s)) for s, r in zip(scores[0], rows[0], strict=True) if r >= 0]
+
+
+def read_meta(folder: Path) -> IndexMeta:
+    """What an index folder's meta.json says, without loading a model or the vectors."""
+    path = Path(folder) / "meta.json"
+    if not path.exists():
+        raise IndexMissing(f"the search index in {folder} is missing; {REBUILD}")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if raw.get("format") != FORMAT:
+            raise ValueError(f"format {raw.get('format')}")
+        return IndexMeta(
+            model=raw["model"],
+            dim=int(raw["dim"]),
+            kind=raw["kind"],
+            ids=tuple(raw["ids"]),
+            hashes=tuple(raw["hashes"]),
+            fingerprint=raw.get("fingerprint", ""),
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise IndexCorrupt(
+            f"the search index in {folder} is damaged ({_why(exc)}); {REBUILD}"
+        ) from None
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:

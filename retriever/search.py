@@ -176,20 +176,32 @@ class Retriever:
             text = " ".join([entry.title + ".", entry.question, *entry.key_points[:6]])
         return self.readable(text)[0]
 
-    def readable(self, text: str) -> tuple[str, float]:
+    def readable(
+        self,
+        text: str,
+        *,
+        tokens: list[str] | None = None,
+        english: list[str] | None = None,
+        matches: list[str] | None = None,
+    ) -> tuple[str, float]:
         """The text as the embedding model can read it, and how much of it is lost (0..1).
 
         A model without Chinese gets the text's non-Chinese words plus the glossary's English for
-        its Chinese terms; the Chinese words the glossary does not know are what is lost."""
-        english = self.glossary.to_english(text)
+        its Chinese terms; the Chinese words the glossary does not know are what is lost. A caller
+        that already has the text's tokens or glossary terms passes them in."""
+        if english is None:
+            english = self.glossary.to_english(text)
         if not CJK.search(text) or self.embedder.chinese_reach() >= 0.5:
             readable = f"{text} ({', '.join(english)})" if english else text
             return readable, self.embedder.blindness(readable)
         latin = " ".join(CJK.sub(" ", text).split())
         readable = " ".join(filter(None, [latin, ", ".join(english)]))
-        tokens = self.tokenizer.tokens(text)
+        if tokens is None:
+            tokens = self.tokenizer.tokens(text)
+        if matches is None:
+            matches = self.glossary.chinese_matches(text)
         chinese = [t for t in tokens if CJK.search(t)]
-        known = " ".join(self.glossary.chinese_matches(text))
+        known = " ".join(matches)
         lost = sum(1 for t in chinese if t not in known) / len(tokens) if tokens else 1.0
         if not readable.strip():
             return "", 1.0
@@ -287,11 +299,17 @@ class Retriever:
         if not tokens:
             # Only stop words, emoji or punctuation: nothing to look for, and nothing is close.
             return SearchResult(text, False, ())
+        # The glossary is scanned once per query; expansion, readability and the field-term
+        # signal all use these.
+        english = self.glossary.to_english(text)
+        chinese = self.glossary.to_chinese(text)
+        matches = self.glossary.chinese_matches(text)
         lexical_tokens = list(tokens)
         if self.expand_query:
-            extra = self.glossary.to_english(text) + self.glossary.to_chinese(text)
-            lexical_tokens += self.tokenizer.tokens(" ".join(extra))
-            dense_text, blindness = self.readable(text)
+            lexical_tokens += self.tokenizer.tokens(" ".join(english + chinese))
+            dense_text, blindness = self.readable(
+                text, tokens=tokens, english=english, matches=matches
+            )
         else:
             dense_text, blindness = text, self.embedder.blindness(text)
         dense_hits = []
@@ -319,7 +337,7 @@ class Retriever:
             blindness=blindness,
             coverage=self._coverage(tokens, lexical_hits),
             content_tokens=len(set(tokens)),
-            domain_terms=len(self.glossary.to_chinese(text) + self.glossary.chinese_matches(text)),
+            domain_terms=len(chinese) + len(matches),
         )
         return SearchResult(text, self.thresholds.grounded(signals), tuple(hits), signals)
 

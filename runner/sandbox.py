@@ -42,7 +42,7 @@ from runner.result import RunFile, RunResult
 
 LIMITS_FILE = Path(__file__).with_name("limits.toml")
 JAIL_DIR = Path(__file__).with_name("jail")
-LANGUAGES = {"python": "main.py", "sh": "main.sh"}
+LANGUAGES = ("python", "sh")
 DEFAULT_PYTHON = "/opt/tutor-sandbox/bin/python"
 NOBODY = 65534
 _PR_SET_NO_NEW_PRIVS = 38
@@ -78,8 +78,8 @@ class Limits:
         return replace(self, **changes)
 
 
-def _libc() -> Any:
-    return ctypes.CDLL(None, use_errno=True)
+# Looked up once here, not in each forked child before it starts bubblewrap.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl
 
 
 class _Cgroup:
@@ -150,7 +150,6 @@ class _Jail:
     code_fd: int
     cgroup: _Cgroup | None
     folder: tempfile.TemporaryDirectory
-    limits: Limits
 
     def close_code(self) -> None:
         """Close the code pipe (the snippet's end of input), once."""
@@ -304,7 +303,7 @@ class Sandbox:
             if use_rlimit_memory:
                 n = limits.processes
                 resource.setrlimit(resource.RLIMIT_NPROC, (n, n))
-            if _libc().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            if _prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
                 os._exit(125)
 
         return setup
@@ -394,7 +393,7 @@ class Sandbox:
             ) from None
         os.close(report_w)
         os.close(code_r)
-        return _Jail(proc, report_r, code_w, cgroup, folder, limits)
+        return _Jail(proc, report_r, code_w, cgroup, folder)
 
     def _take(self, limits: Limits) -> _Jail:
         if limits == self.limits:
