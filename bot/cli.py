@@ -250,23 +250,18 @@ def ask(obj: _Context, question: tuple[str, ...], as_json: bool) -> None:
     import asyncio
 
     from bot.answer import AnswerEngine
-    from bot.llm.base import GenerationError
-    from bot.wiring import build_backend
+    from bot.wiring import load_backend
 
     text = " ".join(question).strip()
     if not text:
         raise click.UsageError("ask a question, e.g. tutor ask what is knowledge distillation")
     store = obj.store()
     retriever = obj.retriever(store)
-    backend = build_backend(obj.settings)
     try:
         retriever.open()
-        if backend is not None and hasattr(backend, "load"):
-            try:
-                backend.load()
-            except GenerationError as exc:
-                click.echo(f"warning: {exc}; answering from the bank's key points", err=True)
-                backend = None
+        backend = load_backend(
+            obj.settings, warn=lambda text: click.echo(f"warning: {text}", err=True)
+        )
         engine = AnswerEngine(retriever, backend)
         stream = None if as_json else (lambda chunk: click.echo(chunk, nl=False))
         result = asyncio.run(
@@ -283,6 +278,84 @@ def ask(obj: _Context, question: tuple[str, ...], as_json: bool) -> None:
         click.echo()
         if result.mode == "llm":
             click.echo(f"[cited: {', '.join(result.citations)}]", err=True)
+
+
+@cli.command()
+@click.option(
+    "--entry", "entry_id", required=True, help="The entry answered (see `tutor bank list`)."
+)
+@click.argument("answer", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the grade as one JSON object.")
+@click.pass_obj
+@friendly
+def grade(obj: _Context, entry_id: str, answer: tuple[str, ...], as_json: bool) -> None:
+    """Grade a free-text answer to one entry as /quiz does; - reads the answer from stdin."""
+    import asyncio
+
+    from bot.grading import MAX_ANSWER_CHARS, Grader, OfflineGrader
+    from bot.wiring import load_backend
+
+    text = " ".join(answer)
+    if text == "-":
+        text = sys.stdin.read()
+    if not text.strip():
+        raise click.UsageError("give the answer to grade, or - to read it from stdin")
+    if len(text) > MAX_ANSWER_CHARS:
+        click.echo(f"warning: answer of {len(text)} characters cut to {MAX_ANSWER_CHARS}", err=True)
+    store = obj.store()
+    retriever = obj.retriever(store)
+    try:
+        entry = store.entry(entry_id)
+        if entry is None:
+            raise TutorError(f"no entry {entry_id!r}; `tutor bank list` shows the ids")
+        retriever.open()
+        backend = load_backend(obj.settings, warn=lambda t: click.echo(f"warning: {t}", err=True))
+        result = asyncio.run(Grader(OfflineGrader(retriever), backend).grade(entry, text))
+    finally:
+        retriever.close()
+        store.close()
+    if as_json:
+        _print_json(result.as_json())
+        return
+    click.echo(f"score {result.score}/100 ({result.mode})")
+    for point in result.covered:
+        click.echo(f"  covered: {point}")
+    for point in result.missed:
+        click.echo(f"  missed:  {point}")
+    if result.feedback:
+        click.echo(result.feedback)
+
+
+@cli.command()
+@click.pass_obj
+@friendly
+def chat(obj: _Context) -> None:
+    """The local chat in the terminal, with the same commands as Slack and Discord.
+
+    With stdin not a terminal it reads one message per line and prints the replies.
+    """
+    import asyncio
+
+    from bot.console import chat as run_chat
+    from bot.wiring import build_tutor
+
+    settings = obj.settings
+    # Incidents go to a log file, not between the chat's lines.
+    log_file = settings.home / "logs" / "chat.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    if sys.stdin.isatty():
+        click.echo("loading the bank and the models…", err=True)
+    tutor = build_tutor(settings, warn=lambda t: click.echo(f"warning: {t}", err=True))
+    try:
+        asyncio.run(run_chat(tutor, folder=settings.home / "files"))
+    finally:
+        tutor.close()
 
 
 @cli.group()

@@ -63,3 +63,47 @@ def build_backend(settings: Settings) -> Any:
     from bot.llm.hf import TransformersBackend
 
     return TransformersBackend(settings.llm_model)
+
+
+def load_backend(settings: Settings, warn: Any = None) -> Any:
+    """The language model, loaded now; None (extractive answers, offline grading) when there
+    is none configured or it cannot be loaded, with the reason given to `warn`."""
+    from bot.llm.base import GenerationError
+
+    backend = build_backend(settings)
+    if backend is not None and hasattr(backend, "load"):
+        try:
+            backend.load()
+        except GenerationError as exc:
+            if warn is not None:
+                warn(f"{exc}; answering from the bank's key points and grading offline")
+            return None
+    return backend
+
+
+def build_tutor(settings: Settings, *, warn: Any = None) -> Any:
+    """The tutor core with every part it needs, built from the settings."""
+    from bot.answer import AnswerEngine
+    from bot.grading import Grader, OfflineGrader
+    from bot.tutor import Limits, Tutor
+    from knowledge.progress import Progress
+    from runner.dispatch import RunQueue
+
+    store = open_store(settings)
+    retriever = build_retriever(settings, store)
+    retriever.open()
+    backend = load_backend(settings, warn)
+    runs = RunQueue(
+        build_runner(settings),
+        max_running=settings.runner_workers,
+        max_waiting=settings.runner_queue,
+    )
+    return Tutor(
+        store=store,
+        retriever=retriever,
+        progress=Progress(settings.home),
+        engine=AnswerEngine(retriever, backend),
+        grader=Grader(OfflineGrader(retriever), backend),
+        runs=runs,
+        limits=Limits(max_new_tokens=settings.llm_max_new_tokens),
+    )

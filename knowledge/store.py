@@ -115,7 +115,9 @@ class Store:
         self.path = self.data_dir / DB_NAME
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite_utils.Database(self.path)
+            # The bots read the bank from worker threads too; SQLite serialises the access.
+            connection = sqlite3.connect(self.path, check_same_thread=False)
+            self.db = sqlite_utils.Database(connection)
             self.db.enable_wal()
             self._migrate()
         except (OSError, sqlite3.Error) as exc:

@@ -4,6 +4,7 @@ short queue that says "busy" when full instead of letting work pile up."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from runner.errors import RunnerBusy
 from runner.result import RunResult
@@ -13,7 +14,7 @@ from runner.sandbox import Sandbox
 class RunQueue:
     """Admits runs into a sandbox; `run` blocks while the run waits for a slot and runs."""
 
-    def __init__(self, sandbox: Sandbox, *, max_running: int = 2, max_waiting: int = 8) -> None:
+    def __init__(self, sandbox: Sandbox | Any, *, max_running: int = 2, max_waiting: int = 8) -> None:
         self.sandbox = sandbox
         self.max_waiting = max_waiting
         self._slots = threading.Semaphore(max_running)
@@ -24,7 +25,9 @@ class RunQueue:
 
     def run(self, user: str, code: str, lang: str = "python") -> RunResult:
         """Run a user's snippet, or raise RunnerBusy at once if that cannot be fair."""
-        self.sandbox.validate(code, lang)
+        validate = getattr(self.sandbox, "validate", None)
+        if validate is not None:  # a remote runner validates on its side
+            validate(code, lang)
         with self._lock:
             if user in self._users:
                 raise RunnerBusy("you already have a run going: wait for its result first")

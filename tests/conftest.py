@@ -23,3 +23,11 @@ def bank_dir(tmp_path: Path) -> Path:
 def data_dir(tmp_path: Path) -> Path:
     """An empty data dir."""
     return tmp_path / "data"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The bundled offline model, loaded once for the whole run."""
+    from retriever.embed import Embedder
+
+    return Embedder()

@@ -9,15 +9,8 @@ import pytest
 
 from knowledge.ingest import STARTER_DIR, ingest
 from knowledge.store import Store
-from retriever.embed import Embedder
 from retriever.search import Retriever
 from tests.conftest import BANK
-
-
-@pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    """The bundled offline model, loaded once for the whole run."""
-    return Embedder()
 
 
 @pytest.fixture(scope="module")

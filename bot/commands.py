@@ -1,0 +1,122 @@
+"""The tutor's commands, the same in Slack, Discord and the terminal: their names, what each
+does (in both languages, for /help), and how a message is read as one."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command and its help, in English and Chinese."""
+
+    name: str
+    usage: str
+    en: str
+    zh: str
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "ask",
+        "/ask QUESTION",
+        "Answer a question from the bank (a plain message does the same).",
+        "根据题库回答问题（直接发消息也可以）。",
+    ),
+    Command(
+        "quiz",
+        "/quiz [topic] [zh|en] [code]",
+        "A question from the bank: due reviews first, then new ones.",
+        "从题库出一道题：先复习到期的题，再出新题。",
+    ),
+    Command(
+        "answer",
+        "/answer TEXT",
+        "Answer your open quiz question (or just reply in its thread).",
+        "回答当前的测验题（也可以直接在题目的线程里回复）。",
+    ),
+    Command(
+        "hint",
+        "/hint",
+        "A hint for your open question (each hint costs 10 points).",
+        "当前题目的提示（每次提示扣 10 分）。",
+    ),
+    Command("skip", "/skip", "Drop the open question without a grade.", "跳过当前题目，不计分。"),
+    Command(
+        "reveal",
+        "/reveal",
+        "Show the reference answer (counts as not remembered).",
+        "显示参考答案（记为没有答出）。",
+    ),
+    Command(
+        "stats",
+        "/stats",
+        "Your progress: answered, accuracy, streak, due reviews, mastery.",
+        "你的进度：答题数、正确率、连续天数、待复习、各主题掌握度。",
+    ),
+    Command(
+        "leaderboard",
+        "/leaderboard",
+        "The most points in this server or workspace.",
+        "本服务器/工作区的积分排行。",
+    ),
+    Command(
+        "run",
+        "/run CODE",
+        "Run a Python snippet in the sandbox (a ```python block works).",
+        "在沙箱里运行一段 Python 代码（可以用 ```python 代码块）。",
+    ),
+    Command(
+        "lang",
+        "/lang zh|en|auto",
+        "Reply language (auto follows each message).",
+        "回复语言（auto 表示跟随每条消息）。",
+    ),
+    Command("help", "/help", "This list.", "显示本帮助。"),
+)
+NAMES = tuple(c.name for c in COMMANDS)
+# Commands a button sends; not listed in /help.
+HIDDEN = ("feedback",)
+ALIASES = {"tutor-help": "help", "h": "help", "q": "quiz", "a": "answer"}
+
+_INVISIBLE = re.compile("[\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff\u00ad]")
+_COMMAND = re.compile(r"^[/!](?P<name>[A-Za-z][\w-]{0,30})(?:\s+|$)(?P<args>.*)$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A message read as a command (`name` is "" for a plain message)."""
+
+    name: str
+    args: str
+    raw_name: str = ""
+
+
+def clean(text: str) -> str:
+    """Text as the tutor reads it: NFC, no invisible or control characters, trimmed."""
+    text = unicodedata.normalize("NFC", text)
+    text = _INVISIBLE.sub("", text)
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    return text.strip()
+
+
+def parse(text: str) -> Parsed:
+    """Split a message into a command and its arguments; unknown commands keep their name in
+    raw_name with name "?"."""
+    match = _COMMAND.match(text)
+    if not match:
+        return Parsed("", text)
+    raw = match.group("name").lower()
+    name = ALIASES.get(raw, raw)
+    if name not in NAMES and name not in HIDDEN:
+        return Parsed("?", match.group("args").strip(), raw)
+    return Parsed(name, match.group("args").strip(), raw)
+
+
+def closest(name: str) -> str | None:
+    """The command a mistyped name most likely meant."""
+    found = difflib.get_close_matches(name.lower(), list(NAMES) + list(ALIASES), n=1, cutoff=0.5)
+    return ALIASES.get(found[0], found[0]) if found else None

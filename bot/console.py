@@ -1,0 +1,172 @@
+"""`tutor chat`: the terminal adapter over the tutor core.
+
+At a terminal it renders Markdown and code with rich and streams answers as they are written.
+With stdin not a terminal it reads one message per line (a line opening a ``` fence continues
+to its closing fence, so code can be sent) and prints each reply's plain text: it can be scripted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from bot.conversation import Incoming, Place, Reply, Sent
+
+PLACE = Place("console", "local", "terminal")
+QUIT = ("/quit", "/exit", ":q")
+
+
+def _files(reply: Reply, folder: Path) -> list[str]:
+    """Save a reply's files where the user can open them; their paths."""
+    saved = []
+    if reply.files:
+        folder.mkdir(parents=True, exist_ok=True)
+    for attachment in reply.files:
+        name = Path(attachment.name).name or "file"
+        path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
+        path.write_bytes(attachment.content)
+        saved.append(str(path))
+    return saved
+
+
+def _buttons(reply: Reply) -> str:
+    return "  ".join(f"[{b.label}: {b.command}]" for b in reply.buttons)
+
+
+class PlainOutbox:
+    """Replies as plain text lines, for scripts (stdin not a terminal)."""
+
+    def __init__(self, stream: IO[str], folder: Path) -> None:
+        self.out = stream
+        self.folder = folder
+
+    async def send(self, reply: Reply) -> Sent:
+        lines = [reply.text]
+        if reply.buttons:
+            lines.append(_buttons(reply))
+        lines += [f"file: {p}" for p in _files(reply, self.folder)]
+        self.out.write("\n".join(lines) + "\n\n")
+        self.out.flush()
+        return Sent()
+
+    def stream(self) -> _PlainStream:
+        return _PlainStream(self)
+
+
+class _PlainStream:
+    def __init__(self, box: PlainOutbox) -> None:
+        self.box = box
+
+    def write(self, text: str) -> None:
+        """A script gets the final reply only."""
+
+    async def close(self, reply: Reply) -> Sent:
+        return await self.box.send(reply)
+
+
+class RichOutbox:
+    """Replies rendered as Markdown with highlighted code; answers stream live."""
+
+    def __init__(self, console: Any, folder: Path) -> None:
+        self.console = console
+        self.folder = folder
+
+    def render(self, reply: Reply) -> None:
+        from rich.markdown import Markdown
+        from rich.padding import Padding
+
+        style = "red" if reply.kind == "error" else ""
+        self.console.print(Padding(Markdown(reply.text, style=style), (0, 0, 0, 2)))
+        if reply.buttons:
+            self.console.print("  " + _buttons(reply), style="dim", markup=False)
+        for path in _files(reply, self.folder):
+            self.console.print(f"  file: {path}", style="cyan", markup=False)
+        self.console.print()
+
+    async def send(self, reply: Reply) -> Sent:
+        self.render(reply)
+        return Sent()
+
+    def stream(self) -> _RichStream:
+        return _RichStream(self)
+
+
+class _RichStream:
+    def __init__(self, box: RichOutbox) -> None:
+        from rich.live import Live
+
+        self.box = box
+        self.text = ""
+        self.live: Any = Live(console=box.console, refresh_per_second=8, transient=True)
+        self.started = False
+
+    def write(self, text: str) -> None:
+        from rich.markdown import Markdown
+
+        if not self.started:
+            self.live.start()
+            self.started = True
+        self.text += text
+        self.live.update(Markdown(self.text))
+
+    async def close(self, reply: Reply) -> Sent:
+        if self.started:
+            self.live.stop()
+        return await self.box.send(reply)
+
+
+def read_message(readline: Any) -> str | None:
+    """One message: a line, or from a line opening a ``` fence to the line closing it."""
+    line = readline()
+    if not line:
+        return None
+    text = line.rstrip("\n")
+    if text.lstrip().startswith("```") and text.count("```") == 1:
+        while True:
+            more = readline()
+            if not more:
+                break
+            text += "\n" + more.rstrip("\n")
+            if more.strip().startswith("```"):
+                break
+    return text
+
+
+async def chat(tutor: Any, *, folder: Path, interactive: bool | None = None) -> None:
+    """Run the local chat until end of input or /quit."""
+    if interactive is None:
+        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    user = getpass.getuser()
+    if interactive:
+        from rich.console import Console
+
+        console = Console()
+        box: Any = RichOutbox(console, folder)
+        console.print(
+            "[bold]tutor[/] · ask a question, /quiz for a question, /help for the commands, "
+            "/quit to leave",
+        )
+
+        def readline() -> str:
+            try:
+                return console.input("[bold green]you›[/] ") + "\n"
+            except EOFError:
+                return ""
+
+    else:
+        box = PlainOutbox(sys.stdout, folder)
+        readline = sys.stdin.readline
+    while True:
+        try:
+            text = await asyncio.to_thread(read_message, readline)
+        except KeyboardInterrupt:
+            break
+        if text is None or text.strip().lower() in QUIT:
+            break
+        if not text.strip() and interactive:
+            continue
+        await tutor.handle(Incoming(user, PLACE, text, name=user), box)

@@ -1,0 +1,133 @@
+"""What crosses between the tutor core and a chat adapter (Slack, Discord, the terminal): a
+message in, replies out, and the outbox an adapter gives the core to send them through.
+
+The core speaks Markdown with fenced code; an adapter turns a Reply into its platform's message
+(blocks, embeds, rich text) and a Button into its platform's button, whose click comes back to the
+core as a message whose text is the button's command.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a message was written: platform, server/workspace, channel, and thread (if any)."""
+
+    platform: str
+    workspace: str
+    channel: str
+    thread: str = ""
+
+    def in_thread(self, thread: str) -> Place:
+        """The same channel, in a given thread."""
+        return Place(self.platform, self.workspace, self.channel, thread)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message or a reply (a plot, long output, a pasted file)."""
+
+    name: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A message to the tutor."""
+
+    user: str
+    place: Place
+    text: str
+    name: str = ""
+    attachments: tuple[Attachment, ...] = ()
+
+    @property
+    def user_key(self) -> str:
+        """The user across the whole store: platform and id."""
+        return f"{self.place.platform}:{self.user}"
+
+
+@dataclass(frozen=True)
+class Button:
+    """A choice under a reply; clicking it sends `command` as the user's message."""
+
+    label: str
+    command: str
+    style: str = "default"  # default | primary | danger
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message from the tutor."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    files: tuple[Attachment, ...] = ()
+    kind: str = "info"  # info | answer | quiz | grade | run | error | help
+    private: bool = False
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What the adapter says about a reply it posted: the thread where answers to it land."""
+
+    thread: str = ""
+
+
+class ReplyStream(Protocol):
+    """A reply written as it is generated; the adapter decides how often to show progress."""
+
+    def write(self, text: str) -> None:
+        """Append text (called from the event loop, must not block)."""
+
+    async def close(self, reply: Reply) -> Sent:
+        """Replace what was streamed with the final reply."""
+
+
+class Outbox(Protocol):
+    """How the core answers one incoming message."""
+
+    async def send(self, reply: Reply) -> Sent:
+        """Post a reply."""
+
+    def stream(self) -> ReplyStream:
+        """Start a reply that will be streamed."""
+
+
+@dataclass
+class RecordingStream:
+    """A stream that keeps what was written; used by the recording outbox."""
+
+    box: RecordingOutbox
+    chunks: list[str] = field(default_factory=list)
+
+    def write(self, text: str) -> None:
+        self.chunks.append(text)
+
+    async def close(self, reply: Reply) -> Sent:
+        self.box.streamed.append("".join(self.chunks))
+        return await self.box.send(reply)
+
+
+@dataclass
+class RecordingOutbox:
+    """An outbox that records every reply: for scripts, the one-shot CLI and tests."""
+
+    thread: str = ""
+    replies: list[Reply] = field(default_factory=list)
+    streamed: list[str] = field(default_factory=list)
+
+    async def send(self, reply: Reply) -> Sent:
+        self.replies.append(reply)
+        return Sent(self.thread)
+
+    def stream(self) -> RecordingStream:
+        return RecordingStream(self)
+
+    @property
+    def text(self) -> str:
+        """Every reply's text, one after the other."""
+        return "\n\n".join(r.text for r in self.replies)

@@ -1,0 +1,488 @@
+"""Everyone's progress, in the bank's SQLite database: users, quizzes, reviews (one per graded
+answer), each user's spaced-repetition card per entry, answers given in chat and their feedback.
+
+Every state change is one transaction (`BEGIN IMMEDIATE`, WAL mode): a review, its card and the
+closing of its quiz land together or not at all, and a quiz can be closed only once, so two
+answers to the same quiz at once count once. The connection is shared by the threads the bots
+use for writes, one statement at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from knowledge.errors import StoreError
+from knowledge.store import DB_NAME
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    user TEXT PRIMARY KEY,
+    name TEXT NOT NULL DEFAULT '',
+    lang TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quizzes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    thread TEXT NOT NULL DEFAULT '',
+    entry_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'open',
+    hints INTEGER NOT NULL DEFAULT 0,
+    asked_at TEXT NOT NULL,
+    closed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS quizzes_open ON quizzes (user, state);
+CREATE TABLE IF NOT EXISTS reviews (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    quiz_id INTEGER UNIQUE,
+    user TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    score INTEGER NOT NULL,
+    rating INTEGER NOT NULL,
+    mode TEXT NOT NULL,
+    covered TEXT NOT NULL DEFAULT '[]',
+    missed TEXT NOT NULL DEFAULT '[]',
+    answer TEXT NOT NULL DEFAULT '',
+    reviewed_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reviews_user ON reviews (user, reviewed_at);
+CREATE INDEX IF NOT EXISTS reviews_workspace ON reviews (workspace);
+CREATE TABLE IF NOT EXISTS cards (
+    user TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    card TEXT NOT NULL,
+    due TEXT NOT NULL,
+    PRIMARY KEY (user, entry_id)
+);
+CREATE INDEX IF NOT EXISTS cards_due ON cards (user, due);
+CREATE TABLE IF NOT EXISTS answers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    citations TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    feedback INTEGER,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS places (
+    workspace TEXT PRIMARY KEY,
+    settings TEXT NOT NULL DEFAULT '{}',
+    updated_at TEXT NOT NULL
+);
+"""
+
+
+def now() -> datetime:
+    """The current time, in UTC."""
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class Quiz:
+    """A question asked to one user, and where it was asked."""
+
+    id: int
+    user: str
+    workspace: str
+    channel: str
+    thread: str
+    entry_id: str
+    kind: str
+    state: str
+    hints: int
+    asked_at: str
+    closed_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Review:
+    """One graded answer, as stored."""
+
+    id: int
+    quiz_id: int | None
+    user: str
+    workspace: str
+    entry_id: str
+    score: int
+    rating: int
+    mode: str
+    covered: tuple[str, ...]
+    missed: tuple[str, ...]
+    reviewed_at: str
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A user's place on a workspace's leaderboard."""
+
+    user: str
+    name: str
+    answered: int
+    points: int
+
+
+class QuizClosed(StoreError):
+    """The quiz was already answered, skipped or revealed."""
+
+
+# Computes (new card JSON, due time) from the previous card JSON (None for a first review).
+Schedule = Callable[[str | None], tuple[str, datetime]]
+
+
+class Progress:
+    """Read and change everyone's progress; each change is one transaction."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = Path(data_dir) / DB_NAME
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=10.0
+            )
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(
+                f"cannot open the progress database {self.path} ({exc}); "
+                "pass --data-dir or set TUTOR_HOME to a writable folder"
+            ) from None
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self.db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.db
+                except BaseException:
+                    self.db.execute("ROLLBACK")
+                    raise
+                self.db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot save progress in {self.path} ({exc})") from None
+
+    def _read(self, sql: str, args: tuple | list = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self.db.execute(sql, args).fetchall()
+
+    # -- users -------------------------------------------------------------------------------
+
+    def see_user(self, user: str, name: str) -> None:
+        """Remember a user's display name (for the leaderboard)."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO users (user, name, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(user) DO UPDATE SET name = excluded.name, "
+                "updated_at = excluded.updated_at WHERE users.name != excluded.name",
+                (user, name, _iso(now())),
+            )
+
+    def language(self, user: str) -> str:
+        """The language a user chose with /lang ('' for: follow each message)."""
+        rows = self._read("SELECT lang FROM users WHERE user = ?", (user,))
+        return rows[0]["lang"] if rows else ""
+
+    def set_language(self, user: str, lang: str) -> None:
+        """Set (or with '' clear) a user's reply language."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO users (user, lang, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(user) DO UPDATE SET lang = excluded.lang, "
+                "updated_at = excluded.updated_at",
+                (user, lang, _iso(now())),
+            )
+
+    # -- quizzes -----------------------------------------------------------------------------
+
+    def start_quiz(
+        self, user: str, workspace: str, channel: str, thread: str, entry_id: str, kind: str
+    ) -> Quiz:
+        """Open a quiz; the user's quiz still open in the same workspace is closed as skipped."""
+        with self._write() as db:
+            stamp = _iso(now())
+            db.execute(
+                "UPDATE quizzes SET state = 'skipped', closed_at = ? "
+                "WHERE user = ? AND workspace = ? AND state = 'open'",
+                (stamp, user, workspace),
+            )
+            cursor = db.execute(
+                "INSERT INTO quizzes (user, workspace, channel, thread, entry_id, kind, asked_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (user, workspace, channel, thread, entry_id, kind, stamp),
+            )
+            row = db.execute("SELECT * FROM quizzes WHERE id = ?", (cursor.lastrowid,)).fetchone()
+        return Quiz(**dict(row))
+
+    def set_thread(self, quiz_id: int, thread: str) -> None:
+        """Say where the quiz's question was posted, so replies there are answers."""
+        with self._write() as db:
+            db.execute("UPDATE quizzes SET thread = ? WHERE id = ?", (thread, quiz_id))
+
+    def open_quiz(self, user: str, workspace: str) -> Quiz | None:
+        """The user's open quiz in a workspace, if any."""
+        rows = self._read(
+            "SELECT * FROM quizzes WHERE user = ? AND workspace = ? AND state = 'open' "
+            "ORDER BY id DESC LIMIT 1",
+            (user, workspace),
+        )
+        return Quiz(**dict(rows[0])) if rows else None
+
+    def quiz(self, quiz_id: int) -> Quiz | None:
+        """A quiz by id."""
+        rows = self._read("SELECT * FROM quizzes WHERE id = ?", (quiz_id,))
+        return Quiz(**dict(rows[0])) if rows else None
+
+    def add_hint(self, quiz_id: int) -> int:
+        """Count one more hint on an open quiz; the number of hints given so far."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE quizzes SET hints = hints + 1 WHERE id = ? AND state = 'open'", (quiz_id,)
+            )
+            if cursor.rowcount == 0:
+                raise QuizClosed("this quiz is already over")
+            return int(
+                db.execute("SELECT hints FROM quizzes WHERE id = ?", (quiz_id,)).fetchone()[0]
+            )
+
+    def close_quiz(self, quiz_id: int, state: str) -> None:
+        """Close an open quiz without a review (skipped)."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE quizzes SET state = ?, closed_at = ? WHERE id = ? AND state = 'open'",
+                (state, _iso(now()), quiz_id),
+            )
+            if cursor.rowcount == 0:
+                raise QuizClosed("this quiz is already over")
+
+    def record_review(
+        self,
+        quiz: Quiz,
+        *,
+        state: str,
+        score: int,
+        rating: int,
+        mode: str,
+        covered: list[str],
+        missed: list[str],
+        answer: str,
+        schedule: Schedule,
+    ) -> Review:
+        """Close the quiz, store the review and reschedule the entry's card, all at once.
+        Raises QuizClosed when the quiz was closed first (a second answer to it)."""
+        with self._write() as db:
+            stamp = _iso(now())
+            cursor = db.execute(
+                "UPDATE quizzes SET state = ?, closed_at = ? WHERE id = ? AND state = 'open'",
+                (state, stamp, quiz.id),
+            )
+            if cursor.rowcount == 0:
+                raise QuizClosed("this quiz was already answered")
+            cursor = db.execute(
+                "INSERT INTO reviews (quiz_id, user, workspace, entry_id, score, rating, mode, "
+                "covered, missed, answer, reviewed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    quiz.id,
+                    quiz.user,
+                    quiz.workspace,
+                    quiz.entry_id,
+                    score,
+                    rating,
+                    mode,
+                    json.dumps(covered, ensure_ascii=False),
+                    json.dumps(missed, ensure_ascii=False),
+                    answer,
+                    stamp,
+                ),
+            )
+            review_id = cursor.lastrowid
+            row = db.execute(
+                "SELECT card FROM cards WHERE user = ? AND entry_id = ?",
+                (quiz.user, quiz.entry_id),
+            ).fetchone()
+            card, due = schedule(row["card"] if row else None)
+            db.execute(
+                "INSERT INTO cards (user, entry_id, card, due) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(user, entry_id) DO UPDATE SET card = excluded.card, "
+                "due = excluded.due",
+                (quiz.user, quiz.entry_id, card, _iso(due)),
+            )
+        return Review(
+            int(review_id or 0),
+            quiz.id,
+            quiz.user,
+            quiz.workspace,
+            quiz.entry_id,
+            score,
+            rating,
+            mode,
+            tuple(covered),
+            tuple(missed),
+            stamp,
+        )
+
+    # -- what to ask -------------------------------------------------------------------------
+
+    def due(self, user: str, at: datetime | None = None) -> list[str]:
+        """Entry ids whose review is due for a user, most overdue first."""
+        rows = self._read(
+            "SELECT entry_id FROM cards WHERE user = ? AND due <= ? ORDER BY due",
+            (user, _iso(at or now())),
+        )
+        return [r["entry_id"] for r in rows]
+
+    def seen(self, user: str) -> set[str]:
+        """Entry ids the user has a card for (answered at least once)."""
+        return {
+            r["entry_id"] for r in self._read("SELECT entry_id FROM cards WHERE user = ?", (user,))
+        }
+
+    def next_due(self, user: str) -> datetime | None:
+        """When the user's next review falls due."""
+        rows = self._read("SELECT min(due) AS due FROM cards WHERE user = ?", (user,))
+        value = rows[0]["due"] if rows else None
+        return datetime.fromisoformat(value) if value else None
+
+    def next_due_of(self, user: str, entry_id: str) -> datetime | None:
+        """When a user's card for one entry is next due."""
+        rows = self._read("SELECT due FROM cards WHERE user = ? AND entry_id = ?", (user, entry_id))
+        return datetime.fromisoformat(rows[0]["due"]) if rows else None
+
+    # -- what was done -----------------------------------------------------------------------
+
+    def reviews(self, user: str) -> list[Review]:
+        """A user's reviews, oldest first."""
+        rows = self._read("SELECT * FROM reviews WHERE user = ? ORDER BY id", (user,))
+        return [_review(r) for r in rows]
+
+    def review_count(self) -> int:
+        """How many reviews are stored, for everyone."""
+        return int(self._read("SELECT count(*) FROM reviews")[0][0])
+
+    def last_scores(self, user: str) -> dict[str, int]:
+        """Entry id → the user's latest score on it."""
+        rows = self._read(
+            "SELECT entry_id, score FROM reviews WHERE id IN "
+            "(SELECT max(id) FROM reviews WHERE user = ? GROUP BY entry_id)",
+            (user,),
+        )
+        return {r["entry_id"]: int(r["score"]) for r in rows}
+
+    def leaderboard(
+        self, workspace: str, limit: int = 10, since: datetime | None = None
+    ) -> list[Standing]:
+        """The workspace's users by points (the sum of their scores / 10), best first."""
+        start = _iso(since or (now() - timedelta(days=36500)))
+        rows = self._read(
+            "SELECT r.user, coalesce(u.name, '') AS name, count(*) AS answered, "
+            "sum(r.score) AS total FROM reviews r LEFT JOIN users u ON u.user = r.user "
+            "WHERE r.workspace = ? AND r.reviewed_at >= ? GROUP BY r.user "
+            "ORDER BY total DESC, answered DESC, r.user LIMIT ?",
+            (workspace, start, limit),
+        )
+        return [
+            Standing(r["user"], r["name"], int(r["answered"]), round(int(r["total"]) / 10))
+            for r in rows
+        ]
+
+    # -- answers and feedback ----------------------------------------------------------------
+
+    def record_answer(
+        self,
+        user: str,
+        workspace: str,
+        channel: str,
+        question: str,
+        answer: str,
+        citations: list[str],
+        mode: str,
+    ) -> int:
+        """Store an answer given in chat; its id (for feedback buttons)."""
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO answers (user, workspace, channel, question, answer, citations, "
+                "mode, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    user,
+                    workspace,
+                    channel,
+                    question,
+                    answer,
+                    json.dumps(citations),
+                    mode,
+                    _iso(now()),
+                ),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def set_feedback(self, answer_id: int, helpful: bool) -> bool:
+        """Store whether an answer helped; False when there is no such answer."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE answers SET feedback = ? WHERE id = ?", (1 if helpful else -1, answer_id)
+            )
+            return cursor.rowcount == 1
+
+    def feedback(self, answer_id: int) -> int | None:
+        """The feedback stored on an answer: 1, -1 or None."""
+        rows = self._read("SELECT feedback FROM answers WHERE id = ?", (answer_id,))
+        return rows[0]["feedback"] if rows else None
+
+    # -- per-workspace settings --------------------------------------------------------------
+
+    def place_settings(self, workspace: str) -> dict[str, Any]:
+        """A workspace's settings (watched channels, default language, quiz topics)."""
+        rows = self._read("SELECT settings FROM places WHERE workspace = ?", (workspace,))
+        return json.loads(rows[0]["settings"]) if rows else {}
+
+    def set_place_settings(self, workspace: str, settings: dict[str, Any]) -> None:
+        """Replace a workspace's settings."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO places (workspace, settings, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(workspace) DO UPDATE SET settings = excluded.settings, "
+                "updated_at = excluded.updated_at",
+                (workspace, json.dumps(settings, ensure_ascii=False), _iso(now())),
+            )
+
+
+def _review(row: sqlite3.Row) -> Review:
+    return Review(
+        id=row["id"],
+        quiz_id=row["quiz_id"],
+        user=row["user"],
+        workspace=row["workspace"],
+        entry_id=row["entry_id"],
+        score=row["score"],
+        rating=row["rating"],
+        mode=row["mode"],
+        covered=tuple(json.loads(row["covered"])),
+        missed=tuple(json.loads(row["missed"])),
+        reviewed_at=row["reviewed_at"],
+    )
