@@ -14,7 +14,9 @@ from runner.sandbox import Sandbox
 class RunQueue:
     """Admits runs into a sandbox; `run` blocks while the run waits for a slot and runs."""
 
-    def __init__(self, sandbox: Sandbox | Any, *, max_running: int = 2, max_waiting: int = 8) -> None:
+    def __init__(
+        self, sandbox: Sandbox | Any, *, max_running: int = 2, max_waiting: int = 8
+    ) -> None:
         self.sandbox = sandbox
         self.max_waiting = max_waiting
         self._slots = threading.Semaphore(max_running)
