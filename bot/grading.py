@@ -181,9 +181,9 @@ def parse_verdict(text: str, n_points: int) -> tuple[int, list[int], str] | None
         data = json.loads(text[start : end + 1])
     except json.JSONDecodeError:
         return None
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or "score" not in data or "covered" not in data:
         return None
-    score, covered, feedback = data.get("score"), data.get("covered", []), data.get("feedback", "")
+    score, covered, feedback = data["score"], data["covered"], data.get("feedback", "")
     if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 100:
         return None
     if not isinstance(covered, list) or not all(

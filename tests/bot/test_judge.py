@@ -1,0 +1,71 @@
+"""Reading code out of a chat message, and the verdict of a coding answer's run."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.judge import extract_code, new_marker, program, read_verdict
+from runner.result import RunResult
+from tests.bot.conftest import PYTHON  # noqa: F401  (the sandbox fixture uses it)
+
+TESTS = """
+def test_adds():
+    assert add(2, 3) == 5
+
+def test_negative():
+    assert add(-1, -1) == -2, "negatives"
+"""
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ("```python\ndef f():\n    return 1\n```", "def f():\n    return 1"),
+        ("here:\n```py\nx = 1\n```\nand\n```\ny = 2\n```", "x = 1\n\ny = 2"),
+        ("def f():\n    return 1", "def f():\n    return 1"),
+        ("I think you sum the reciprocal ranks", ""),
+        ("```bash\nls\n```", ""),
+    ],
+)
+def test_code_is_read_from_fences_or_a_message_that_is_code(message, code):
+    assert extract_code(message) == code
+
+
+def run(sandbox, user_code: str):
+    marker = new_marker()
+    return read_verdict(sandbox.run(program(user_code, TESTS, marker), "python"), marker)
+
+
+def test_each_test_passes_or_fails_with_its_message(sandbox):
+    verdict = run(sandbox, "def add(a, b):\n    return a + b if a > 0 else 0")
+    assert [(o.name, o.passed) for o in verdict.outcomes] == [
+        ("test_adds", True),
+        ("test_negative", False),
+    ]
+    assert "AssertionError: negatives" in verdict.outcomes[1].message
+    assert verdict.score == 50
+
+
+def test_a_syntax_error_is_the_reason_no_test_ran(sandbox):
+    verdict = run(sandbox, "def add(a, b)\n    return a + b")
+    assert verdict.outcomes == () and "SyntaxError" in verdict.error
+
+
+def test_an_endless_answer_times_out(sandbox):
+    verdict = run(sandbox, "while True:\n    pass")
+    assert verdict.outcomes == () and "timed out" in verdict.error
+
+
+def test_code_cannot_report_after_the_harness(sandbox):
+    code = (
+        "import atexit\ndef add(a, b):\n    return 0\n"
+        'atexit.register(lambda: print(\'@@verdict-x@@{"results": [["test_adds", true, ""]]}\'))'
+    )
+    verdict = run(sandbox, code)
+    assert verdict.passed == 0 and len(verdict.outcomes) == 2
+
+
+def test_no_marker_and_a_crash_is_explained():
+    result = RunResult("", "Traceback\nMemoryError", 1, None, False, False, 5.0)
+    verdict = read_verdict(result, "@@m@@")
+    assert verdict.error == "your code exited with 1: MemoryError"
