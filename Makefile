@@ -51,10 +51,11 @@ sandbox:
 	fi
 	@test -f $(SANDBOX)/.ready
 
-# Install, load the starter bank, and show what is in it.
+# Install, load the starter bank, and start the local chat.
 run: install sandbox
 	$(BIN)/tutor ingest --starter
 	$(BIN)/tutor bank stats
+	$(BIN)/tutor chat
 
 lint: install
 	$(BIN)/ruff check .

@@ -28,7 +28,7 @@ COVERED = 0.5
 _SENTENCE = re.compile(r"(?<=[。！？；!?;])|(?<=[.])\s+|\n+")
 _LABEL = re.compile(r"^([^:：]{1,40})[:：]\s*\S")
 
-# Offline weights, fitted on eval/grading_set.jsonl (see docs/grading.md).
+# Offline weights; docs/grading.md measures them on eval/grading_set.jsonl.
 SEMANTIC_FLOOR = 0.25
 SEMANTIC_SPAN = 0.45
 SEMANTIC_WEIGHT = 0.5

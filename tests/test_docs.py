@@ -8,6 +8,7 @@ import click
 import pytest
 
 from bot.cli import cli
+from bot.commands import COMMANDS as CHAT_COMMANDS
 from bot.settings import Settings
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
@@ -47,3 +48,9 @@ def test_every_command_is_in_the_readme(path, command):
 @pytest.mark.parametrize("name", list(Settings.model_fields))
 def test_every_setting_is_in_the_readme(name):
     assert f"`TUTOR_{name.upper()}`" in README, f"TUTOR_{name.upper()} is not in README.md"
+
+
+@pytest.mark.parametrize("command", [c.name for c in CHAT_COMMANDS])
+def test_every_chat_command_is_in_the_readme(command):
+    usage = next(c.usage for c in CHAT_COMMANDS if c.name == command)
+    assert f"`{usage.replace('|', chr(92) + '|')}`" in README, f"{usage} is not in README.md"
