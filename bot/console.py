@@ -33,6 +33,18 @@ def _files(reply: Reply, folder: Path) -> list[str]:
     return saved
 
 
+def hard_breaks(text: str) -> str:
+    """Chat text keeps its line breaks (as in Slack and Discord); Markdown would join them."""
+    lines, fenced = [], False
+    for line in text.split("\n"):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced and line.strip() and not line.lstrip().startswith(("- ", "* ", "|")):
+            line += "  "
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def _buttons(reply: Reply) -> str:
     return "  ".join(f"[{b.label}: {b.command}]" for b in reply.buttons)
 
@@ -80,7 +92,8 @@ class RichOutbox:
         from rich.padding import Padding
 
         style = "red" if reply.kind == "error" else ""
-        self.console.print(Padding(Markdown(reply.text, style=style), (0, 0, 0, 2)))
+        markdown = Markdown(hard_breaks(reply.text), style=style)
+        self.console.print(Padding(markdown, (0, 0, 0, 2)))
         if reply.buttons:
             self.console.print("  " + _buttons(reply), style="dim", markup=False)
         for path in _files(reply, self.folder):

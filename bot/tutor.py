@@ -313,7 +313,7 @@ class Tutor:
         lang: messages.Lang,
         out: Outbox,
     ) -> None:
-        code = extract_code(text)
+        code = extract_code(text) or _attached_code(message)[0]
         if not code.strip():
             await out.send(Reply(messages.need_code(lang), kind="error"))
             return
@@ -458,6 +458,8 @@ class Tutor:
     ) -> None:
         code, language = _snippet(parsed.args)
         if not code.strip():
+            code, language = _attached_code(message)
+        if not code.strip():
             await out.send(Reply(messages.need_code_to_run(lang), kind="error"))
             return
         result = await self._run_code(message, code, lang, out, language)
@@ -584,6 +586,19 @@ def _snippet(text: str) -> tuple[str, str]:
         lang = match.group(1).lower()
         return match.group(2), "sh" if lang in ("sh", "bash", "shell") else "python"
     return text.strip().strip("`"), "python"
+
+
+def _attached_code(message: Incoming) -> tuple[str, str]:
+    """The first attached source file's text and language ("" when there is none)."""
+    for attachment in message.attachments:
+        suffix = attachment.name.rsplit(".", 1)[-1].lower()
+        if suffix in ("py", "txt", "sh"):
+            try:
+                text = attachment.content.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            return text, "sh" if suffix == "sh" else "python"
+    return "", "python"
 
 
 def _head(text: str, limit: int) -> str:

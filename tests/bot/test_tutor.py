@@ -395,3 +395,23 @@ def test_progress_rows_are_plain_json(chat):
     row = chat.tutor.progress.db.execute("SELECT covered, card FROM reviews, cards").fetchone()
     assert isinstance(json.loads(row[0]), list)
     assert json.loads(row[1])["state"] in (1, 2, 3)
+
+
+def test_with_a_model_the_rubric_judge_grades_and_gives_feedback(home, embedder):
+    def reply(messages):
+        if "You grade answers" in messages[0]["content"]:
+            return '{"score": 70, "covered": [1, 2], "feedback": "Say why a final norm is needed."}'
+        return "Pre-norm keeps an identity path [1]."
+
+    chat = Chat(build(home, embedder, backend=Scripted(reply)))
+    try:
+        chat.say("/quiz post-norm")
+        text = chat.say(NORM_GOOD).text
+        assert "Say why a final norm is needed." in text
+        assert "✅ Covered: Gradient flow; Warmup sensitivity" in text
+        (review,) = chat.tutor.progress.reviews("test:ada")
+        assert review.mode == "llm"
+        # The answer under grading reached the judge as data inside its tags.
+        assert "<answer>\n" + NORM_GOOD in chat.tutor.grader.backend.seen[-1][1]["content"]
+    finally:
+        chat.close()
