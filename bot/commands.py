@@ -75,12 +75,24 @@ COMMANDS: tuple[Command, ...] = (
         "Reply language (auto follows each message).",
         "回复语言（auto 表示跟随每条消息）。",
     ),
+    Command(
+        "settings",
+        "/settings [watch|unwatch #channel | lang zh|en|auto | topics A; B | show]",
+        "Admins: channels answered without a mention, default language, quiz topics.",
+        "管理员：无需 @ 即回答的频道、默认语言、测验主题。",
+    ),
     Command("help", "/help", "This list.", "显示本帮助。"),
 )
 NAMES = tuple(c.name for c in COMMANDS)
 # Commands a button sends; not listed in /help.
 HIDDEN = ("feedback",)
-ALIASES = {"tutor-help": "help", "h": "help", "q": "quiz", "a": "answer"}
+ALIASES = {
+    "tutor-help": "help",
+    "tutor-settings": "settings",
+    "h": "help",
+    "q": "quiz",
+    "a": "answer",
+}
 
 _INVISIBLE = re.compile("[\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff\u00ad]")
 _COMMAND = re.compile(r"^[/!](?P<name>[A-Za-z][\w-]{0,30})(?:\s+|$)(?P<args>.*)$", re.DOTALL)

@@ -43,6 +43,7 @@ class Incoming:
     text: str
     name: str = ""
     attachments: tuple[Attachment, ...] = ()
+    admin: bool = False  # may change the server's or workspace's settings
 
     @property
     def user_key(self) -> str:

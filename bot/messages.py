@@ -441,3 +441,45 @@ def run_busy(lang: Lang, reason: str) -> str:
     if lang == "zh":
         return "沙箱正忙（你已有一个运行中的代码，或排队已满），请稍后再试。"
     return reason[:1].upper() + reason[1:] + "."
+
+
+def slow_down(lang: Lang, seconds: float, limit: int) -> str:
+    """A user sent more messages than the rate limit allows."""
+    wait = max(1, round(seconds))
+    if lang == "zh":
+        return f"消息太频繁了（每分钟最多 {limit} 条），请 {wait} 秒后再试。"
+    return f"That's a lot of messages (at most {limit} a minute): try again in {wait} s."
+
+
+def settings_text(lang: Lang, settings: dict) -> str:
+    """/settings show."""
+    watch = ", ".join(f"<#{c}>" for c in settings.get("watch", [])) or "—"
+    topics = "; ".join(settings.get("topics", [])) or "—"
+    default = settings.get("lang") or "auto"
+    if lang == "zh":
+        return f"**本工作区设置**\n监听频道：{watch}\n默认语言：{default}\n测验主题：{topics}"
+    return (
+        f"**Settings here**\nWatched channels: {watch}\nDefault language: {default}\n"
+        f"Quiz topics: {topics}"
+    )
+
+
+def settings_usage(lang: Lang) -> str:
+    """/settings with something it does not understand."""
+    usage = (
+        "/settings watch|unwatch [#channel] · /settings lang zh|en|auto · "
+        "/settings topics A; B · /settings show"
+    )
+    return ("用法：" if lang == "zh" else "Usage: ") + usage
+
+
+def admins_only(lang: Lang) -> str:
+    """/settings from someone who is not an admin."""
+    if lang == "zh":
+        return "只有管理员可以修改设置；/settings show 可以查看。"
+    return "Only admins can change the settings; /settings show displays them."
+
+
+def settings_saved(lang: Lang) -> str:
+    """After /settings changed something."""
+    return "已保存。" if lang == "zh" else "Saved."

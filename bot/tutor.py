@@ -17,11 +17,12 @@ from typing import Any
 from bot import commands, messages
 from bot.answer import AnswerEngine, Turn, language_of
 from bot.commands import COMMANDS, Parsed
-from bot.conversation import Attachment, Button, Incoming, Outbox, Reply, Sent
+from bot.conversation import Attachment, Button, Incoming, Outbox, Place, Reply, Sent
 from bot.errors import TutorError
 from bot.grading import MAX_ANSWER_CHARS, Grader, key_points, label
 from bot.judge import extract_code, new_marker, program, read_verdict
 from bot.quiz import QuizMaster, parse_request
+from bot.ratelimit import RateLimiter
 from bot.review import Spacing
 from knowledge.entry import Entry
 from knowledge.errors import BankError
@@ -62,6 +63,7 @@ class Tutor:
         spacing: Spacing | None = None,
         quizmaster: QuizMaster | None = None,
         limits: Limits | None = None,
+        rate: RateLimiter | None = None,
     ) -> None:
         self.store = store
         self.retriever = retriever
@@ -72,6 +74,7 @@ class Tutor:
         self.spacing = spacing or Spacing()
         self.quizmaster = quizmaster or QuizMaster(store, retriever, progress)
         self.limits = limits or Limits()
+        self.rate = rate or RateLimiter()
         self._threads: OrderedDict[tuple[str, ...], deque[Turn]] = OrderedDict()
         self._last_lang: dict[str, messages.Lang] = {}
 
@@ -89,7 +92,8 @@ class Tutor:
     async def handle(self, message: Incoming, out: Outbox) -> None:
         """Answer one message. Never raises: a failure is answered with an incident id."""
         text = commands.clean(message.text)
-        lang = self._language(message.user_key, text)
+        lang = self._language(message, text)
+        out = _NotingThreads(out, self.progress, message.place)
         try:
             await self._dispatch(message, text, lang, out)
         except (TutorError, BankError, RetrieverError, RunnerError) as exc:
@@ -99,20 +103,28 @@ class Tutor:
             log.exception("incident %s while handling a message from %s", incident, message.place)
             await out.send(Reply(messages.failure(lang, incident), kind="error"))
 
-    def _language(self, user: str, text: str) -> messages.Lang:
+    def _language(self, message: Incoming, text: str) -> messages.Lang:
+        user = message.user_key
         chosen = self.progress.language(user)
         if chosen in ("zh", "en"):
             return chosen  # type: ignore[return-value]
         body = commands.parse(text).args if text.startswith(("/", "!")) else text
         if body.strip():
             self._last_lang[user] = language_of(body)
-        return self._last_lang.get(user, "en")
+        default = self.progress.place_settings(message.place.workspace).get("lang") or "en"
+        return self._last_lang.get(user, default)
 
     async def _dispatch(
         self, message: Incoming, text: str, lang: messages.Lang, out: Outbox
     ) -> None:
         if not text and not message.attachments:
             await out.send(Reply(messages.empty_message(lang), kind="error"))
+            return
+        wait = self.rate.check(message.user_key)
+        if wait:
+            if self.rate.should_warn(message.user_key):
+                text = messages.slow_down(lang, wait, self.rate.limit)
+                await out.send(Reply(text, kind="error", private=True))
             return
         if message.name:
             await asyncio.to_thread(self.progress.see_user, message.user_key, message.name)
@@ -130,6 +142,7 @@ class Tutor:
             "run": self._run,
             "lang": self._lang,
             "help": self._help,
+            "settings": self._settings,
             "feedback": self._feedback,
             "?": self._unknown,
         }[parsed.name]
@@ -212,12 +225,12 @@ class Tutor:
         if request.list_topics:
             await out.send(Reply(messages.topic_list(lang, qm.topics())))
             return
-        pool = (
-            await asyncio.to_thread(qm.matching, request.topic) if request.topic else qm.entries()
-        )
+        topics = [request.topic] if request.topic else self._default_topics(message)
+        pool = await asyncio.to_thread(self._pool, topics)
         if pool is None:
             names = [name for name, _ in qm.topics()]
-            await out.send(Reply(messages.topic_unknown(lang, request.topic, names), kind="error"))
+            asked = "; ".join(topics)
+            await out.send(Reply(messages.topic_unknown(lang, asked, names), kind="error"))
             return
         pick = qm.pick(message.user_key, pool, language=request.language, kind=request.kind)
         if pick is None:
@@ -251,6 +264,18 @@ class Tutor:
         sent = await out.send(Reply(text, buttons=buttons, kind="quiz"))
         if sent.thread and sent.thread != quiz.thread:
             await asyncio.to_thread(self.progress.set_thread, quiz.id, sent.thread)
+
+    def _default_topics(self, message: Incoming) -> list[str]:
+        return list(self.progress.place_settings(message.place.workspace).get("topics", []))
+
+    def _pool(self, topics: list[str]) -> list[Entry] | None:
+        if not topics:
+            return self.quizmaster.entries()
+        found: dict[str, Entry] = {}
+        for topic in topics:
+            for entry in self.quizmaster.matching(topic) or []:
+                found[entry.id] = entry
+        return list(found.values()) or None
 
     async def _answer_command(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
@@ -527,6 +552,51 @@ class Tutor:
         topics = [name for name, _ in self.quizmaster.topics()]
         await out.send(Reply(messages.help_text(lang, rows, topics), kind="help"))
 
+    async def _settings(
+        self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+    ) -> None:
+        workspace = message.place.workspace
+        current = self.progress.place_settings(workspace)
+        words = parsed.args.split(maxsplit=1)
+        action = words[0].lower() if words else "show"
+        rest = words[1].strip() if len(words) > 1 else ""
+        if action == "show":
+            await out.send(Reply(messages.settings_text(lang, current), private=True))
+            return
+        if action not in ("watch", "unwatch", "lang", "topics"):
+            await out.send(Reply(messages.settings_usage(lang), kind="error", private=True))
+            return
+        if not message.admin:
+            await out.send(Reply(messages.admins_only(lang), kind="error", private=True))
+            return
+        updated = dict(current)
+        if action in ("watch", "unwatch"):
+            channel = _channel_ref(rest) or message.place.channel
+            watched = [c for c in current.get("watch", []) if c != channel]
+            updated["watch"] = [*watched, channel] if action == "watch" else watched
+        elif action == "lang":
+            if rest not in ("zh", "en", "auto"):
+                await out.send(Reply(messages.settings_usage(lang), kind="error", private=True))
+                return
+            updated["lang"] = "" if rest == "auto" else rest
+        else:
+            updated["topics"] = [t.strip() for t in rest.replace("；", ";").split(";") if t.strip()]
+        await asyncio.to_thread(self.progress.set_place_settings, workspace, updated)
+        text = messages.settings_saved(lang) + "\n" + messages.settings_text(lang, updated)
+        await out.send(Reply(text, private=True))
+
+    # -- what adapters ask -------------------------------------------------------------------
+
+    def watched(self, place: Place) -> bool:
+        """Whether every message of this channel is for the tutor (an admin chose so)."""
+        return place.channel in self.progress.place_settings(place.workspace).get("watch", [])
+
+    def follows(self, place: Place) -> bool:
+        """Whether this is a thread the tutor replied in, so messages there need no mention."""
+        return bool(place.thread) and self.progress.knows_thread(
+            place.workspace, place.channel, place.thread
+        )
+
     async def _feedback(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
@@ -545,6 +615,49 @@ class Tutor:
         await out.send(
             Reply(messages.unknown_command(lang, parsed.raw_name, suggestion), kind="error")
         )
+
+
+class _NotingThreads:
+    """An outbox that remembers the threads the tutor's replies open, so follow-ups there are
+    answered without a mention."""
+
+    def __init__(self, out: Outbox, progress: Progress, place: Place) -> None:
+        self.out = out
+        self.progress = progress
+        self.place = place
+
+    async def note(self, sent: Sent) -> Sent:
+        if sent.thread:
+            await asyncio.to_thread(
+                self.progress.remember_thread, self.place.workspace, self.place.channel, sent.thread
+            )
+        return sent
+
+    async def send(self, reply: Reply) -> Sent:
+        return await self.note(await self.out.send(reply))
+
+    def stream(self) -> Any:
+        inner = self.out.stream()
+        noting = self
+
+        class Stream:
+            def write(self, text: str) -> None:
+                inner.write(text)
+
+            async def close(self, reply: Reply) -> Sent:
+                return await noting.note(await inner.close(reply))
+
+        return Stream()
+
+
+def _channel_ref(text: str) -> str:
+    """A channel named in a message: Slack's <#C123|name>, Discord's <#123>, or a bare id."""
+    import re
+
+    match = re.match(r"^<#([A-Za-z0-9]+)(?:\|[^>]*)?>$", text.strip())
+    if match:
+        return match.group(1)
+    return text.strip() if re.fullmatch(r"[A-Za-z0-9]+", text.strip()) else ""
 
 
 def _question_text(entry: Entry) -> str:

@@ -79,6 +79,13 @@ CREATE TABLE IF NOT EXISTS answers (
     feedback INTEGER,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS threads (
+    workspace TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    thread TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (workspace, channel, thread)
+);
 CREATE TABLE IF NOT EXISTS places (
     workspace TEXT PRIMARY KEY,
     settings TEXT NOT NULL DEFAULT '{}',
@@ -453,6 +460,25 @@ class Progress:
         """The feedback stored on an answer: 1, -1 or None."""
         rows = self._read("SELECT feedback FROM answers WHERE id = ?", (answer_id,))
         return rows[0]["feedback"] if rows else None
+
+    # -- threads the tutor takes part in ----------------------------------------------------
+
+    def remember_thread(self, workspace: str, channel: str, thread: str) -> None:
+        """Note a thread the tutor replied in: later messages there are for it."""
+        with self._write() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO threads (workspace, channel, thread, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                (workspace, channel, thread, _iso(now())),
+            )
+
+    def knows_thread(self, workspace: str, channel: str, thread: str) -> bool:
+        """Whether the tutor replied in this thread."""
+        rows = self._read(
+            "SELECT 1 FROM threads WHERE workspace = ? AND channel = ? AND thread = ?",
+            (workspace, channel, thread),
+        )
+        return bool(rows)
 
     # -- per-workspace settings --------------------------------------------------------------
 

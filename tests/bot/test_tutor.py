@@ -415,3 +415,64 @@ def test_with_a_model_the_rubric_judge_grades_and_gives_feedback(home, embedder)
         assert "<answer>\n" + NORM_GOOD in chat.tutor.grader.backend.seen[-1][1]["content"]
     finally:
         chat.close()
+
+
+# -- per-workspace settings, rate limits, threads ----------------------------------------------
+
+
+def test_admins_change_the_workspace_settings_others_cannot(home, embedder):
+    chat = Chat(build(home, embedder))
+    try:
+        place = Place("test", "team", "general")
+
+        def say(text, admin):
+            out = RecordingOutbox()
+            message = Incoming("ada", place, text, admin=admin)
+            chat.loop.run_until_complete(chat.tutor.handle(message, out))
+            return out.replies[0]
+
+        denied = say("/settings watch <#C42|random>", admin=False)
+        assert denied.private and "Only admins" in denied.text
+        assert not chat.tutor.watched(Place("test", "team", "C42"))
+        assert "Saved" in say("/settings watch <#C42|random>", admin=True).text
+        assert chat.tutor.watched(Place("test", "team", "C42"))
+        assert not chat.tutor.watched(Place("test", "other", "C42"))
+        say("/settings watch", admin=True)  # the current channel
+        assert chat.tutor.watched(place)
+        say("/settings unwatch <#C42>", admin=True)
+        assert not chat.tutor.watched(Place("test", "team", "C42"))
+        say("/settings lang zh", admin=True)
+        assert "还没有答过题" in chat.say("/stats", user="newcomer").text
+        say("/settings topics post-norm; reciprocal rank fusion", admin=True)
+        chat.say("/quiz", user="carol")
+        entry = chat.tutor.store.entry(chat.tutor.progress.open_quiz("test:carol", "team").entry_id)
+        assert entry.title in ("Pre-norm versus post-norm", "Reciprocal rank fusion")
+        assert "Usage" in say("/settings lang klingon", admin=True).text
+        assert "<#general>" in say("/settings show", admin=False).text
+    finally:
+        chat.close()
+
+
+def test_a_user_over_the_rate_limit_is_told_once_and_others_go_on(home, embedder):
+    from bot.ratelimit import RateLimiter
+
+    tutor = build(home, embedder)
+    tutor.rate = RateLimiter(limit=3, window=60)
+    chat = Chat(tutor)
+    try:
+        replies = [chat.say("/help").replies for _ in range(5)]
+        assert all(r and "Commands" in r[0].text for r in replies[:3])
+        assert replies[3][0].private and "at most 3 a minute" in replies[3][0].text
+        assert replies[4] == []
+        assert "Commands" in chat.say("/help", user="bob").text
+    finally:
+        chat.close()
+
+
+def test_threads_the_tutor_replied_in_are_followed(chat):
+    place = Place("test", "team", "general", "t-100")
+    assert not chat.tutor.follows(place)
+    chat.say("what is the KV cache?", reply_thread="t-100")
+    assert chat.tutor.follows(place)
+    assert not chat.tutor.follows(Place("test", "team", "general", "t-200"))
+    assert not chat.tutor.follows(Place("test", "team", "general"))
