@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import traceback
 import uuid
@@ -389,6 +390,79 @@ def serve_runner(obj: _Context, host: str, port: int) -> None:
     finally:
         server.server_close()
         sandbox.close()
+
+
+def _secret(name: str, why: str) -> str:
+    """A token from the environment (never from files or options, never printed)."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise TutorError(f"{name} is not set: export it ({why}) and run again")
+    return value
+
+
+def _bot_logging(settings: Any, name: str) -> None:
+    """Bots log to stderr (a service manager keeps it) and to a file in the data dir."""
+    log_file = settings.home / "logs" / f"{name}.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+    logging.getLogger("tutor").setLevel(min(logging.INFO, logging.getLogger().level))
+
+
+@serve.command("slack")
+@click.option(
+    "--http", "http_mode", is_flag=True, help="HTTP mode (Events API) instead of Socket Mode."
+)
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on (--http).")
+@click.option(
+    "--port", default=3000, show_default=True, type=int, help="Port to listen on (--http)."
+)
+@click.pass_obj
+@friendly
+def serve_slack(obj: _Context, http_mode: bool, host: str, port: int) -> None:
+    """The Slack bot: Socket Mode (SLACK_BOT_TOKEN, SLACK_APP_TOKEN) or, with --http, Slack's
+    requests at /slack/events (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)."""
+    import asyncio
+
+    from bot.slack_adapter import build_app, start_http
+    from bot.wiring import build_tutor
+
+    token = _secret("SLACK_BOT_TOKEN", "the bot token, xoxb-…, from OAuth & Permissions")
+    if http_mode:
+        signing = _secret("SLACK_SIGNING_SECRET", "from Basic Information > App Credentials")
+        app_token = ""
+    else:
+        app_token = _secret("SLACK_APP_TOKEN", "an app-level token, xapp-…, for Socket Mode")
+        signing = ""
+    settings = obj.settings
+    _bot_logging(settings, "slack")
+    tutor = build_tutor(settings, warn=lambda t: click.echo(f"warning: {t}", err=True))
+
+    async def main() -> None:
+        app, bot = build_app(
+            tutor, token=token, signing_secret=signing, api_url=settings.slack_api_url
+        )
+        bot.bot_user = (await app.client.auth_test())["user_id"]
+        if http_mode:
+            runner = await start_http(app, host, port)
+            click.echo(f"Slack bot on http://{host}:{port}/slack/events", err=True)
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await runner.cleanup()
+        else:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            click.echo("Slack bot connecting in Socket Mode", err=True)
+            await AsyncSocketModeHandler(app, app_token).start_async()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        tutor.close()
 
 
 @cli.group()

@@ -104,6 +104,20 @@ class Settings(BaseSettings):
     llm_max_new_tokens: int = Field(
         default=512, ge=16, le=4096, description="Longest answer the model may write, in tokens."
     )
+    rate_per_minute: int = Field(
+        default=20, ge=1, description="Messages one user may send the bots in a minute."
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        description="Base URL of Slack's Web API (a proxy, or a recording server in tests). "
+        "Slack's tokens come from SLACK_BOT_TOKEN, SLACK_APP_TOKEN and SLACK_SIGNING_SECRET.",
+    )
+    discord_shards: str = Field(
+        default="",
+        pattern=r"^(|auto|[0-9]+)$",
+        description="Discord sharding: empty for one connection, auto for Discord's "
+        "recommended number of shards, or a number. The token comes from DISCORD_TOKEN.",
+    )
     log_level: str = Field(
         default="WARNING",
         pattern=r"^(?i:debug|info|warning|error)$",

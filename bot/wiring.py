@@ -85,6 +85,7 @@ def build_tutor(settings: Settings, *, warn: Any = None) -> Any:
     """The tutor core with every part it needs, built from the settings."""
     from bot.answer import AnswerEngine
     from bot.grading import Grader, OfflineGrader
+    from bot.ratelimit import RateLimiter
     from bot.tutor import Limits, Tutor
     from knowledge.progress import Progress
     from runner.dispatch import RunQueue
@@ -106,4 +107,5 @@ def build_tutor(settings: Settings, *, warn: Any = None) -> Any:
         grader=Grader(OfflineGrader(retriever), backend),
         runs=runs,
         limits=Limits(max_new_tokens=settings.llm_max_new_tokens),
+        rate=RateLimiter(limit=settings.rate_per_minute),
     )

@@ -456,6 +456,11 @@ class Progress:
             )
             return cursor.rowcount == 1
 
+    def answer(self, answer_id: int) -> dict[str, Any] | None:
+        """An answer given in chat: user, question, answer, citations, mode, feedback."""
+        rows = self._read("SELECT * FROM answers WHERE id = ?", (answer_id,))
+        return dict(rows[0]) if rows else None
+
     def feedback(self, answer_id: int) -> int | None:
         """The feedback stored on an answer: 1, -1 or None."""
         rows = self._read("SELECT feedback FROM answers WHERE id = ?", (answer_id,))

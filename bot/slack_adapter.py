@@ -1,0 +1,493 @@
+"""The Slack adapter (slack-bolt, async): Slack's events, slash commands and button clicks in,
+the tutor core's replies out as threaded messages with Block Kit buttons, streamed answers and
+uploaded files. It holds no tutoring logic.
+
+Answers stream with Slack's chat streaming methods (`chat.startStream` / `appendStream` /
+`stopStream`) and fall back to `chat.postMessage` plus `chat.update` where streaming is refused;
+either way at most about once a second, never per token. Slack answers rate limits with
+`"ok": false, "error": "ratelimited"` (and sometimes HTTP 429): the stream backs off and keeps
+the text it has not delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from collections import OrderedDict
+from typing import Any
+
+from bot import messages
+from bot.conversation import Attachment, Button, Incoming, Place, Reply, Sent
+
+log = logging.getLogger("tutor.slack")
+SECTION_CHARS = 2900  # a section block holds at most 3000 characters
+STREAM_INTERVAL = 1.0
+SLASH_COMMANDS = {
+    "/ask": "/ask",
+    "/quiz": "/quiz",
+    "/answer": "/answer",
+    "/run": "/run",
+    "/stats": "/stats",
+    "/leaderboard": "/leaderboard",
+    "/tutor-help": "/help",
+    "/tutor-settings": "/settings",
+}
+PRIVATE_COMMANDS = ("/ask", "/stats", "/tutor-help", "/tutor-settings")
+_MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
+
+
+def mrkdwn(text: str) -> str:
+    """The core's Markdown as Slack mrkdwn, with &, < and > escaped (no accidental mentions)."""
+    parts = re.split(r"(```.*?```|`[^`\n]*`)", text, flags=re.DOTALL)
+    out = []
+    for n, part in enumerate(parts):
+        part = part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        if n % 2 == 0:
+            part = re.sub(r"\*\*(.+?)\*\*", r"*\1*", part)
+            part = re.sub(r"\[([^\]]+)\]\((https?://[^)\s]+)\)", r"<\2|\1>", part)
+            # Channel references the core writes (settings) stay links.
+            part = re.sub(r"&lt;#([A-Z0-9]+)&gt;", r"<#\1>", part)
+        out.append(part)
+    return "".join(out)
+
+
+def blocks(reply: Reply, extra: tuple[Button, ...] = ()) -> list[dict[str, Any]]:
+    """Block Kit for a reply: its text in sections, its buttons in an actions block."""
+    text = mrkdwn(reply.text) or " "
+    sections = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text[i : i + SECTION_CHARS]}}
+        for i in range(0, len(text), SECTION_CHARS)
+    ][:45]
+    buttons = [*reply.buttons, *extra]
+    if buttons:
+        elements = []
+        for n, button in enumerate(buttons):
+            element: dict[str, Any] = {
+                "type": "button",
+                "text": {"type": "plain_text", "text": button.label[:75]},
+                "action_id": f"tutor_{n}",
+                "value": button.command[:2000],
+            }
+            if button.style in ("primary", "danger"):
+                element["style"] = button.style
+            elements.append(element)
+        sections.append({"type": "actions", "elements": elements[:25]})
+    return sections
+
+
+def error_code(exc: Exception) -> str:
+    """The `error` field of a Slack API failure."""
+    response = getattr(exc, "response", None)
+    try:
+        return str(response.get("error", "")) if response is not None else ""
+    except AttributeError:
+        return ""
+
+
+async def call(method: Any, attempts: int = 4, **kwargs: Any) -> Any:
+    """Call a Web API method; on "ratelimited" back off (Retry-After when given) and retry."""
+    from slack_sdk.errors import SlackApiError
+
+    for attempt in range(attempts):
+        try:
+            return await method(**kwargs)
+        except SlackApiError as exc:
+            if error_code(exc) != "ratelimited" or attempt == attempts - 1:
+                raise
+            headers = getattr(exc.response, "headers", {}) or {}
+            retry = headers.get("Retry-After") or headers.get("retry-after")
+            await asyncio.sleep(min(float(retry) if retry else 0.5 * 2**attempt, 30.0))
+    raise AssertionError("unreachable")
+
+
+class SlackOutbox:
+    """Replies to one Slack message, command or click: in its thread, or privately."""
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        channel: str,
+        user: str,
+        team: str,
+        thread: str = "",
+        respond: Any = None,
+        private: bool = False,
+    ) -> None:
+        self.client = client
+        self.channel = channel
+        self.user = user
+        self.team = team
+        self.thread = thread
+        self.respond = respond
+        self.private = private
+
+    async def send(self, reply: Reply, extra: tuple[Button, ...] = ()) -> Sent:
+        if self.private or reply.private:
+            await self._send_private(reply, extra)
+            return Sent(self.thread)
+        response = await call(
+            self.client.chat_postMessage,
+            channel=self.channel,
+            thread_ts=self.thread or None,
+            text=mrkdwn(reply.text)[:3900],
+            blocks=blocks(reply, extra),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        if not self.thread:
+            self.thread = response["ts"]
+        await self._upload(reply.files)
+        return Sent(self.thread)
+
+    async def _send_private(self, reply: Reply, extra: tuple[Button, ...]) -> None:
+        text = mrkdwn(reply.text)[:3900]
+        if self.respond is not None:
+            await self.respond(text=text, blocks=blocks(reply, extra), response_type="ephemeral")
+        else:
+            await call(
+                self.client.chat_postEphemeral,
+                channel=self.channel,
+                user=self.user,
+                thread_ts=self.thread or None,
+                text=text,
+                blocks=blocks(reply, extra),
+            )
+
+    async def _upload(self, files: tuple[Attachment, ...]) -> None:
+        if files:
+            await call(
+                self.client.files_upload_v2,
+                channel=self.channel,
+                thread_ts=self.thread or None,
+                file_uploads=[{"content": f.content, "filename": f.name} for f in files],
+            )
+
+    def stream(self) -> Any:
+        if self.private:
+            return _Collected(self)
+        return SlackStream(self)
+
+
+class _Collected:
+    """A private reply cannot be edited in place: it is sent once, when complete."""
+
+    def __init__(self, box: SlackOutbox) -> None:
+        self.box = box
+
+    def write(self, text: str) -> None:
+        """Nothing is shown until the reply is complete."""
+
+    async def close(self, reply: Reply) -> Sent:
+        share = ()
+        if reply.kind == "answer" and reply.buttons:
+            answer_id = reply.buttons[0].command.split()[-1]
+            share = (Button("Share with the channel", f"/share {answer_id}", "primary"),)
+        return await self.box.send(reply, share)
+
+
+class SlackStream:
+    """An answer shown as it is written, updated at most once per STREAM_INTERVAL."""
+
+    def __init__(self, box: SlackOutbox, interval: float = STREAM_INTERVAL) -> None:
+        self.box = box
+        self.interval = interval
+        self.text = ""
+        self.shown = ""
+        self.streamer: Any = None
+        self.ts = ""
+        self.mode = "stream"  # stream | update
+        self.next_at = 0.0
+        self.task: asyncio.Task | None = None
+
+    def write(self, text: str) -> None:
+        self.text += text
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._pump())
+
+    async def _pump(self) -> None:
+        while True:
+            await asyncio.sleep(max(0.0, self.next_at - time.monotonic()))
+            if self.text != self.shown:
+                await self._push()
+            await asyncio.sleep(self.interval)
+
+    async def _push(self) -> None:
+        from slack_sdk.errors import SlackApiError
+
+        text = self.text
+        try:
+            if self.mode == "stream":
+                await self._append(text)
+            else:
+                await self._update(text, None)
+            self.shown = text
+            self.next_at = time.monotonic() + self.interval
+        except SlackApiError as exc:
+            code = error_code(exc)
+            if self.mode == "stream":
+                # The streaming helper may hold text it did not deliver; from here on the whole
+                # text goes with chat.update, which cannot duplicate or lose any of it.
+                log.info("chat streaming failed (%s): falling back to chat.update", code)
+                self.mode = "update"
+                if self.streamer is not None and self.streamer.ts:
+                    self.ts = self.streamer.ts
+                else:
+                    self.streamer = None
+            elif code != "ratelimited":
+                raise
+            if code == "ratelimited":
+                self.next_at = time.monotonic() + 4 * self.interval
+
+    async def _append(self, text: str) -> None:
+        box = self.box
+        if self.streamer is None:
+            if not box.thread:
+                raise _NoThread()
+            self.streamer = await box.client.chat_stream(
+                channel=box.channel,
+                thread_ts=box.thread,
+                recipient_team_id=box.team or None,
+                recipient_user_id=box.user or None,
+                buffer_size=1,
+            )
+        await self.streamer.append(markdown_text=mrkdwn(text[len(self.shown) :]))
+        self.ts = self.streamer.ts or self.ts
+
+    async def _update(self, text: str, reply: Reply | None) -> None:
+        box = self.box
+        body = mrkdwn(text)[:3900] or "…"
+        layout = blocks(reply) if reply else blocks(Reply(text or "…"))
+        if not self.ts:
+            response = await call(
+                box.client.chat_postMessage,
+                channel=box.channel,
+                thread_ts=box.thread or None,
+                text=body,
+                blocks=layout,
+                unfurl_links=False,
+            )
+            self.ts = response["ts"]
+            if not box.thread:
+                box.thread = self.ts
+        else:
+            await call(
+                box.client.chat_update, channel=box.channel, ts=self.ts, text=body, blocks=layout
+            )
+
+    async def close(self, reply: Reply) -> Sent:
+        if self.task is not None:
+            self.task.cancel()
+            try:
+                await self.task
+            except (asyncio.CancelledError, _NoThread):
+                pass
+            except Exception:
+                log.exception("streaming an answer to Slack failed; sending it whole")
+        if self.streamer is not None:
+            try:
+                await self.streamer.stop()
+            except Exception as exc:
+                log.info("chat.stopStream failed (%s)", error_code(exc) or exc)
+        if self.ts:
+            await self._update(reply.text, reply)
+            await self.box._upload(reply.files)
+            return Sent(self.box.thread)
+        return await self.box.send(reply)
+
+
+class _NoThread(Exception):
+    """Streaming needs a thread to reply in; a top-level reply is sent whole instead."""
+
+
+class SlackBot:
+    """Routes Slack's requests to the tutor core."""
+
+    def __init__(self, tutor: Any, app: Any) -> None:
+        self.tutor = tutor
+        self.app = app
+        self.bot_user = ""
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._admins: dict[str, bool] = {}
+        self._register()
+
+    # -- wiring Bolt's listeners -------------------------------------------------------------
+
+    def _register(self) -> None:
+        app = self.app
+        app.event("app_mention")(self.on_mention)
+        app.event("message")(self.on_message)
+        for name in SLASH_COMMANDS:
+            app.command(name)(self.on_command)
+        app.action(re.compile(r"^tutor_\d+$"))(self.on_button)
+        app.error(self.on_error)
+
+    def first_time(self, body: dict[str, Any]) -> bool:
+        """Slack retries an event it thinks was missed; each event is handled once."""
+        event_id = body.get("event_id") or ""
+        if not event_id:
+            return True
+        if event_id in self._seen:
+            return False
+        self._seen[event_id] = None
+        while len(self._seen) > 10_000:
+            self._seen.popitem(last=False)
+        return True
+
+    async def is_admin(self, client: Any, user: str) -> bool:
+        if user not in self._admins:
+            try:
+                info = await client.users_info(user=user)
+                member = info["user"]
+                self._admins[user] = bool(member.get("is_admin") or member.get("is_owner"))
+            except Exception as exc:
+                log.info("users.info failed (%s): treating the user as not an admin", exc)
+                return False
+        return self._admins[user]
+
+    async def _incoming(
+        self, client: Any, user: str, team: str, channel: str, thread: str, text: str
+    ) -> Incoming:
+        admin = text.lstrip().startswith(("/settings", "/tutor-settings")) and await self.is_admin(
+            client, user
+        )
+        return Incoming(user, Place("slack", team, channel, thread), text, admin=admin)
+
+    # -- events ------------------------------------------------------------------------------
+
+    async def on_mention(self, body: dict[str, Any], event: dict[str, Any], client: Any) -> None:
+        if not self.first_time(body):
+            return
+        text = _MENTION.sub("", event.get("text", "")).strip()
+        await self._message(client, body, event, text)
+
+    async def on_message(self, body: dict[str, Any], event: dict[str, Any], client: Any) -> None:
+        if event.get("subtype") or event.get("bot_id") or not self.first_time(body):
+            return
+        text = event.get("text", "")
+        direct = event.get("channel_type") == "im"
+        if not direct and self.bot_user and f"<@{self.bot_user}>" in text:
+            return  # app_mention answers it
+        if direct:
+            text = _MENTION.sub("", text).strip()
+        team = body.get("team_id", "")
+        place = Place("slack", team, event.get("channel", ""), event.get("thread_ts", ""))
+        followed = bool(place.thread) and self.tutor.follows(place)
+        watched = not place.thread and self.tutor.watched(place)
+        if direct or followed or watched:
+            await self._message(client, body, event, text)
+
+    async def _message(
+        self, client: Any, body: dict[str, Any], event: dict[str, Any], text: str
+    ) -> None:
+        team = body.get("team_id", "")
+        user = event.get("user", "")
+        channel = event.get("channel", "")
+        thread = event.get("thread_ts", "")
+        out = SlackOutbox(
+            client, channel=channel, user=user, team=team, thread=thread or event.get("ts", "")
+        )
+        message = await self._incoming(client, user, team, channel, thread, text)
+        await self.tutor.handle(message, out)
+
+    # -- slash commands and buttons ----------------------------------------------------------
+
+    async def on_command(
+        self, ack: Any, command: dict[str, Any], client: Any, respond: Any
+    ) -> None:
+        # Slack waits 3 seconds for the acknowledgement; the work goes on after it.
+        await ack()
+        name = command.get("command", "")
+        text = f"{SLASH_COMMANDS.get(name, name)} {command.get('text', '')}".strip()
+        user, team, channel = command["user_id"], command.get("team_id", ""), command["channel_id"]
+        out = SlackOutbox(
+            client,
+            channel=channel,
+            user=user,
+            team=team,
+            respond=respond,
+            private=name in PRIVATE_COMMANDS,
+        )
+        message = await self._incoming(client, user, team, channel, "", text)
+        await self.tutor.handle(message, out)
+
+    async def on_button(self, ack: Any, body: dict[str, Any], client: Any, respond: Any) -> None:
+        await ack()
+        action = body["actions"][0]
+        value = action.get("value", "")
+        user = body["user"]["id"]
+        team = (body.get("team") or {}).get("id", "")
+        channel = (body.get("channel") or {}).get("id", "")
+        message = body.get("message") or {}
+        thread = message.get("thread_ts") or message.get("ts", "")
+        if value.startswith("/share "):
+            await self._share(client, respond, user, channel, value.split()[-1])
+            return
+        out = SlackOutbox(client, channel=channel, user=user, team=team, thread=thread)
+        incoming = await self._incoming(client, user, team, channel, thread, value)
+        await self.tutor.handle(incoming, out)
+
+    async def _share(
+        self, client: Any, respond: Any, user: str, channel: str, answer_id: str
+    ) -> None:
+        row = self.tutor.progress.answer(int(answer_id)) if answer_id.isdigit() else None
+        if row is None or row["user"] != f"slack:{user}":
+            await respond(text="That answer can no longer be shared.", response_type="ephemeral")
+            return
+        text = f"<@{user}> asked: {mrkdwn(row['question'])}\n\n{mrkdwn(row['answer'])}"
+        await call(client.chat_postMessage, channel=channel, text=text[:3900], unfurl_links=False)
+        await respond(
+            text="Shared with the channel.", response_type="ephemeral", replace_original=True
+        )
+
+    async def on_error(self, error: Exception, body: dict[str, Any], logger: Any) -> None:
+        incident = uuid.uuid4().hex[:8]
+        log.error("incident %s in a Slack handler", incident, exc_info=error)
+        channel = (body.get("event") or {}).get("channel") or body.get("channel_id")
+        user = (body.get("event") or {}).get("user") or body.get("user_id")
+        if channel and user:
+            try:
+                await self.app.client.chat_postEphemeral(
+                    channel=channel, user=user, text=messages.failure("en", incident)
+                )
+            except Exception:
+                log.info("could not tell the user about incident %s", incident)
+
+
+def build_app(tutor: Any, *, token: str, signing_secret: str, api_url: str) -> tuple[Any, SlackBot]:
+    """The Bolt app and its router; the Web API at `api_url` (Slack's, a proxy, or a test's)."""
+    from slack_bolt.async_app import AsyncApp
+    from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    client = AsyncWebClient(token=token, base_url=api_url)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret,
+        # Socket Mode has no signatures to check; HTTP mode always checks them.
+        request_verification_enabled=bool(signing_secret),
+        logger=logging.getLogger("tutor.slack.bolt"),
+    )
+    return app, SlackBot(tutor, app)
+
+
+async def start_http(app: Any, host: str, port: int, path: str = "/slack/events") -> Any:
+    """Serve Slack's requests at `path` (aiohttp); the runner, whose `cleanup()` stops it."""
+    from aiohttp import web
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+
+    async def handle(request: web.Request) -> web.Response:
+        response = await app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    web_app = web.Application(client_max_size=2**20)
+    web_app.add_routes([web.post(path, handle)])
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    return runner

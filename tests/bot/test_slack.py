@@ -1,0 +1,441 @@
+"""The Slack bot through Bolt's real request path: signed requests to the app served over HTTP on
+loopback (as Slack sends them), and Slack's Web API replaced by a local recording server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+from bot.slack_adapter import build_app, mrkdwn, start_http
+from tests.bot.conftest import Scripted, build
+from tests.bot.slack_api import SlackAPI
+
+SECRET = "test-signing-secret"
+
+
+class Slow:
+    """A model that writes its answer in chunks over time, optionally waiting for a gate."""
+
+    name = "slow"
+
+    def __init__(self, chunks: list[str], delay: float, gate: threading.Event | None = None):
+        self.chunks = chunks
+        self.delay = delay
+        self.gate = gate
+
+    async def stream(self, messages, *, max_new_tokens=512, cancel=None):
+        while self.gate is not None and not self.gate.is_set():
+            await asyncio.sleep(0.01)
+        for chunk in self.chunks:
+            await asyncio.sleep(self.delay)
+            yield chunk
+
+
+class Slack:
+    """The Bolt app on its own event loop and port, and helpers that send what Slack sends."""
+
+    def __init__(self, tutor: Any, api: SlackAPI) -> None:
+        self.api = api
+        self.tutor = tutor
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.app, self.bot = build_app(
+            tutor, token="xoxb-test-token", signing_secret=SECRET, api_url=api.url
+        )
+        self.bot.bot_user = "UBOT"
+        self.runner = self.run(start_http(self.app, "127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}/slack/events"
+        self._n = 0
+
+    def run(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(60)
+
+    def close(self) -> None:
+        self.run(self.runner.cleanup())
+        self.run(_cancel_the_rest())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+    def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, str]:
+        stamp = str(timestamp if timestamp is not None else int(time.time()))
+        sign = signature or SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body)
+        request = urllib.request.Request(
+            self.url,
+            data=body.encode(),
+            method="POST",
+            headers={
+                "Content-Type": content_type,
+                "X-Slack-Request-Timestamp": stamp,
+                "X-Slack-Signature": sign,
+                **(headers or {}),
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def event(self, event: dict[str, Any], *, event_id: str = "", **kw: Any) -> tuple[int, str]:
+        self._n += 1
+        body = {
+            "token": "legacy",
+            "team_id": "T1",
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{self._n}",
+            "event_time": int(time.time()),
+            "event": {"event_ts": event.get("ts", ""), **event},
+        }
+        return self.post(json.dumps(body), "application/json", **kw)
+
+    def command(self, name: str, text: str = "", user: str = "U1", **kw: Any) -> tuple[int, str]:
+        self._n += 1
+        form = {
+            "token": "legacy",
+            "team_id": "T1",
+            "channel_id": "C1",
+            "user_id": user,
+            "command": name,
+            "text": text,
+            "response_url": self.api.url.replace("/api/", f"/respond/{self._n}"),
+            "trigger_id": f"trigger-{self._n}",
+        }
+        return self.post(urllib.parse.urlencode(form), "application/x-www-form-urlencoded", **kw)
+
+    def click(self, value: str, *, message_ts: str, thread_ts: str = "", user: str = "U1"):
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user},
+            "team": {"id": "T1"},
+            "channel": {"id": "C1"},
+            "message": {"ts": message_ts, **({"thread_ts": thread_ts} if thread_ts else {})},
+            "actions": [{"type": "button", "action_id": "tutor_0", "value": value}],
+            "response_url": self.api.url.replace("/api/", "/respond/click"),
+            "trigger_id": "trigger-click",
+        }
+        form = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        return self.post(form, "application/x-www-form-urlencoded")
+
+
+async def _cancel_the_rest() -> None:
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@pytest.fixture
+def api():
+    server = SlackAPI()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def slack(home, embedder, sandbox, api):
+    tutor = build(home, embedder, sandbox=sandbox)
+    s = Slack(tutor, api)
+    yield s
+    s.close()
+
+
+def mention(text: str, ts: str = "1700000000.000001", **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "app_mention",
+        "user": "U1",
+        "text": f"<@UBOT> {text}",
+        "ts": ts,
+        "channel": "C1",
+        **extra,
+    }
+
+
+def message(text: str, ts: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "user": "U1",
+        "text": text,
+        "ts": ts,
+        "channel": "C1",
+        "channel_type": "channel",
+        **extra,
+    }
+
+
+def posted_text(api: SlackAPI) -> str:
+    return "\n".join(str(c.body.get("text", "")) for c in api.named("chat.postMessage"))
+
+
+# -- signatures ----------------------------------------------------------------------------------
+
+
+def test_a_bad_signature_gets_401_and_does_nothing(slack, api):
+    status, _ = slack.event(mention("what is the KV cache?"), signature="v0=" + "0" * 64)
+    assert status == 401
+    time.sleep(0.5)  # nothing must happen: give a wrong implementation the chance to act
+    assert not api.named("chat.postMessage") and not api.named("chat.startStream")
+
+
+def test_a_replayed_old_request_gets_401(slack, api):
+    status, _ = slack.event(mention("what is the KV cache?"), timestamp=int(time.time()) - 600)
+    assert status == 401
+
+
+# -- messages ------------------------------------------------------------------------------------
+
+
+def test_a_mention_is_answered_in_its_thread_with_feedback_buttons(slack, api):
+    assert slack.event(mention("what is the KV cache?", ts="1700000000.000001"))[0] == 200
+    api.wait_for(lambda calls: any(c.method == "chat.postMessage" for c in calls))
+    (post,) = api.named("chat.postMessage")
+    assert post.body["thread_ts"] == "1700000000.000001"
+    assert "KV cache" in post.body["text"] and "No language model is loaded" in post.body["text"]
+    actions = [b for b in post.body["blocks"] if b["type"] == "actions"]
+    assert [e["value"].split()[:2] for e in actions[0]["elements"]] == [
+        ["/feedback", "up"],
+        ["/feedback", "down"],
+    ]
+
+
+def test_follow_ups_in_the_thread_need_no_mention_other_messages_are_left_alone(slack, api):
+    slack.event(mention("How does gradient clipping by global norm work?", ts="1700000000.000001"))
+    api.wait_for(lambda calls: len([c for c in calls if c.method == "chat.postMessage"]) == 1)
+    # A channel message without a mention: not for the tutor.
+    slack.event(message("lunch anyone?", ts="1700000000.000005"))
+    # A message in the tutor's thread: a follow-up.
+    slack.event(message("give an example", ts="1700000000.000009", thread_ts="1700000000.000001"))
+    api.wait_for(lambda calls: len([c for c in calls if c.method == "chat.postMessage"]) == 2)
+    second = api.named("chat.postMessage")[1]
+    assert second.body["thread_ts"] == "1700000000.000001"
+    assert "lunch" not in posted_text(api)
+    assert len(api.named("chat.postMessage")) == 2
+
+
+def test_a_direct_message_is_answered(slack, api):
+    slack.event(
+        message("what is the KV cache?", ts="1700000000.000002", channel_type="im", channel="D1")
+    )
+    api.wait_for(lambda calls: any(c.method == "chat.postMessage" for c in calls))
+    assert api.named("chat.postMessage")[0].body["channel"] == "D1"
+
+
+def test_a_retried_event_is_answered_once(slack, api):
+    event = mention("what is the KV cache?")
+    slack.event(event, event_id="EvSame")
+    api.wait_for(lambda calls: any(c.method == "chat.postMessage" for c in calls))
+    status, _ = slack.event(
+        event,
+        event_id="EvSame",
+        headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+    )
+    assert status == 200
+    slack.event(mention("what is a KV cache, again?", ts="1700000000.000050"))
+    api.wait_for(lambda calls: len([c for c in calls if c.method == "chat.postMessage"]) >= 2)
+    assert len(api.named("chat.postMessage")) == 2
+
+
+def test_an_admin_watches_a_channel_and_its_messages_are_answered(slack, api):
+    api.admins.add("UADMIN")
+    slack.command("/tutor-settings", "watch <#C1|general>", user="U1")
+    api.wait_for(lambda calls: any(c.method.startswith("respond/") for c in calls))
+    assert not slack.tutor.watched(slack_place("C1"))
+    slack.command("/tutor-settings", "watch <#C1|general>", user="UADMIN")
+    api.wait_for(lambda calls: len([c for c in calls if c.method.startswith("respond/")]) == 2)
+    assert slack.tutor.watched(slack_place("C1"))
+    slack.event(message("what is the KV cache?", ts="1700000000.000077"))
+    api.wait_for(lambda calls: any(c.method == "chat.postMessage" for c in calls))
+
+
+def slack_place(channel: str):
+    from bot.conversation import Place
+
+    return Place("slack", "T1", channel)
+
+
+# -- slash commands and buttons ------------------------------------------------------------------
+
+
+def test_slash_command_is_acknowledged_before_the_work_is_done(home, embedder, api):
+    gate = threading.Event()
+    tutor = build(
+        home, embedder, backend=Slow(["Scaling ", "keeps [1] ", "softmax sane."], 0.01, gate)
+    )
+    slack = Slack(tutor, api)
+    try:
+        status, body = slack.command("/ask", "why divide attention scores by sqrt(d_k)?")
+        # The answer is still being written (the model waits on the gate): Bolt answered first.
+        assert status == 200 and body == ""
+        assert not any(c.method.startswith("respond/") for c in api.calls)
+        gate.set()
+        api.wait_for(lambda calls: any(c.method.startswith("respond/") for c in calls))
+    finally:
+        slack.close()
+
+
+def test_ask_replies_privately_with_a_share_button_that_posts_to_the_channel(home, embedder, api):
+    tutor = build(home, embedder, backend=Scripted("Scaling keeps the softmax sane [1]."))
+    slack = Slack(tutor, api)
+    try:
+        slack.command("/ask", "why divide attention scores by sqrt(d_k)?")
+        api.wait_for(lambda calls: any(c.method.startswith("respond/") for c in calls))
+        (reply,) = [c for c in api.calls if c.method.startswith("respond/")]
+        assert reply.body["response_type"] == "ephemeral"
+        assert not api.named("chat.postMessage")
+        values = [
+            e["value"]
+            for b in reply.body["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+        ]
+        share = next(v for v in values if v.startswith("/share "))
+        slack.click(share, message_ts="1700000000.000003")
+        api.wait_for(lambda calls: any(c.method == "chat.postMessage" for c in calls))
+        shared = api.named("chat.postMessage")[0].body
+        assert shared["channel"] == "C1" and "<@U1> asked" in shared["text"]
+        assert "Scaling keeps the softmax sane" in shared["text"]
+    finally:
+        slack.close()
+
+
+def test_quiz_by_slash_command_then_hint_button_and_answer_in_the_thread(slack, api):
+    slack.command("/quiz", "post-norm")
+    api.wait_for(lambda calls: any(c.method == "chat.postMessage" for c in calls))
+    question = api.named("chat.postMessage")[0]
+    assert "Pre-norm" in question.body["text"] or "post-norm" in question.body["text"]
+    assert "thread_ts" not in question.body or question.body["thread_ts"] is None
+    buttons = [
+        e["value"] for b in question.body["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert buttons == ["/hint", "/skip", "/reveal"]
+    ts = slack.tutor.progress.open_quiz("slack:U1", "T1").thread  # the question's message
+    assert ts
+    slack.click("/hint", message_ts=ts)
+    api.wait_for(lambda calls: len([c for c in calls if c.method == "chat.postMessage"]) == 2)
+    hint = api.named("chat.postMessage")[1].body
+    assert hint["thread_ts"] == ts and "Hint 1" in hint["text"]
+    slack.event(
+        message(
+            "Pre-norm normalises the sublayer input and keeps an identity path.",
+            ts="1700000002.1",
+            thread_ts=ts,
+        )
+    )
+    api.wait_for(lambda calls: len([c for c in calls if c.method == "chat.postMessage"]) == 3)
+    graded = api.named("chat.postMessage")[2].body
+    assert graded["thread_ts"] == ts and "Score:" in graded["text"]
+
+
+def test_feedback_button_is_stored_with_the_answer(slack, api):
+    slack.event(mention("what is the KV cache?", ts="1700000000.000001"))
+    api.wait_for(lambda calls: any(c.method == "chat.postMessage" for c in calls))
+    post = api.named("chat.postMessage")[0].body
+    down = [e["value"] for b in post["blocks"] if b["type"] == "actions" for e in b["elements"]][1]
+    slack.click(down, message_ts="1700000009.000100", thread_ts="1700000000.000001")
+    api.wait_for(lambda calls: any(c.method == "chat.postEphemeral" for c in calls))
+    assert slack.tutor.progress.feedback(int(down.split()[-1])) == -1
+
+
+def test_run_uploads_plots_and_long_output_as_files(slack, api):
+    code = (
+        "```python\nimport matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+        "plt.plot([1, 2])\nplt.savefig('plot.png')\nprint('x' * 4000)\n```"
+    )
+    slack.command("/run", code)
+    api.wait_for(lambda calls: any(c.method == "files.completeUploadExternal" for c in calls))
+    names = sorted(c.body.get("filename", "") for c in api.named("files.getUploadURLExternal"))
+    assert names == ["output.txt", "plot.png"]
+    uploads = [c for c in api.calls if c.method.startswith("upload/")]
+    assert any(b"\x89PNG" in c.raw for c in uploads)
+    complete = api.named("files.completeUploadExternal")[0].body
+    assert complete["channel_id"] == "C1" and complete["thread_ts"]
+
+
+# -- streaming -----------------------------------------------------------------------------------
+
+
+CHUNKS = [f"word{n} " for n in range(24)] + ["[1]."]
+
+
+def test_answers_stream_with_chat_streaming_at_most_about_once_a_second(home, embedder, api):
+    tutor = build(home, embedder, backend=Slow(CHUNKS, 0.1))
+    slack = Slack(tutor, api)
+    try:
+        started = time.monotonic()
+        slack.event(mention("why divide attention scores by sqrt(d_k)?", ts="1700000000.000001"))
+        api.wait_for(lambda calls: any(c.method == "chat.update" for c in calls))
+        elapsed = time.monotonic() - started
+        starts, appends = api.named("chat.startStream"), api.named("chat.appendStream")
+        assert len(starts) == 1 and starts[0].body["thread_ts"] == "1700000000.000001"
+        assert starts[0].body["recipient_user_id"] == "U1"
+        # 25 chunks over ~2.5 s: a handful of calls, never one per chunk.
+        assert 1 + len(appends) <= elapsed + 2 < len(CHUNKS)
+        assert len(api.named("chat.stopStream")) == 1
+        final = api.named("chat.update")[-1].body
+        assert "word23" in final["text"] and final["ts"] == starts[0].body.get("ts", final["ts"])
+    finally:
+        slack.close()
+
+
+def test_streaming_refused_falls_back_to_updates(home, embedder, api):
+    api.fail["chat.startStream"] = [{"ok": False, "error": "not_allowed_token_type"}]
+    tutor = build(home, embedder, backend=Slow(CHUNKS, 0.1))
+    slack = Slack(tutor, api)
+    try:
+        slack.event(mention("why divide attention scores by sqrt(d_k)?", ts="1700000000.000001"))
+        api.wait_for(
+            lambda calls: any(
+                c.method == "chat.update" and "word23" in str(c.body.get("text")) for c in calls
+            )
+        )
+        posts, updates = api.named("chat.postMessage"), api.named("chat.update")
+        assert len(posts) == 1 and posts[0].body["thread_ts"] == "1700000000.000001"
+        assert len(updates) < len(CHUNKS) / 2
+        assert not api.named("chat.stopStream")
+    finally:
+        slack.close()
+
+
+def test_a_rate_limited_update_backs_off_and_keeps_the_answer(home, embedder, api):
+    api.fail["chat.startStream"] = [{"ok": False, "error": "not_allowed_token_type"}]
+    api.fail["chat.update"] = [{"ok": False, "error": "ratelimited"}]
+    tutor = build(home, embedder, backend=Slow(CHUNKS, 0.05))
+    slack = Slack(tutor, api)
+    try:
+        slack.event(mention("why divide attention scores by sqrt(d_k)?", ts="1700000000.000001"))
+        api.wait_for(
+            lambda calls: any(
+                c.method == "chat.update" and "word23" in str(c.body.get("text")) for c in calls
+            )
+        )
+        texts = [str(c.body.get("text")) for c in api.named("chat.update")]
+        assert texts[-1].count("word0 ") == 1 and "word23" in texts[-1]
+    finally:
+        slack.close()
+
+
+# -- text ----------------------------------------------------------------------------------------
+
+
+def test_mrkdwn_escapes_mentions_and_keeps_code():
+    text = mrkdwn("**Score** <!everyone> & <@U1>\n```\nif a < b: pass\n```\n<#C42>")
+    assert text.startswith("*Score* &lt;!everyone&gt; &amp; &lt;@U1&gt;")
+    assert "if a &lt; b" in text and "<#C42>" in text
