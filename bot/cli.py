@@ -465,6 +465,34 @@ def serve_slack(obj: _Context, http_mode: bool, host: str, port: int) -> None:
         tutor.close()
 
 
+@serve.command("discord")
+@click.pass_obj
+@friendly
+def serve_discord(obj: _Context) -> None:
+    """The Discord bot (DISCORD_TOKEN); TUTOR_DISCORD_SHARDS shards it for large installs."""
+    import asyncio
+
+    from bot.discord_adapter import make_client
+    from bot.wiring import build_tutor
+
+    token = _secret("DISCORD_TOKEN", "the bot token from the Discord developer portal")
+    settings = obj.settings
+    _bot_logging(settings, "discord")
+    tutor = build_tutor(settings, warn=lambda t: click.echo(f"warning: {t}", err=True))
+    client = make_client(tutor, shards=settings.discord_shards)
+
+    async def main() -> None:
+        async with client:
+            await client.start(token)
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        tutor.close()
+
+
 @cli.group()
 def index() -> None:
     """Look after the search index (FAISS vectors and the lexical table)."""

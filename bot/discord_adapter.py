@@ -1,0 +1,445 @@
+"""The Discord adapter (discord.py): slash commands, mentions, replies to the bot and messages in
+watched channels and the tutor's threads in; the tutor core's replies out as messages with
+persistent buttons, streamed by editing at most about once a second and split past Discord's
+2,000 characters. It holds no tutoring logic.
+
+Nothing the bot echoes can ping anyone: every message goes out with mentions off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import re
+import uuid
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot import messages
+from bot.conversation import Attachment, Button, Incoming, Place, Reply, Sent
+
+log = logging.getLogger("tutor.discord")
+LIMIT = 2000
+EDIT_INTERVAL = 1.0
+NO_MENTIONS = discord.AllowedMentions.none()
+_STYLES = {"primary": discord.ButtonStyle.primary, "danger": discord.ButtonStyle.danger}
+
+
+def split(text: str, limit: int = LIMIT) -> list[str]:
+    """Text in pieces Discord accepts, cut at line ends where possible, fences kept balanced."""
+    pieces: list[str] = []
+    rest = text or "…"
+    while rest:
+        if len(rest) <= limit:
+            pieces.append(rest)
+            break
+        cut = rest.rfind("\n", 0, limit - 8)
+        cut = cut if cut > limit // 2 else limit - 8
+        piece, rest = rest[:cut], rest[cut:].lstrip("\n")
+        if piece.count("```") % 2 == 1:
+            # Close the open code block here and open it again in the next piece.
+            piece += "\n```"
+            rest = "```\n" + rest
+        pieces.append(piece)
+    return pieces
+
+
+class CommandButton(discord.ui.DynamicItem[discord.ui.Button], template=r"tutor:(?P<command>.+)"):
+    """A button that sends a tutor command; it keeps working after a restart (persistent)."""
+
+    def __init__(self, label: str, command: str, style: str = "default") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label[:80],
+                custom_id=f"tutor:{command}"[:100],
+                style=_STYLES.get(style, discord.ButtonStyle.secondary),
+            )
+        )
+        self.command = command
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> CommandButton:
+        return cls(item.label or "", match["command"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        bot = getattr(interaction.client, "tutor_bot", None)
+        if bot is not None:
+            await bot.on_button(interaction, self.command)
+
+
+def view_of(buttons: tuple[Button, ...]) -> discord.ui.View | None:
+    """The buttons of a reply as a persistent view."""
+    if not buttons:
+        return None
+    view = discord.ui.View(timeout=None)
+    for button in buttons[:25]:
+        view.add_item(CommandButton(button.label, button.command, button.style))
+    return view
+
+
+def files_of(attachments: tuple[Attachment, ...]) -> list[discord.File]:
+    """A reply's files as Discord attachments."""
+    return [discord.File(io.BytesIO(a.content), filename=a.name) for a in attachments]
+
+
+class ChannelOutbox:
+    """Replies to a message: in its channel or thread (opening a thread for a new question)."""
+
+    def __init__(
+        self, message: discord.Message, *, open_thread: bool, thread_name: str = "tutor"
+    ) -> None:
+        self.message = message
+        self.target: Any = message.channel
+        self.open_thread = open_thread
+        self.thread_name = thread_name
+        self.thread = ""
+
+    async def _where(self) -> Any:
+        if self.open_thread:
+            self.open_thread = False
+            try:
+                thread = await self.message.create_thread(name=self.thread_name[:90] or "tutor")
+                self.target = thread
+                self.thread = str(thread.id)
+            except (discord.HTTPException, ValueError) as exc:
+                log.info("could not open a thread (%s): replying in the channel", exc)
+        return self.target
+
+    async def send(self, reply: Reply) -> Sent:
+        target = await self._where()
+        pieces = split(reply.text)
+        for n, piece in enumerate(pieces):
+            kwargs: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
+            if n == len(pieces) - 1:
+                view = view_of(reply.buttons)
+                if view is not None:
+                    kwargs["view"] = view
+                if reply.files:
+                    kwargs["files"] = files_of(reply.files)
+            await target.send(piece, **kwargs)
+        return Sent(self.thread)
+
+    def stream(self) -> EditingStream:
+        return EditingStream(self)
+
+    async def first(self, text: str) -> Any:
+        target = await self._where()
+        return await target.send(text[:LIMIT], allowed_mentions=NO_MENTIONS)
+
+
+class InteractionOutbox:
+    """Replies to a slash command or a button: follow-ups after a deferral."""
+
+    def __init__(self, interaction: discord.Interaction, *, private: bool = False) -> None:
+        self.interaction = interaction
+        self.private = private
+        self.thread = ""
+
+    async def send(self, reply: Reply) -> Sent:
+        private = self.private or reply.private
+        pieces = split(reply.text)
+        message = None
+        for n, piece in enumerate(pieces):
+            final = n == len(pieces) - 1
+            kwargs: dict[str, Any] = {
+                "allowed_mentions": NO_MENTIONS,
+                "ephemeral": private,
+                "wait": True,
+            }
+            if final:
+                view = view_of(reply.buttons)
+                if view is not None:
+                    kwargs["view"] = view
+                if reply.files:
+                    kwargs["files"] = files_of(reply.files)
+            message = await self.interaction.followup.send(piece, **kwargs)
+        if reply.kind == "quiz" and not private and message is not None and not self.thread:
+            await self._thread_for(message, reply)
+        return Sent(self.thread)
+
+    async def _thread_for(self, message: Any, reply: Reply) -> None:
+        """A quiz asked in a server channel gets a thread for its answers."""
+        channel = self.interaction.channel
+        if isinstance(channel, discord.TextChannel):
+            try:
+                title = reply.text.split("\n", 1)[0].strip("*")[:90]
+                thread = await channel.create_thread(name=title or "quiz", message=message)
+                self.thread = str(thread.id)
+            except discord.HTTPException as exc:
+                log.info("could not open a quiz thread (%s)", exc)
+
+    def stream(self) -> EditingStream:
+        return EditingStream(self)
+
+    async def first(self, text: str) -> Any:
+        return await self.interaction.followup.send(
+            text[:LIMIT], wait=True, allowed_mentions=NO_MENTIONS, ephemeral=self.private
+        )
+
+
+class EditingStream:
+    """An answer shown as it is written: one message, edited at most every EDIT_INTERVAL."""
+
+    def __init__(self, box: ChannelOutbox | InteractionOutbox, interval: float = EDIT_INTERVAL):
+        self.box = box
+        self.interval = interval
+        self.text = ""
+        self.shown = ""
+        self.message: Any = None
+        self.task: asyncio.Task | None = None
+
+    def write(self, text: str) -> None:
+        self.text += text
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._pump())
+
+    async def _pump(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            if self.text != self.shown:
+                text = self.text
+                shown = text if len(text) <= LIMIT else text[: LIMIT - 1] + "…"
+                if self.message is None:
+                    self.message = await self.box.first(shown + " ▌")
+                else:
+                    await self.message.edit(content=shown + " ▌", allowed_mentions=NO_MENTIONS)
+                self.shown = text
+
+    async def close(self, reply: Reply) -> Sent:
+        if self.task is not None:
+            self.task.cancel()
+            try:
+                await self.task
+            except asyncio.CancelledError:
+                pass
+            except discord.HTTPException as exc:
+                log.info("streaming edit failed (%s); sending the answer whole", exc)
+        if self.message is None:
+            return await self.box.send(reply)
+        pieces = split(reply.text)
+        head = pieces[0] if len(pieces) > 1 else reply.text
+        rest = Reply("\n".join(pieces[1:]), reply.buttons, reply.files, reply.kind, reply.private)
+        kwargs: dict[str, Any] = {"content": head, "allowed_mentions": NO_MENTIONS}
+        if len(pieces) == 1:
+            view = view_of(reply.buttons)
+            if view is not None:
+                kwargs["view"] = view
+            if reply.files:
+                kwargs["attachments"] = files_of(reply.files)
+        await self.message.edit(**kwargs)
+        if len(pieces) > 1:
+            await self.box.send(rest)
+        return Sent(getattr(self.box, "thread", ""))
+
+
+class DiscordBot:
+    """Routes Discord's interactions and messages to the tutor core."""
+
+    def __init__(self, tutor: Any, client: Any) -> None:
+        self.tutor = tutor
+        self.client = client
+
+    @staticmethod
+    def place(channel: Any, guild_id: int | None) -> Place:
+        """Server, channel and thread of a Discord channel (a thread is its own channel)."""
+        workspace = str(guild_id) if guild_id else f"dm-{getattr(channel, 'id', '')}"
+        if isinstance(channel, discord.Thread):
+            return Place("discord", workspace, str(channel.parent_id), str(channel.id))
+        return Place("discord", workspace, str(getattr(channel, "id", "")))
+
+    @staticmethod
+    def admin(user: Any) -> bool:
+        permissions = getattr(user, "guild_permissions", None)
+        return bool(permissions and permissions.manage_guild)
+
+    # -- interactions ------------------------------------------------------------------------
+
+    async def command(
+        self, interaction: discord.Interaction, text: str, *, private: bool = False
+    ) -> None:
+        """A slash command: defer at once (Discord waits 3 s), then the core's follow-ups."""
+        await interaction.response.defer(thinking=True, ephemeral=private)
+        await self._handle_interaction(interaction, text, private)
+
+    async def on_button(self, interaction: discord.Interaction, command: str) -> None:
+        """A click on one of the tutor's buttons."""
+        await interaction.response.defer()
+        await self._handle_interaction(interaction, command, False)
+
+    async def _handle_interaction(
+        self, interaction: discord.Interaction, text: str, private: bool
+    ) -> None:
+        user = interaction.user
+        message = Incoming(
+            str(user.id),
+            self.place(interaction.channel, interaction.guild_id),
+            text,
+            name=getattr(user, "display_name", "") or user.name,
+            # What Discord resolved for this user in this channel: "Manage Server" is admin.
+            admin=bool(interaction.guild_id) and interaction.permissions.manage_guild,
+        )
+        await self.tutor.handle(message, InteractionOutbox(interaction, private=private))
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def addressed(self, message: discord.Message) -> bool:
+        """Whether a message is for the tutor: a DM, a mention, a reply to the bot, or a
+        message in a watched channel or in one of the tutor's threads."""
+        me = self.client.user
+        if message.author.bot or me is None:
+            return False
+        if message.guild is None or any(u.id == me.id for u in message.mentions):
+            return True
+        resolved = message.reference.resolved if message.reference else None
+        if isinstance(resolved, discord.Message) and resolved.author.id == me.id:
+            return True
+        place = self.place(message.channel, message.guild.id)
+        if place.thread:
+            return self.tutor.follows(place)
+        return self.tutor.watched(place)
+
+    async def on_message(self, message: discord.Message) -> None:
+        if not self.addressed(message):
+            return
+        me = self.client.user
+        text = re.sub(rf"<@!?{me.id}>\s*", "", message.content).strip() if me else message.content
+        attachments = []
+        for attachment in message.attachments[:3]:
+            if attachment.size <= 200_000 and attachment.filename.endswith((".py", ".txt", ".sh")):
+                attachments.append(Attachment(attachment.filename, await attachment.read()))
+        place = self.place(message.channel, message.guild.id if message.guild else None)
+        incoming = Incoming(
+            str(message.author.id),
+            place,
+            text,
+            name=message.author.display_name,
+            attachments=tuple(attachments),
+            admin=self.admin(message.author),
+        )
+        in_server_channel = message.guild is not None and not place.thread
+        out = ChannelOutbox(message, open_thread=in_server_channel, thread_name=text[:80])
+        await self.tutor.handle(incoming, out)
+
+
+class RunModal(discord.ui.Modal, title="Run Python"):
+    """/run without code: a box for several lines of it."""
+
+    code: discord.ui.TextInput = discord.ui.TextInput(
+        label="Code", style=discord.TextStyle.paragraph, max_length=4000
+    )
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        bot = interaction.client.tutor_bot  # type: ignore[attr-defined]
+        await bot.command(interaction, f"/run ```python\n{self.code.value}\n```")
+
+
+def build_tree(bot_ref: Any, tree: app_commands.CommandTree, cooldown: tuple[int, float]) -> None:
+    """The slash commands, each with a per-user cooldown."""
+    rate, per = cooldown
+
+    def limited(func: Any) -> Any:
+        return app_commands.checks.cooldown(rate, per, key=lambda i: i.user.id)(func)
+
+    @tree.command(name="ask", description="Answer a question from the bank, with citations")
+    @app_commands.describe(question="Your question")
+    @limited
+    async def ask(interaction: discord.Interaction, question: str) -> None:
+        await bot_ref().command(interaction, f"/ask {question}")
+
+    @tree.command(name="quiz", description="A question from the bank: due reviews first")
+    @app_commands.describe(topic="A topic, or its number", lang="zh or en", code="Coding only")
+    @limited
+    async def quiz(
+        interaction: discord.Interaction,
+        topic: str = "",
+        lang: app_commands.Range[str, 2, 2] | None = None,
+        code: bool = False,
+    ) -> None:
+        words = [topic, lang or "", "code" if code else ""]
+        await bot_ref().command(interaction, "/quiz " + " ".join(w for w in words if w))
+
+    @tree.command(name="answer", description="Answer your open quiz question")
+    @limited
+    async def answer(interaction: discord.Interaction, text: str) -> None:
+        await bot_ref().command(interaction, f"/answer {text}")
+
+    @tree.command(name="run", description="Run Python in the sandbox (a box opens without code)")
+    @limited
+    async def run(interaction: discord.Interaction, code: str | None = None) -> None:
+        if not code:
+            await interaction.response.send_modal(RunModal())
+            return
+        await bot_ref().command(interaction, f"/run {code}")
+
+    @tree.command(name="stats", description="Your progress")
+    @limited
+    async def stats(interaction: discord.Interaction) -> None:
+        await bot_ref().command(interaction, "/stats", private=True)
+
+    @tree.command(name="leaderboard", description="Points in this server")
+    @limited
+    async def leaderboard(interaction: discord.Interaction) -> None:
+        await bot_ref().command(interaction, "/leaderboard")
+
+    @tree.command(name="help", description="What the tutor can do")
+    @limited
+    async def help_(interaction: discord.Interaction) -> None:
+        await bot_ref().command(interaction, "/help", private=True)
+
+    @tree.command(name="settings", description="Admins: watched channels, language, quiz topics")
+    @limited
+    async def settings(interaction: discord.Interaction, text: str = "show") -> None:
+        await bot_ref().command(interaction, f"/settings {text}", private=True)
+
+    @tree.error
+    async def on_error(interaction: discord.Interaction, error: Exception) -> None:
+        if isinstance(error, app_commands.CommandOnCooldown):
+            text = messages.slow_down("en", error.retry_after, rate)
+        else:
+            incident = uuid.uuid4().hex[:8]
+            log.error("incident %s in a Discord command", incident, exc_info=error)
+            text = messages.failure("en", incident)
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        else:
+            await interaction.response.send_message(
+                text, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+
+
+def make_client(tutor: Any, *, shards: str = "", cooldown: tuple[int, float] = (5, 30.0)) -> Any:
+    """The Discord client: sharded (AutoShardedClient) when `shards` is "auto" or a number."""
+    base: type = discord.AutoShardedClient if shards else discord.Client
+    intents = discord.Intents.default()
+    intents.message_content = True  # privileged: enable it in the developer portal
+
+    class TutorClient(base):  # type: ignore[misc, valid-type]
+        def __init__(self) -> None:
+            options: dict[str, Any] = {"intents": intents, "allowed_mentions": NO_MENTIONS}
+            if shards and shards != "auto":
+                options["shard_count"] = int(shards)
+            super().__init__(**options)
+            self.tree = app_commands.CommandTree(self)
+            self.tutor_bot = DiscordBot(tutor, self)
+            build_tree(lambda: self.tutor_bot, self.tree, cooldown)
+
+        async def setup_hook(self) -> None:
+            self.add_dynamic_items(CommandButton)
+            await self.tree.sync()
+
+        async def on_message(self, message: discord.Message) -> None:
+            try:
+                await self.tutor_bot.on_message(message)
+            except Exception:
+                incident = uuid.uuid4().hex[:8]
+                log.exception("incident %s handling a Discord message", incident)
+                await message.channel.send(
+                    messages.failure("en", incident), allowed_mentions=NO_MENTIONS
+                )
+
+    return TutorClient()
