@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ MAX_QUESTION_CHARS = 2000
 INLINE_OUTPUT_CHARS = 1500
 HINT_PENALTY = 10
 THREADS_REMEMBERED = 2000
+_ONLY_CODE = re.compile(r"\s*```[ \t]*(python|py|sh|bash)?[ \t]*\n.*?```\s*", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,9 @@ class Tutor:
         quiz = self.progress.open_quiz(message.user_key, message.place.workspace)
         if quiz and quiz.channel == message.place.channel and quiz.thread == message.place.thread:
             await self._grade(quiz, message, parsed.args, lang, out)
+        elif _ONLY_CODE.fullmatch(parsed.args):
+            # A message that is nothing but a code block is code to run, as with /run.
+            await self._run(message, parsed, lang, out)
         else:
             await self._ask(message, parsed, lang, out)
 
@@ -652,7 +657,6 @@ class _NotingThreads:
 
 def _channel_ref(text: str) -> str:
     """A channel named in a message: Slack's <#C123|name>, Discord's <#123>, or a bare id."""
-    import re
 
     match = re.match(r"^<#([A-Za-z0-9]+)(?:\|[^>]*)?>$", text.strip())
     if match:
@@ -692,7 +696,6 @@ def _hints(entry: Entry) -> list[str]:
 
 def _snippet(text: str) -> tuple[str, str]:
     """The code of /run and its language: a fenced block (python, sh) or the text itself."""
-    import re
 
     match = re.search(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)```", text, re.DOTALL)
     if match:

@@ -476,3 +476,10 @@ def test_threads_the_tutor_replied_in_are_followed(chat):
     assert chat.tutor.follows(place)
     assert not chat.tutor.follows(Place("test", "team", "general", "t-200"))
     assert not chat.tutor.follows(Place("test", "team", "general"))
+
+
+def test_a_message_that_is_only_a_code_block_is_run(chat):
+    assert "42" in chat.say("```python\nprint(6 * 7)\n```").text
+    # Code inside a question is part of the question.
+    out = chat.say("why is this slow?\n```python\nfor i in range(10): pass\n```")
+    assert out.replies[0].kind == "answer"

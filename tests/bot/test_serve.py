@@ -1,0 +1,167 @@
+"""`tutor serve`: tokens only from the environment, a missing one named, and the Slack bot as a
+real process behind its HTTP port, with its tokens nowhere in its logs or in a snippet's reach."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+from tests.bot.conftest import PYTHON
+from tests.bot.slack_api import SlackAPI
+
+BOT_TOKEN = "xoxb-0000-never-print-this-token"
+SIGNING = "signing-secret-never-print-this"
+
+
+def tutor(home: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "from bot.cli import main; main()", "--data-dir", str(home), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    return {**env, "TUTOR_LLM_MODEL": "none", "TUTOR_RUNNER_PYTHON": PYTHON, **extra}
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "variable"),
+    [
+        (["serve", "slack"], {}, "SLACK_BOT_TOKEN"),
+        (["serve", "slack"], {"SLACK_BOT_TOKEN": BOT_TOKEN}, "SLACK_APP_TOKEN"),
+        (["serve", "slack", "--http"], {"SLACK_BOT_TOKEN": BOT_TOKEN}, "SLACK_SIGNING_SECRET"),
+        (["serve", "discord"], {}, "DISCORD_TOKEN"),
+    ],
+)
+def test_a_missing_token_names_its_variable(tmp_path, args, env, variable):
+    result = tutor(tmp_path, *args, env=clean_env(**env))
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {variable} is not set")
+    assert BOT_TOKEN not in result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def signed_post(url: str, body: str, content_type: str) -> int:
+    stamp = str(int(time.time()))
+    request = urllib.request.Request(
+        url,
+        data=body.encode(),
+        method="POST",
+        headers={
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": SignatureVerifier(SIGNING).generate_signature(
+                timestamp=stamp, body=body
+            ),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status
+
+
+def test_slack_bot_process_serves_http_and_never_shows_its_tokens(home):
+    api = SlackAPI()
+    port = free_port()
+    env = clean_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING,
+        TUTOR_SLACK_API_URL=api.url,
+        TUTOR_LOG_LEVEL="debug",
+    )
+    command = ["serve", "slack", "--http", "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from bot.cli import main; main()",
+            "--data-dir",
+            str(home),
+            *command,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/slack/events"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None, process.stderr.read()
+                time.sleep(0.1)
+        event = {
+            "team_id": "T1",
+            "type": "event_callback",
+            "event_id": "Ev1",
+            "event": {
+                "type": "app_mention",
+                "user": "U1",
+                "channel": "C1",
+                "ts": "1.1",
+                "text": "<@UBOT> what is the KV cache?",
+            },
+        }
+        assert signed_post(url, json.dumps(event), "application/json") == 200
+        snippet = (
+            "import os\nprint(sorted(os.environ.items()))\nprint(open('/proc/1/environ').read())"
+        )
+        form = {
+            "team_id": "T1",
+            "channel_id": "C1",
+            "user_id": "U1",
+            "command": "/run",
+            "text": f"```python\n{snippet}\n```",
+            "response_url": api.url.replace("/api/", "/respond/1"),
+        }
+        body = urllib.parse.urlencode(form)
+        assert signed_post(url, body, "application/x-www-form-urlencoded") == 200
+        api.wait_for(
+            lambda calls: (
+                any(
+                    c.method == "chat.postMessage" and "exit" in str(c.body.get("text"))
+                    for c in calls
+                )
+                and any(
+                    c.method == "chat.postMessage" and "KV cache" in str(c.body.get("text"))
+                    for c in calls
+                )
+            )
+        )
+        run_reply = next(
+            c for c in api.named("chat.postMessage") if "exit" in str(c.body.get("text"))
+        )
+        assert BOT_TOKEN not in run_reply.raw.decode() and SIGNING not in run_reply.raw.decode()
+        # The token went where it belongs: the Authorization header of Web API calls.
+        assert api.named("auth.test")[0].headers.get("Authorization") == f"Bearer {BOT_TOKEN}"
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+        api.close()
+    logs = "".join(p.read_text() for p in (home / "logs").glob("*.log"))
+    for secret in (BOT_TOKEN, SIGNING):
+        assert secret not in out + err + logs
