@@ -54,3 +54,18 @@ def test_every_setting_is_in_the_readme(name):
 def test_every_chat_command_is_in_the_readme(command):
     usage = next(c.usage for c in CHAT_COMMANDS if c.name == command)
     assert f"`{usage.replace('|', chr(92) + '|')}`" in README, f"{usage} is not in README.md"
+
+
+def test_the_slack_manifest_declares_what_the_bot_handles():
+    import json
+
+    from bot.slack_adapter import SLASH_COMMANDS
+
+    manifest = json.loads(
+        (Path(__file__).parent.parent / "deploy" / "slack-manifest.json").read_text()
+    )
+    declared = {c["command"] for c in manifest["features"]["slash_commands"]}
+    assert declared == set(SLASH_COMMANDS)
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert {"app_mention", "message.im", "message.channels"} <= events
+    assert manifest["settings"]["interactivity"]["is_enabled"]

@@ -439,3 +439,16 @@ def test_mrkdwn_escapes_mentions_and_keeps_code():
     text = mrkdwn("**Score** <!everyone> & <@U1>\n```\nif a < b: pass\n```\n<#C42>")
     assert text.startswith("*Score* &lt;!everyone&gt; &amp; &lt;@U1&gt;")
     assert "if a &lt; b" in text and "<#C42>" in text
+
+
+def test_a_failure_in_a_handler_is_answered_with_an_id_and_logged(slack, api, caplog):
+    async def broken(message, out):
+        raise RuntimeError("disk on fire")
+
+    slack.tutor.handle = broken
+    slack.event(mention("what is the KV cache?"))
+    api.wait_for(lambda calls: any(c.method == "chat.postEphemeral" for c in calls))
+    text = api.named("chat.postEphemeral")[0].body["text"]
+    incident = text.split("id ")[1].rstrip(").")
+    assert "Something went wrong" in text and "disk on fire" not in text
+    assert any(incident in r.getMessage() for r in caplog.records)
