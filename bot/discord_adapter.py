@@ -295,6 +295,8 @@ class DiscordBot:
             return False
         if message.guild is None or any(u.id == me.id for u in message.mentions):
             return True
+        if message.content.startswith("!run"):
+            return True
         resolved = message.reference.resolved if message.reference else None
         if isinstance(resolved, discord.Message) and resolved.author.id == me.id:
             return True

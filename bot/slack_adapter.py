@@ -2,7 +2,7 @@
 the tutor core's replies out as threaded messages with Block Kit buttons, streamed answers and
 uploaded files. It holds no tutoring logic.
 
-Answers stream with Slack's chat streaming methods (`chat.startStream` / `appendStream` /
+Answers stream with Bolt's `say_stream` (Slack's `chat.startStream` / `appendStream` /
 `stopStream`) and fall back to `chat.postMessage` plus `chat.update` where streaming is refused;
 either way at most about once a second, never per token. Slack answers rate limits with
 `"ok": false, "error": "ratelimited"` (and sometimes HTTP 429): the stream backs off and keeps
@@ -116,8 +116,10 @@ class SlackOutbox:
         thread: str = "",
         respond: Any = None,
         private: bool = False,
+        say_stream: Any = None,
     ) -> None:
         self.client = client
+        self.say_stream = say_stream
         self.channel = channel
         self.user = user
         self.team = team
@@ -247,12 +249,18 @@ class SlackStream:
         if self.streamer is None:
             if not box.thread:
                 raise _NoThread()
-            self.streamer = await box.client.chat_stream(
-                channel=box.channel,
-                thread_ts=box.thread,
-                recipient_team_id=box.team or None,
-                recipient_user_id=box.user or None,
-                buffer_size=1,
+            # Bolt's say_stream knows the event's channel, thread and recipient; our own
+            # pacing decides when to send, so the helper's buffer flushes on every append.
+            self.streamer = (
+                await box.say_stream(buffer_size=1, thread_ts=box.thread)
+                if box.say_stream is not None
+                else await box.client.chat_stream(
+                    channel=box.channel,
+                    thread_ts=box.thread,
+                    recipient_team_id=box.team or None,
+                    recipient_user_id=box.user or None,
+                    buffer_size=1,
+                )
             )
         await self.streamer.append(markdown_text=mrkdwn(text[len(self.shown) :]))
         self.ts = self.streamer.ts or self.ts
@@ -358,13 +366,17 @@ class SlackBot:
 
     # -- events ------------------------------------------------------------------------------
 
-    async def on_mention(self, body: dict[str, Any], event: dict[str, Any], client: Any) -> None:
+    async def on_mention(
+        self, body: dict[str, Any], event: dict[str, Any], client: Any, say_stream: Any = None
+    ) -> None:
         if not self.first_time(body):
             return
         text = _MENTION.sub("", event.get("text", "")).strip()
-        await self._message(client, body, event, text)
+        await self._message(client, body, event, text, say_stream)
 
-    async def on_message(self, body: dict[str, Any], event: dict[str, Any], client: Any) -> None:
+    async def on_message(
+        self, body: dict[str, Any], event: dict[str, Any], client: Any, say_stream: Any = None
+    ) -> None:
         if event.get("subtype") or event.get("bot_id") or not self.first_time(body):
             return
         text = event.get("text", "")
@@ -378,17 +390,27 @@ class SlackBot:
         followed = bool(place.thread) and self.tutor.follows(place)
         watched = not place.thread and self.tutor.watched(place)
         if direct or followed or watched:
-            await self._message(client, body, event, text)
+            await self._message(client, body, event, text, say_stream)
 
     async def _message(
-        self, client: Any, body: dict[str, Any], event: dict[str, Any], text: str
+        self,
+        client: Any,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        text: str,
+        say_stream: Any = None,
     ) -> None:
         team = body.get("team_id", "")
         user = event.get("user", "")
         channel = event.get("channel", "")
         thread = event.get("thread_ts", "")
         out = SlackOutbox(
-            client, channel=channel, user=user, team=team, thread=thread or event.get("ts", "")
+            client,
+            channel=channel,
+            user=user,
+            team=team,
+            thread=thread or event.get("ts", ""),
+            say_stream=say_stream,
         )
         message = await self._incoming(client, user, team, channel, thread, text)
         await self.tutor.handle(message, out)

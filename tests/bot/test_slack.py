@@ -452,3 +452,17 @@ def test_a_failure_in_a_handler_is_answered_with_an_id_and_logged(slack, api, ca
     incident = text.split("id ")[1].rstrip(").")
     assert "Something went wrong" in text and "disk on fire" not in text
     assert any(incident in r.getMessage() for r in caplog.records)
+
+
+def test_the_stream_is_started_through_bolts_say_stream(home, embedder, api):
+    tutor = build(home, embedder, backend=Slow(CHUNKS[:6], 0.2))
+    slack = Slack(tutor, api)
+    try:
+        slack.event(mention("why divide attention scores by sqrt(d_k)?", ts="1700000000.000007"))
+        api.wait_for(lambda calls: any(c.method == "chat.update" for c in calls))
+        start = api.named("chat.startStream")[0].body
+        # say_stream fills in what Bolt knows of the event: its channel, thread, team and user.
+        assert (start["channel"], start["thread_ts"]) == ("C1", "1700000000.000007")
+        assert (start["recipient_team_id"], start["recipient_user_id"]) == ("T1", "U1")
+    finally:
+        slack.close()
