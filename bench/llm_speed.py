@@ -6,9 +6,11 @@
 
 Prompts of --prompt tokens, --new tokens each with EOS ignored. Reports time to first token,
 single-stream decode tokens/s, aggregate tokens/s at several numbers of concurrent chats, and
-peak GPU memory, for the ways measured: plain `model.generate` one chat at a time, `generate` on a
-padded batch, and transformers' continuous batching (`generate_batch`) where available. Prints
-one JSON object. Speed does not depend on the weights, so random ones measure the real thing.
+peak GPU memory, for the ways measured: the tutor's batching engine (`bot/llm/engine.py`: owned
+decode loop, slot KV cache, continuous batching), plain `model.generate` one chat at a time,
+`generate` on a padded batch, and transformers' continuous batching (`generate_batch`) where
+available. Prints one JSON object. Speed does not depend on the weights, so random ones measure
+the real thing.
 """
 
 from __future__ import annotations
@@ -103,6 +105,39 @@ def continuous_batching(model, ids: torch.Tensor, new: int, device: str) -> floa
         return f"failed: {type(exc).__name__}: {str(exc)[:160]}"
 
 
+def engine_run(model, ids: torch.Tensor, new: int, device: str) -> tuple[float, float]:
+    """All rows through the tutor's engine at once: (seconds for all, seconds to first token of
+    the first row)."""
+    import sys
+    import threading
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bot.llm.engine import Engine
+
+    rows = ids.shape[0]
+    engine = Engine(model, eos=set(), max_batch=rows, max_len=ids.shape[1] + new + 8)
+    try:
+        first = threading.Event()
+        sync(device)
+        start = time.perf_counter()
+        first_at = [0.0]
+
+        def on_token(_: int) -> None:
+            if not first.is_set():
+                first_at[0] = time.perf_counter()
+                first.set()
+
+        requests = [engine.submit(row.tolist(), new, on_token) for row in ids]
+        for request in requests:
+            request.done.wait()
+            assert request.error is None and len(request.generated) == new, request.error
+        sync(device)
+        return time.perf_counter() - start, first_at[0] - start
+    finally:
+        engine.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true")
@@ -132,6 +167,13 @@ def main() -> None:
         "ttft_ms": round(ttft * 1000, 2),
         "single_stream_tok_s": round((args.new - 1) / max(total - ttft, 1e-9), 1),
     }
+    engine_run(model, one, 8, device)  # warm up
+    engine_ttft = min(engine_run(model, one, 1, device)[0] for _ in range(3))
+    engine_total = min(engine_run(model, one, args.new, device)[0] for _ in range(2))
+    report["engine"] = {
+        "ttft_ms": round(engine_ttft * 1000, 2),
+        "single_stream_tok_s": round((args.new - 1) / max(engine_total - engine_ttft, 1e-9), 1),
+    }
     rows = []
     peaks: dict[str, float] = {}
 
@@ -149,9 +191,12 @@ def main() -> None:
         peak("plain_padded_batch")
         cb = continuous_batching(model, batch, args.new, device)
         peak("generate_batch")
+        ours, _ = engine_run(model, batch, args.new, device)
+        peak("engine")
         rows.append(
             {
                 "chats": chats,
+                "engine_tok_s": round(chats * args.new / ours, 1),
                 "plain_sequential_tok_s": round(chats * args.new / sequential, 1),
                 "plain_padded_batch_tok_s": round(chats * args.new / padded, 1),
                 "generate_batch_tok_s": round(chats * args.new / cb, 1)

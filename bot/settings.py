@@ -101,6 +101,13 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = Field(
         default=SecretStr(""), description="API key for TUTOR_LLM_URL, if the server needs one."
     )
+    llm_batch: int = Field(
+        default=32,
+        ge=0,
+        le=512,
+        description="Chats the in-process model generates together (continuous batching, for "
+        "Qwen2/Llama-family models); 0 answers one at a time with transformers' generate.",
+    )
     llm_max_new_tokens: int = Field(
         default=512, ge=16, le=4096, description="Longest answer the model may write, in tokens."
     )

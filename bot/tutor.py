@@ -85,6 +85,9 @@ class Tutor:
         self.retriever.close()
         self.progress.close()
         self.store.close()
+        backend = getattr(self.engine, "backend", None)
+        if backend is not None and hasattr(backend, "close"):
+            backend.close()
         sandbox = getattr(self.runs, "sandbox", None)
         if sandbox is not None and hasattr(sandbox, "close"):
             sandbox.close()

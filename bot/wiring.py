@@ -62,7 +62,7 @@ def build_backend(settings: Settings) -> Any:
         return None
     from bot.llm.hf import TransformersBackend
 
-    return TransformersBackend(settings.llm_model)
+    return TransformersBackend(settings.llm_model, batch=settings.llm_batch)
 
 
 def load_backend(settings: Settings, warn: Any = None) -> Any:
@@ -103,7 +103,7 @@ def build_tutor(settings: Settings, *, warn: Any = None) -> Any:
         store=store,
         retriever=retriever,
         progress=Progress(settings.home),
-        engine=AnswerEngine(retriever, backend),
+        engine=AnswerEngine(retriever, backend, max_generating=max(4, settings.llm_batch)),
         grader=Grader(OfflineGrader(retriever), backend),
         runs=runs,
         limits=Limits(max_new_tokens=settings.llm_max_new_tokens),

@@ -13,11 +13,18 @@ from bot.llm.base import Emit, GenerationError, Message, stream_from_thread
 
 
 class TransformersBackend:
-    """A Hugging Face causal LM, loaded on first use, generating greedily in a worker thread."""
+    """A Hugging Face causal LM, loaded on first use, generating greedily: many chats at once
+    through the batching engine (`batch` > 0, Qwen2/Llama-family models), else one at a time
+    with transformers' generate in a worker thread."""
 
-    def __init__(self, model: str, *, device: str | None = None) -> None:
+    def __init__(
+        self, model: str, *, device: str | None = None, batch: int = 0, max_len: int = 4096
+    ) -> None:
         self.name = model
         self.device = device
+        self.batch = batch
+        self.max_len = max_len
+        self.engine: Any = None
         self._model: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
@@ -59,6 +66,22 @@ class TransformersBackend:
                     f"cannot load the language model {self.name!r} ({first[:200]})"
                 ) from None
             self._tokenizer, self._model, self.device = tokenizer, model, device
+            self.engine = self._engine(model, tokenizer)
+
+    def _engine(self, model: Any, tokenizer: Any) -> Any:
+        """The batching engine for the model, or None (not asked for, or not supported)."""
+        if self.batch <= 0:
+            return None
+        from bot.llm.engine import SUPPORTED, Engine
+
+        if getattr(model.config, "model_type", "") not in SUPPORTED:
+            return None
+        eos = model.generation_config.eos_token_id
+        if eos is None:
+            eos = tokenizer.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        limit = getattr(model.config, "max_position_embeddings", self.max_len) or self.max_len
+        return Engine(model, eos=eos_ids, max_batch=self.batch, max_len=min(limit, self.max_len))
 
     def prompt_ids(self, messages: list[Message]) -> Any:
         """Token ids of the chat, through the tokenizer's chat template."""
@@ -75,6 +98,14 @@ class TransformersBackend:
     ) -> AsyncIterator[str]:
         """Greedy generation, streamed chunk by chunk; setting `cancel` stops it."""
         await asyncio.to_thread(self.load)
+        if self.engine is not None:
+            async for chunk in stream_from_thread(
+                lambda emit, stop: self._batched(messages, max_new_tokens, emit, stop),
+                cancel,
+                _as_generation_error,
+            ):
+                yield chunk
+            return
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
@@ -101,6 +132,35 @@ class TransformersBackend:
         async for chunk in stream_from_thread(work, cancel, _as_generation_error):
             yield chunk
 
+    def _batched(
+        self, messages: list[Message], max_new_tokens: int, emit: Emit, stop: threading.Event
+    ) -> None:
+        """One chat through the engine: its tokens come back on a queue and are turned into
+        text here, off the engine's thread."""
+        import queue
+
+        ids = self.prompt_ids(messages)["input_ids"][0].tolist()
+        tokens: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        request = self.engine.submit(ids, max_new_tokens, tokens.put, stop)
+        threading.Thread(
+            target=lambda: (request.done.wait(), tokens.put(None)), daemon=True
+        ).start()
+        text = Detokenizer(self._tokenizer)
+        while (token := tokens.get()) is not None:
+            piece = text.push(token)
+            if piece and not emit(piece):
+                stop.set()
+        tail = text.flush()
+        if tail:
+            emit(tail)
+        if request.error is not None:
+            raise request.error
+
+    def close(self) -> None:
+        """Stop the batching engine, if one runs."""
+        if self.engine is not None:
+            self.engine.close()
+
     def _run(self, inputs: Any, streamer: Any, max_new_tokens: int, stopping: Any) -> None:
         import torch
 
@@ -118,6 +178,31 @@ class TransformersBackend:
         except BaseException as exc:
             thread.error = exc  # type: ignore[attr-defined]
             streamer.end()
+
+
+class Detokenizer:
+    """Token ids to text as they come, holding back a character still being spelled out."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+        self.ids: list[int] = []
+        self.shown = 0
+
+    def push(self, token: int) -> str:
+        self.ids.append(token)
+        text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
+        if text.endswith("\ufffd"):
+            return ""
+        piece = text[self.shown :]
+        if text.endswith("\n"):
+            self.ids, self.shown = [], 0  # a line is done: keep the decoded window short
+        else:
+            self.shown = len(text)
+        return piece
+
+    def flush(self) -> str:
+        text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
+        return text[self.shown :].rstrip("\ufffd")
 
 
 def _cached(name: str) -> bool:
