@@ -130,6 +130,22 @@ def check_citations(text: str, sources: list[Entry]) -> tuple[str, list[str]]:
     return re.sub(r"[ \t]+([.,;:!?。，；：！？])", r"\1", cleaned).strip(), cited
 
 
+def without_prompt(text: str) -> str:
+    """The answer without any line of the tutor's own instructions: a model talked into
+    reciting its system prompt does not get to show it."""
+    rules = [
+        " ".join(line.split()).lower()
+        for line in messages.SYSTEM_PROMPT.splitlines()
+        if len(line.strip()) >= 30
+    ]
+    kept = [
+        line
+        for line in text.split("\n")
+        if not any(rule[:60] in " ".join(line.split()).lower() for rule in rules)
+    ]
+    return "\n".join(kept)
+
+
 def extractive(question: str, sources: list[Entry]) -> str:
     """An answer from the best entries' key points and code, cited, without a model."""
     lang = language_of(question)
@@ -217,7 +233,7 @@ class AnswerEngine:
             chunks.append(" …")
         finally:
             self._admitted -= 1
-        text, cited = check_citations("".join(chunks), sources)
+        text, cited = check_citations(without_prompt("".join(chunks)), sources)
         if not cited:
             text = f"{text}\n\n{messages.sources_line(lang, [e.id for e in sources])}"
         return Answer(text, tuple(cited or [e.id for e in sources]), True, "llm")
