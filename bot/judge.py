@@ -1,13 +1,17 @@
 """Judging a coding answer: the user's code and the problem's tests run together in the sandbox,
 and each test passes or fails with its message.
 
-The harness keeps its own references to what it reports with before the user's code runs, and
-ends the process right after writing its verdict, so the user's code cannot print a fake one
-after it. It is the sandbox, not this, that keeps a hostile snippet away from the host.
+The harness runs exactly the problem's tests (their names come from the bank, not from what the
+user's code defines), keeps what it reports with inside a function, and ends the process right
+after writing its verdict; the host accepts a verdict only under a marker made for this run and
+naming exactly those tests. The user's code still runs in the same process, so someone set on
+forging a pass with introspection could; what is at stake is their own quiz score. It is the
+sandbox, not this, that keeps a hostile snippet away from the host.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import secrets
@@ -21,35 +25,54 @@ _CODE_HINT = re.compile(
 )
 
 HARNESS = """\
-import json as _json, os as _os, sys as _sys, traceback as _tb
-_write, _dumps, _exit, _flush = _os.write, _json.dumps, _os._exit, _sys.stdout.flush
-def _emit(verdict):
+def _judge():
+    import json, os, sys, traceback
+    write, dumps, leave, flush = os.write, json.dumps, os._exit, sys.stdout.flush
+    marker, names = {marker!r}, {names!r}
+
+    def emit(verdict):
+        try:
+            flush()
+        except Exception:
+            pass
+        write(1, ("\\n" + marker + dumps(verdict) + "\\n").encode())
+        leave(0)
+
+    def why(exc):
+        text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return text[:400] or type(exc).__name__
+
+    space = {{"__name__": "answer"}}
     try:
-        _flush()
-    except Exception:
-        pass
-    _write(1, ("\\n" + {marker!r} + _dumps(verdict) + "\\n").encode())
-    _exit(0)
-def _why(exc):
-    text = "".join(_tb.format_exception_only(type(exc), exc)).strip()
-    return text[:400] or type(exc).__name__
-_ns = {{"__name__": "answer"}}
-try:
-    exec(compile({user!r}, "answer.py", "exec"), _ns)
-except BaseException as exc:
-    _emit({{"error": _why(exc)}})
-_before = set(_ns)
-exec(compile({tests!r}, "tests.py", "exec"), _ns)
-_names = [n for n in _ns if n.startswith("test_") and callable(_ns[n])]
-_results = []
-for _name in _names:
-    try:
-        _ns[_name]()
-        _results.append([_name, True, ""])
+        exec(compile({user!r}, "answer.py", "exec"), space)
     except BaseException as exc:
-        _results.append([_name, False, _why(exc)])
-_emit({{"results": _results}})
+        emit({{"error": why(exc)}})
+    exec(compile({tests!r}, "tests.py", "exec"), space)
+    results = []
+    for name in names:
+        try:
+            space[name]()
+            results.append([name, True, ""])
+        except BaseException as exc:
+            results.append([name, False, why(exc)])
+    emit({{"results": results}})
+
+
+_judge()
 """
+
+
+def tests_in(tests: str) -> list[str]:
+    """The test functions a problem's tests define, in order."""
+    try:
+        tree = ast.parse(tests)
+    except SyntaxError:
+        return []
+    return [
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    ]
 
 
 @dataclass(frozen=True)
@@ -91,8 +114,8 @@ def extract_code(text: str) -> str:
 
 
 def program(user_code: str, tests: str, marker: str) -> str:
-    """The Python program that runs the user's code, then each test."""
-    return HARNESS.format(marker=marker, user=user_code, tests=tests)
+    """The Python program that runs the user's code, then each of the problem's tests."""
+    return HARNESS.format(marker=marker, user=user_code, tests=tests, names=tests_in(tests))
 
 
 def new_marker() -> str:
@@ -100,8 +123,9 @@ def new_marker() -> str:
     return f"@@verdict-{secrets.token_hex(8)}@@"
 
 
-def read_verdict(result: RunResult, marker: str) -> Verdict:
-    """The verdict the harness wrote, or why there is none."""
+def read_verdict(result: RunResult, marker: str, expected: list[str] | None = None) -> Verdict:
+    """The verdict the harness wrote, or why there is none; a verdict that does not name
+    exactly the `expected` tests is not the harness's."""
     line = next((ln for ln in reversed(result.stdout.splitlines()) if ln.startswith(marker)), None)
     if line is None:
         if result.timed_out:
@@ -114,8 +138,13 @@ def read_verdict(result: RunResult, marker: str) -> Verdict:
             tail = result.stderr.strip().splitlines()
             why = f"exited with {result.exit_code}" + (f": {tail[-1][:300]}" if tail else "")
         return Verdict((), f"your code {why}", result.duration_ms)
-    data = json.loads(line[len(marker) :])
-    if "error" in data:
-        return Verdict((), str(data["error"]), result.duration_ms)
-    outcomes = tuple(TestOutcome(str(n), bool(ok), str(msg)) for n, ok, msg in data["results"])
+    try:
+        data = json.loads(line[len(marker) :])
+        if "error" in data:
+            return Verdict((), str(data["error"]), result.duration_ms)
+        outcomes = tuple(TestOutcome(str(n), bool(ok), str(m)) for n, ok, m in data["results"])
+    except (ValueError, TypeError, KeyError):
+        return Verdict((), "the tests' report was garbled", result.duration_ms)
+    if expected is not None and [o.name for o in outcomes] != expected:
+        return Verdict((), "the tests' report does not match the tests", result.duration_ms)
     return Verdict(outcomes, "", result.duration_ms)

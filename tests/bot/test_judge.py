@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.judge import extract_code, new_marker, program, read_verdict
+from bot.judge import extract_code, new_marker, program, read_verdict, tests_in
 from runner.result import RunResult
 from tests.bot.conftest import PYTHON  # noqa: F401  (the sandbox fixture uses it)
 
@@ -33,7 +33,8 @@ def test_code_is_read_from_fences_or_a_message_that_is_code(message, code):
 
 def run(sandbox, user_code: str):
     marker = new_marker()
-    return read_verdict(sandbox.run(program(user_code, TESTS, marker), "python"), marker)
+    result = sandbox.run(program(user_code, TESTS, marker), "python")
+    return read_verdict(result, marker, tests_in(TESTS))
 
 
 def test_each_test_passes_or_fails_with_its_message(sandbox):
@@ -69,3 +70,27 @@ def test_no_marker_and_a_crash_is_explained():
     result = RunResult("", "Traceback\nMemoryError", 1, None, False, False, 5.0)
     verdict = read_verdict(result, "@@m@@")
     assert verdict.error == "your code exited with 1: MemoryError"
+
+
+def test_tests_the_answer_defines_do_not_count(sandbox):
+    padding = "".join(f"def test_pad{n}():\n    pass\n" for n in range(20))
+    verdict = run(sandbox, "def add(a, b):\n    return 0\n" + padding)
+    assert [o.name for o in verdict.outcomes] == ["test_adds", "test_negative"]
+    assert verdict.passed == 0
+
+
+def test_the_harness_reporter_is_out_of_the_answers_reach(sandbox):
+    code = (
+        "def add(a, b):\n    return 0\n"
+        "import __main__\n"
+        "__main__._emit({'results': [['test_adds', True, ''], ['test_negative', True, '']]})\n"
+    )
+    verdict = run(sandbox, code)
+    assert verdict.passed == 0 and "AttributeError" in verdict.error
+
+
+def test_a_report_naming_other_tests_is_refused():
+    line = '@@m@@{"results": [["test_x", true, ""]]}'
+    result = RunResult(line + "\n", "", 0, None, False, False, 5.0)
+    verdict = read_verdict(result, "@@m@@", ["test_adds", "test_negative"])
+    assert verdict.outcomes == () and "does not match" in verdict.error
