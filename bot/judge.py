@@ -62,7 +62,7 @@ _judge()
 """
 
 
-def tests_in(tests: str) -> list[str]:
+def expected_tests(tests: str) -> list[str]:
     """The test functions a problem's tests define, in order."""
     try:
         tree = ast.parse(tests)
@@ -115,7 +115,7 @@ def extract_code(text: str) -> str:
 
 def program(user_code: str, tests: str, marker: str) -> str:
     """The Python program that runs the user's code, then each of the problem's tests."""
-    return HARNESS.format(marker=marker, user=user_code, tests=tests, names=tests_in(tests))
+    return HARNESS.format(marker=marker, user=user_code, tests=tests, names=expected_tests(tests))
 
 
 def new_marker() -> str:

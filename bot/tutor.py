@@ -21,7 +21,7 @@ from bot.commands import COMMANDS, Parsed
 from bot.conversation import Attachment, Button, Incoming, Outbox, Place, Reply, Sent
 from bot.errors import TutorError
 from bot.grading import MAX_ANSWER_CHARS, Grader, key_points, label
-from bot.judge import extract_code, new_marker, program, read_verdict, tests_in
+from bot.judge import extract_code, new_marker, program, read_verdict, expected_tests
 from bot.quiz import QuizMaster, parse_request
 from bot.ratelimit import RateLimiter
 from bot.review import Spacing
@@ -358,7 +358,7 @@ class Tutor:
         result = await self._run_code(message, program(code, entry.tests, marker), lang, out)
         if result is None:
             return
-        verdict = read_verdict(result, marker, tests_in(entry.tests))
+        verdict = read_verdict(result, marker, expected_tests(entry.tests))
         penalty = min(verdict.score, HINT_PENALTY * quiz.hints)
         score = verdict.score - penalty
         review = await self._review(quiz, "answered", score, "tests", None, code, lang, out)

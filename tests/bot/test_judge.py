@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.judge import extract_code, new_marker, program, read_verdict, tests_in
+from bot.judge import extract_code, new_marker, program, read_verdict, expected_tests
 from runner.result import RunResult
 from tests.bot.conftest import PYTHON  # noqa: F401  (the sandbox fixture uses it)
 
@@ -34,7 +34,7 @@ def test_code_is_read_from_fences_or_a_message_that_is_code(message, code):
 def run(sandbox, user_code: str):
     marker = new_marker()
     result = sandbox.run(program(user_code, TESTS, marker), "python")
-    return read_verdict(result, marker, tests_in(TESTS))
+    return read_verdict(result, marker, expected_tests(TESTS))
 
 
 def test_each_test_passes_or_fails_with_its_message(sandbox):
