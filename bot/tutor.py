@@ -21,7 +21,7 @@ from bot.commands import COMMANDS, Parsed
 from bot.conversation import Attachment, Button, Incoming, Outbox, Place, Reply, Sent
 from bot.errors import TutorError
 from bot.grading import MAX_ANSWER_CHARS, Grader, key_points, label
-from bot.judge import extract_code, new_marker, program, read_verdict, expected_tests
+from bot.judge import expected_tests, extract_code, new_marker, program, read_verdict
 from bot.quiz import QuizMaster, parse_request
 from bot.ratelimit import RateLimiter
 from bot.review import Spacing
