@@ -352,7 +352,9 @@ def chat(obj: _Context) -> None:
     root.addHandler(handler)
     if sys.stdin.isatty():
         click.echo("loading the bank and the models…", err=True)
-    tutor = build_tutor(settings, warn=lambda t: click.echo(f"warning: {t}", err=True))
+    tutor = build_tutor(
+        settings, warn=lambda t: click.echo(f"warning: {t}", err=True), rate_limited=False
+    )
     try:
         asyncio.run(run_chat(tutor, folder=settings.home / "files"))
     finally:

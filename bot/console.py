@@ -16,7 +16,8 @@ from typing import IO, Any
 
 from bot.conversation import Incoming, Place, Reply, Sent
 
-PLACE = Place("console", "local", "terminal")
+# The terminal is one long conversation: one thread.
+PLACE = Place("console", "local", "terminal", "chat")
 QUIT = ("/quit", "/exit", ":q")
 
 

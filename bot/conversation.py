@@ -69,6 +69,7 @@ class Reply:
     files: tuple[Attachment, ...] = ()
     kind: str = "info"  # info | answer | quiz | grade | run | error | help
     private: bool = False
+    thread: str = ""  # where it belongs when the adapter has no thread of its own (a quiz's)
 
 
 @dataclass(frozen=True)

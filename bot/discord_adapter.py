@@ -24,6 +24,7 @@ from bot.conversation import Attachment, Button, Incoming, Place, Reply, Sent
 log = logging.getLogger("tutor.discord")
 LIMIT = 2000
 EDIT_INTERVAL = 1.0
+PRIVATE_SECONDS = 30.0
 NO_MENTIONS = discord.AllowedMentions.none()
 _STYLES = {"primary": discord.ButtonStyle.primary, "danger": discord.ButtonStyle.danger}
 
@@ -115,6 +116,9 @@ class ChannelOutbox:
         pieces = split(reply.text)
         for n, piece in enumerate(pieces):
             kwargs: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
+            if reply.private:
+                # A channel has no private messages: this one goes away after a while.
+                kwargs["delete_after"] = PRIVATE_SECONDS
             if n == len(pieces) - 1:
                 view = view_of(reply.buttons)
                 if view is not None:
@@ -203,7 +207,7 @@ class EditingStream:
             await asyncio.sleep(self.interval)
             if self.text != self.shown:
                 text = self.text
-                shown = text if len(text) <= LIMIT else text[: LIMIT - 1] + "…"
+                shown = text if len(text) <= LIMIT - 2 else text[: LIMIT - 3] + "…"
                 if self.message is None:
                     self.message = await self.box.first(shown + " ▌")
                 else:

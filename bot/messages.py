@@ -483,3 +483,19 @@ def admins_only(lang: Lang) -> str:
 def settings_saved(lang: Lang) -> str:
     """After /settings changed something."""
     return "已保存。" if lang == "zh" else "Saved."
+
+
+def not_your_quiz(lang: Lang) -> str:
+    """A quiz button pressed by someone other than the quiz's user."""
+    if lang == "zh":
+        return "这是别人的测验；发 /quiz 开始你自己的。"
+    return "That is someone else's quiz; send /quiz for your own."
+
+
+def quiz_over(lang: Lang) -> str:
+    """A button of a quiz that is already over."""
+    return (
+        "这道题已经结束了。发 /quiz 来下一题。"
+        if lang == "zh"
+        else "That quiz is over. Send /quiz for another."
+    )

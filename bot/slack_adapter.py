@@ -25,6 +25,7 @@ from bot.conversation import Attachment, Button, Incoming, Place, Reply, Sent
 log = logging.getLogger("tutor.slack")
 SECTION_CHARS = 2900  # a section block holds at most 3000 characters
 STREAM_INTERVAL = 1.0
+ADMIN_TTL = 600.0
 SLASH_COMMANDS = {
     "/ask": "/ask",
     "/quiz": "/quiz",
@@ -52,6 +53,15 @@ def mrkdwn(text: str) -> str:
             part = re.sub(r"&lt;#([A-Z0-9]+)&gt;", r"<#\1>", part)
         out.append(part)
     return "".join(out)
+
+
+def plain(text: str) -> str:
+    """Slack's message text as the user typed it: links and channel names back to plain text,
+    &, < and > unescaped (user mentions stay as Slack writes them)."""
+    text = re.sub(r"<(https?://[^|>]+)\|([^>]+)>", r"\2", text)
+    text = re.sub(r"<(https?://[^>]+)>", r"\1", text)
+    text = re.sub(r"<(mailto:[^|>]+)\|([^>]+)>", r"\2", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def blocks(reply: Reply, extra: tuple[Button, ...] = ()) -> list[dict[str, Any]]:
@@ -131,6 +141,8 @@ class SlackOutbox:
         if self.private or reply.private:
             await self._send_private(reply, extra)
             return Sent(self.thread)
+        if not self.thread and reply.thread:
+            self.thread = reply.thread  # e.g. /answer's grade goes to the quiz's thread
         response = await call(
             self.client.chat_postMessage,
             channel=self.channel,
@@ -204,6 +216,7 @@ class SlackStream:
         self.mode = "stream"  # stream | update
         self.next_at = 0.0
         self.task: asyncio.Task | None = None
+        self.closing = asyncio.Event()
 
     def write(self, text: str) -> None:
         self.text += text
@@ -211,11 +224,18 @@ class SlackStream:
             self.task = asyncio.get_running_loop().create_task(self._pump())
 
     async def _pump(self) -> None:
-        while True:
-            await asyncio.sleep(max(0.0, self.next_at - time.monotonic()))
+        # A push in flight is never cancelled (it could leave a started stream unrecorded):
+        # closing waits for it, then the loop ends.
+        while not self.closing.is_set():
+            delay = max(0.0, self.next_at - time.monotonic())
+            try:
+                await asyncio.wait_for(self.closing.wait(), timeout=delay)
+                return
+            except TimeoutError:
+                pass
             if self.text != self.shown:
                 await self._push()
-            await asyncio.sleep(self.interval)
+            self.next_at = max(self.next_at, time.monotonic() + self.interval)
 
     async def _push(self) -> None:
         from slack_sdk.errors import SlackApiError
@@ -287,19 +307,21 @@ class SlackStream:
             )
 
     async def close(self, reply: Reply) -> Sent:
+        self.closing.set()
         if self.task is not None:
-            self.task.cancel()
             try:
                 await self.task
-            except (asyncio.CancelledError, _NoThread):
+            except _NoThread:
                 pass
             except Exception:
                 log.exception("streaming an answer to Slack failed; sending it whole")
         if self.streamer is not None:
-            try:
-                await self.streamer.stop()
-            except Exception as exc:
-                log.info("chat.stopStream failed (%s)", error_code(exc) or exc)
+            self.ts = self.ts or self.streamer.ts or ""
+            if self.streamer.ts:
+                try:
+                    await self.streamer.stop()
+                except Exception as exc:
+                    log.info("chat.stopStream failed (%s)", error_code(exc) or exc)
         if self.ts:
             await self._update(reply.text, reply)
             await self.box._upload(reply.files)
@@ -319,7 +341,7 @@ class SlackBot:
         self.app = app
         self.bot_user = ""
         self._seen: OrderedDict[str, None] = OrderedDict()
-        self._admins: dict[str, bool] = {}
+        self._admins: dict[str, tuple[bool, float]] = {}
         self._register()
 
     # -- wiring Bolt's listeners -------------------------------------------------------------
@@ -346,15 +368,18 @@ class SlackBot:
         return True
 
     async def is_admin(self, client: Any, user: str) -> bool:
-        if user not in self._admins:
+        """Whether a user is a workspace admin or owner (asked again after ADMIN_TTL)."""
+        known = self._admins.get(user)
+        if known is None or time.monotonic() - known[1] > ADMIN_TTL:
             try:
                 info = await client.users_info(user=user)
                 member = info["user"]
-                self._admins[user] = bool(member.get("is_admin") or member.get("is_owner"))
+                admin = bool(member.get("is_admin") or member.get("is_owner"))
             except Exception as exc:
                 log.info("users.info failed (%s): treating the user as not an admin", exc)
                 return False
-        return self._admins[user]
+            known = self._admins[user] = (admin, time.monotonic())
+        return known[0]
 
     async def _incoming(
         self, client: Any, user: str, team: str, channel: str, thread: str, text: str
@@ -371,7 +396,7 @@ class SlackBot:
     ) -> None:
         if not self.first_time(body):
             return
-        text = _MENTION.sub("", event.get("text", "")).strip()
+        text = plain(_MENTION.sub("", event.get("text", "")).strip())
         await self._message(client, body, event, text, say_stream)
 
     async def on_message(
@@ -383,8 +408,7 @@ class SlackBot:
         direct = event.get("channel_type") == "im"
         if not direct and self.bot_user and f"<@{self.bot_user}>" in text:
             return  # app_mention answers it
-        if direct:
-            text = _MENTION.sub("", text).strip()
+        text = plain(_MENTION.sub("", text).strip() if direct else text)
         team = body.get("team_id", "")
         place = Place("slack", team, event.get("channel", ""), event.get("thread_ts", ""))
         followed = bool(place.thread) and self.tutor.follows(place)
@@ -423,7 +447,7 @@ class SlackBot:
         # Slack waits 3 seconds for the acknowledgement; the work goes on after it.
         await ack()
         name = command.get("command", "")
-        text = f"{SLASH_COMMANDS.get(name, name)} {command.get('text', '')}".strip()
+        text = f"{SLASH_COMMANDS.get(name, name)} {plain(command.get('text', ''))}".strip()
         user, team, channel = command["user_id"], command.get("team_id", ""), command["channel_id"]
         out = SlackOutbox(
             client,

@@ -26,7 +26,7 @@ from bot.quiz import QuizMaster, parse_request
 from bot.ratelimit import RateLimiter
 from bot.review import Spacing
 from knowledge.entry import Entry
-from knowledge.errors import BankError
+from knowledge.errors import BankError, StoreError
 from knowledge.progress import Progress, Quiz, QuizClosed
 from retriever.errors import RetrieverError
 from runner.dispatch import RunQueue
@@ -97,16 +97,26 @@ class Tutor:
     async def handle(self, message: Incoming, out: Outbox) -> None:
         """Answer one message. Never raises: a failure is answered with an incident id."""
         text = commands.clean(message.text)
-        lang = self._language(message, text)
+        lang: messages.Lang = "en"
         out = _NotingThreads(out, self.progress, message.place)
         try:
+            lang = self._language(message, text)
             await self._dispatch(message, text, lang, out)
+        except StoreError:
+            # Storage trouble is for the logs (it names server paths), not for the chat.
+            await self._incident(message, lang, out)
         except (TutorError, BankError, RetrieverError, RunnerError) as exc:
             await out.send(Reply(str(exc), kind="error"))
         except Exception:
-            incident = uuid.uuid4().hex[:8]
-            log.exception("incident %s while handling a message from %s", incident, message.place)
+            await self._incident(message, lang, out)
+
+    async def _incident(self, message: Incoming, lang: messages.Lang, out: Outbox) -> None:
+        incident = uuid.uuid4().hex[:8]
+        log.exception("incident %s while handling a message from %s", incident, message.place)
+        try:
             await out.send(Reply(messages.failure(lang, incident), kind="error"))
+        except Exception:
+            log.exception("incident %s: the failure could not be reported", incident)
 
     def _language(self, message: Incoming, text: str) -> messages.Lang:
         user = message.user_key
@@ -179,8 +189,9 @@ class Tutor:
             notice = messages.cut_notice(lang, len(question), self.limits.max_question_chars)
             question = question[: self.limits.max_question_chars]
         place = message.place
+        # A conversation is a thread: a message at the top of a channel starts a new one.
         key = (place.platform, place.workspace, place.channel, place.thread)
-        history = list(self._threads.get(key, ()))
+        history = list(self._threads.get(key, ())) if place.thread else []
         stream = out.stream()
         answer = await self.engine.answer(
             question,
@@ -212,7 +223,7 @@ class Tutor:
         self._remember(key, sent, Turn(question, answer.answer))
 
     def _remember(self, key: tuple[str, ...], sent: Sent, turn: Turn) -> None:
-        keys = {key, (*key[:3], sent.thread)} if sent.thread else {key}
+        keys = {k for k in (key, (*key[:3], sent.thread)) if k[3]}
         for k in keys:
             turns = self._threads.setdefault(k, deque(maxlen=6))
             turns.append(turn)
@@ -265,9 +276,9 @@ class Tutor:
         )
         hint, skip, reveal = messages.quiz_buttons(reply_lang)
         buttons = (
-            Button(hint, "/hint"),
-            Button(skip, "/skip"),
-            Button(reveal, "/reveal", "danger"),
+            Button(hint, f"/hint {quiz.id}"),
+            Button(skip, f"/skip {quiz.id}"),
+            Button(reveal, f"/reveal {quiz.id}", "danger"),
         )
         sent = await out.send(Reply(text, buttons=buttons, kind="quiz"))
         if sent.thread and sent.thread != quiz.thread:
@@ -335,7 +346,7 @@ class Tutor:
             _reference(entry),
             due,
         )
-        await out.send(Reply(notice + body, kind="grade"))
+        await out.send(Reply(notice + body, kind="grade", thread=quiz.thread))
 
     async def _judge_code(
         self,
@@ -376,7 +387,7 @@ class Tutor:
             entry.solution,
             self._due_in(lang, review),
         )
-        await out.send(Reply(body, kind="grade"))
+        await out.send(Reply(body, kind="grade", thread=quiz.thread))
 
     async def _review(
         self,
@@ -413,7 +424,20 @@ class Tutor:
         seconds = (due - datetime.now(UTC)).total_seconds() if due else 0
         return messages.due_in(lang, seconds)
 
-    async def _open_quiz(self, message: Incoming, lang: messages.Lang, out: Outbox) -> Quiz | None:
+    async def _open_quiz(
+        self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+    ) -> Quiz | None:
+        """The quiz a command is about: the one its button names, else the user's open one."""
+        words = parsed.args.split()
+        if words and words[0].isdigit():
+            quiz = self.progress.quiz(int(words[0]))
+            if quiz is not None and quiz.user != message.user_key:
+                await out.send(Reply(messages.not_your_quiz(lang), kind="error", private=True))
+                return None
+            if quiz is None or quiz.state != "open":
+                await out.send(Reply(messages.quiz_over(lang), kind="error", private=True))
+                return None
+            return quiz
         quiz = self.progress.open_quiz(message.user_key, message.place.workspace)
         if quiz is None:
             await out.send(Reply(messages.no_quiz(lang), kind="error"))
@@ -422,27 +446,28 @@ class Tutor:
     async def _hint(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
-        quiz = await self._open_quiz(message, lang, out)
+        quiz = await self._open_quiz(message, parsed, lang, out)
         if quiz is None:
             return
         entry = await self._entry_of(quiz, lang, out)
         if entry is None:
             return
         hints = _hints(entry)
-        if quiz.hints >= len(hints):
-            await out.send(Reply(messages.no_more_hints(lang)))
-            return
         try:
-            given = await asyncio.to_thread(self.progress.add_hint, quiz.id)
+            given = await asyncio.to_thread(self.progress.add_hint, quiz.id, len(hints))
         except QuizClosed:
             await out.send(Reply(messages.no_quiz(lang), kind="error"))
             return
-        await out.send(Reply(messages.hint(lang, hints[given - 1], given, len(hints) - given)))
+        if given is None:
+            await out.send(Reply(messages.no_more_hints(lang)))
+            return
+        text = messages.hint(lang, hints[given - 1], given, len(hints) - given)
+        await out.send(Reply(text, thread=quiz.thread))
 
     async def _skip(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
-        quiz = await self._open_quiz(message, lang, out)
+        quiz = await self._open_quiz(message, parsed, lang, out)
         if quiz is None:
             return
         try:
@@ -455,7 +480,7 @@ class Tutor:
     async def _reveal(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
-        quiz = await self._open_quiz(message, lang, out)
+        quiz = await self._open_quiz(message, parsed, lang, out)
         if quiz is None:
             return
         entry = await self._entry_of(quiz, lang, out)
@@ -466,7 +491,11 @@ class Tutor:
             return
         reference = _reference(entry)
         await out.send(
-            Reply(messages.revealed(lang, reference, self._due_in(lang, review)), kind="grade")
+            Reply(
+                messages.revealed(lang, reference, self._due_in(lang, review)),
+                kind="grade",
+                thread=quiz.thread,
+            )
         )
 
     # -- progress ----------------------------------------------------------------------------
@@ -579,7 +608,10 @@ class Tutor:
             return
         updated = dict(current)
         if action in ("watch", "unwatch"):
-            channel = _channel_ref(rest) or message.place.channel
+            channel = _channel_ref(rest) if rest else message.place.channel
+            if not channel:
+                await out.send(Reply(messages.settings_usage(lang), kind="error", private=True))
+                return
             watched = [c for c in current.get("watch", []) if c != channel]
             updated["watch"] = [*watched, channel] if action == "watch" else watched
         elif action == "lang":
@@ -613,7 +645,9 @@ class Tutor:
             await self._unknown(message, Parsed("?", "", "feedback"), lang, out)
             return
         helpful = words[0] == "up"
-        await asyncio.to_thread(self.progress.set_feedback, int(words[1]), helpful)
+        await asyncio.to_thread(
+            self.progress.set_feedback, int(words[1]), message.user_key, helpful
+        )
         await out.send(Reply(messages.feedback_thanks(lang, helpful), private=True))
 
     async def _unknown(

@@ -79,6 +79,13 @@ CREATE TABLE IF NOT EXISTS answers (
     feedback INTEGER,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS votes (
+    answer_id INTEGER NOT NULL,
+    user TEXT NOT NULL,
+    helpful INTEGER NOT NULL,
+    voted_at TEXT NOT NULL,
+    PRIMARY KEY (answer_id, user)
+);
 CREATE TABLE IF NOT EXISTS threads (
     workspace TEXT NOT NULL,
     channel TEXT NOT NULL,
@@ -169,17 +176,23 @@ class Progress:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(_SCHEMA)
+            # Reads have a connection of their own: in WAL mode they never wait for a writer,
+            # so the bots' event loops are not held up while another process writes.
+            self.reader = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
+            self.reader.row_factory = sqlite3.Row
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
                 f"cannot open the progress database {self.path} ({exc}); "
                 "pass --data-dir or set TUTOR_HOME to a writable folder"
             ) from None
         self._lock = threading.RLock()
+        self._read_lock = threading.Lock()
 
     def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
+        """Close the connections."""
+        with self._lock, self._read_lock:
             self.db.close()
+            self.reader.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -196,8 +209,11 @@ class Progress:
                 raise StoreError(f"cannot save progress in {self.path} ({exc})") from None
 
     def _read(self, sql: str, args: tuple | list = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self.db.execute(sql, args).fetchall()
+        with self._read_lock:
+            try:
+                return self.reader.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot read progress in {self.path} ({exc})") from None
 
     # -- users -------------------------------------------------------------------------------
 
@@ -266,14 +282,18 @@ class Progress:
         rows = self._read("SELECT * FROM quizzes WHERE id = ?", (quiz_id,))
         return Quiz(**dict(rows[0])) if rows else None
 
-    def add_hint(self, quiz_id: int) -> int:
-        """Count one more hint on an open quiz; the number of hints given so far."""
+    def add_hint(self, quiz_id: int, limit: int) -> int | None:
+        """Count one more hint on an open quiz, up to `limit`; the number given so far, or None
+        when all were given (two clicks at once never pass the limit)."""
         with self._write() as db:
+            row = db.execute("SELECT state FROM quizzes WHERE id = ?", (quiz_id,)).fetchone()
+            if row is None or row["state"] != "open":
+                raise QuizClosed("this quiz is already over")
             cursor = db.execute(
-                "UPDATE quizzes SET hints = hints + 1 WHERE id = ? AND state = 'open'", (quiz_id,)
+                "UPDATE quizzes SET hints = hints + 1 WHERE id = ? AND hints < ?", (quiz_id, limit)
             )
             if cursor.rowcount == 0:
-                raise QuizClosed("this quiz is already over")
+                return None
             return int(
                 db.execute("SELECT hints FROM quizzes WHERE id = ?", (quiz_id,)).fetchone()[0]
             )
@@ -448,13 +468,24 @@ class Progress:
             )
             return int(cursor.lastrowid or 0)
 
-    def set_feedback(self, answer_id: int, helpful: bool) -> bool:
-        """Store whether an answer helped; False when there is no such answer."""
+    def set_feedback(self, answer_id: int, user: str, helpful: bool) -> bool:
+        """Store one user's vote on an answer (a second vote replaces their first); False when
+        there is no such answer."""
         with self._write() as db:
-            cursor = db.execute(
-                "UPDATE answers SET feedback = ? WHERE id = ?", (1 if helpful else -1, answer_id)
+            if db.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is None:
+                return False
+            db.execute(
+                "INSERT INTO votes (answer_id, user, helpful, voted_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(answer_id, user) DO UPDATE SET helpful = excluded.helpful, "
+                "voted_at = excluded.voted_at",
+                (answer_id, user, 1 if helpful else -1, _iso(now())),
             )
-            return cursor.rowcount == 1
+            db.execute(
+                "UPDATE answers SET feedback = "
+                "(SELECT sum(helpful) FROM votes WHERE answer_id = ?) WHERE id = ?",
+                (answer_id, answer_id),
+            )
+            return True
 
     def answer(self, answer_id: int) -> dict[str, Any] | None:
         """An answer given in chat: user, question, answer, citations, mode, feedback."""
@@ -462,7 +493,7 @@ class Progress:
         return dict(rows[0]) if rows else None
 
     def feedback(self, answer_id: int) -> int | None:
-        """The feedback stored on an answer: 1, -1 or None."""
+        """The net vote on an answer (helpful minus not helpful), None before any vote."""
         rows = self._read("SELECT feedback FROM answers WHERE id = ?", (answer_id,))
         return rows[0]["feedback"] if rows else None
 

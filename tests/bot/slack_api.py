@@ -20,6 +20,7 @@ class Call:
     body: dict[str, Any]
     raw: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    response: Any = None
 
 
 class SlackAPI:
@@ -73,11 +74,20 @@ class SlackAPI:
         return f"{self._ts}.000100"
 
     def answer(self, path: str, raw: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+        call = Call("", {}, raw, headers)
+        status, response = self._answer(call, path, raw, headers)
+        call.response = response
+        return status, response
+
+    def _answer(
+        self, call: Call, path: str, raw: bytes, headers: dict[str, str]
+    ) -> tuple[int, Any]:
         path, _, query = path.partition("?")
         body = {**_decode(query.encode(), "form"), **_decode(raw, headers.get("Content-Type", ""))}
         method = path.split("/api/", 1)[-1] if "/api/" in path else path.strip("/")
         with self._lock:
-            self.calls.append(Call(method, body, raw, headers))
+            call.method, call.body = method, body
+            self.calls.append(call)
             scripted = self.fail.get(method)
             if scripted:
                 return 200, scripted.pop(0)

@@ -152,3 +152,9 @@ def _user() -> str:
     import getpass
 
     return getpass.getuser()
+
+
+def test_a_script_of_many_lines_gets_every_reply(home):
+    result = tutor(home, "chat", stdin="/help\n" * 30)
+    assert result.returncode == 0
+    assert result.stdout.count("**Interview tutor**") == 30

@@ -140,18 +140,14 @@ def test_slack_bot_process_serves_http_and_never_shows_its_tokens(home):
         }
         body = urllib.parse.urlencode(form)
         assert signed_post(url, body, "application/x-www-form-urlencoded") == 200
-        api.wait_for(
-            lambda calls: (
-                any(
-                    c.method == "chat.postMessage" and "exit" in str(c.body.get("text"))
-                    for c in calls
-                )
-                and any(
-                    c.method == "chat.postMessage" and "KV cache" in str(c.body.get("text"))
-                    for c in calls
-                )
+
+        def said(calls, words):
+            return any(
+                c.method in ("chat.postMessage", "chat.update") and words in str(c.body.get("text"))
+                for c in calls
             )
-        )
+
+        api.wait_for(lambda calls: said(calls, "exit") and said(calls, "KV cache"))
         run_reply = next(
             c for c in api.named("chat.postMessage") if "exit" in str(c.body.get("text"))
         )

@@ -106,7 +106,12 @@ def test_quiz_asks_grades_and_schedules_a_review(chat):
     (question,) = out.replies
     assert question.kind == "quiz"
     assert "post-norm" in question.text and "(new)" in question.text
-    assert [b.command for b in question.buttons] == ["/hint", "/skip", "/reveal"]
+    quiz_id = chat.tutor.progress.open_quiz("test:ada", "team").id
+    assert [b.command for b in question.buttons] == [
+        f"/hint {quiz_id}",
+        f"/skip {quiz_id}",
+        f"/reveal {quiz_id}",
+    ]
     graded = chat.say(NORM_GOOD).replies[0]
     assert graded.kind == "grade"
     score = int(re.search(r"Score: (\d+)/100", graded.text).group(1))
@@ -483,3 +488,47 @@ def test_a_message_that_is_only_a_code_block_is_run(chat):
     # Code inside a question is part of the question.
     out = chat.say("why is this slow?\n```python\nfor i in range(10): pass\n```")
     assert out.replies[0].kind == "answer"
+
+
+def test_top_level_questions_do_not_share_a_history(home, embedder):
+    backend = Scripted("From the sources [1].")
+    chat = Chat(build(home, embedder, backend=backend))
+    try:
+        chat.say("How does gradient clipping by global norm work?", user="ada", reply_thread="t1")
+        chat.say("what is the KV cache?", user="bob", reply_thread="t2")
+        roles = [m["role"] for m in backend.seen[-1]]
+        assert roles == ["system", "user"]  # nothing of Ada's conversation
+        assert "clipping" not in backend.seen[-1][-1]["content"].lower()
+        chat.say("and why?", user="bob", thread="t2")
+        assert [m["role"] for m in backend.seen[-1]] == ["system", "user", "assistant", "user"]
+        assert "KV cache" in backend.seen[-1][1]["content"]
+    finally:
+        chat.close()
+
+
+def test_someone_elses_quiz_buttons_do_nothing_to_it(chat):
+    question = chat.say("/quiz post-norm", user="ada").replies[0]
+    reveal = question.buttons[2].command
+    out = chat.say(reveal, user="bob")
+    assert out.replies[0].private and "someone else's quiz" in out.text
+    assert chat.tutor.progress.open_quiz("test:ada", "team") is not None
+    assert chat.tutor.progress.reviews("test:bob") == []
+    # The owner's click works; a click on a quiz that is over says so.
+    assert "Reference answer" in chat.say(reveal, user="ada").text
+    assert "That quiz is over" in chat.say(reveal, user="ada").text
+
+
+def test_hints_clicked_at_once_never_pass_the_last(chat):
+    question = chat.say("/quiz post-norm").replies[0]
+    hint = question.buttons[0].command
+
+    async def many():
+        outs = [RecordingOutbox() for _ in range(8)]
+        place = Place("test", "team", "general")
+        await asyncio.gather(*(chat.tutor.handle(Incoming("ada", place, hint), o) for o in outs))
+        return [o.text for o in outs]
+
+    texts = chat.loop.run_until_complete(many())
+    given = [t for t in texts if "Hint" in t]
+    assert len(given) == 5 and sum("No hints left" in t for t in texts) == 3
+    assert chat.tutor.progress.open_quiz("test:ada", "team").hints == 5

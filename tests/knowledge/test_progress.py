@@ -94,11 +94,12 @@ def test_due_lists_overdue_first_and_cards_keep_their_history(progress):
 
 def test_hints_count_on_open_quizzes_only(progress):
     quiz = progress.start_quiz("u", "w", "c", "", "e1", "concept")
-    assert progress.add_hint(quiz.id) == 1
-    assert progress.add_hint(quiz.id) == 2
+    assert progress.add_hint(quiz.id, 2) == 1
+    assert progress.add_hint(quiz.id, 2) == 2
+    assert progress.add_hint(quiz.id, 2) is None  # all given
     progress.close_quiz(quiz.id, "skipped")
     with pytest.raises(QuizClosed):
-        progress.add_hint(quiz.id)
+        progress.add_hint(quiz.id, 2)
     with pytest.raises(QuizClosed):
         progress.close_quiz(quiz.id, "skipped")
 
@@ -135,3 +136,28 @@ def test_unwritable_data_dir_is_a_clear_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(StoreError, match="TUTOR_HOME"):
         Progress(blocker / "data")
+
+
+def test_feedback_is_one_vote_per_user(progress):
+    answer = progress.record_answer("u1", "w", "c", "q", "a", ["e1"], "llm")
+    assert progress.feedback(answer) is None
+    assert progress.set_feedback(answer, "u2", helpful=False)
+    assert progress.set_feedback(answer, "u2", helpful=False)  # again: still one vote
+    assert progress.feedback(answer) == -1
+    progress.set_feedback(answer, "u3", helpful=True)
+    progress.set_feedback(answer, "u4", helpful=True)
+    assert progress.feedback(answer) == 1
+    assert not progress.set_feedback(answer + 100, "u2", helpful=True)
+
+
+def test_reads_are_not_held_up_by_a_writer_in_another_process(progress, data_dir):
+    import sqlite3
+
+    other = sqlite3.connect(data_dir / "tutor.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        assert progress.language("u") == ""
+        assert progress.due("u") == []
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
