@@ -443,15 +443,20 @@ class Tutor:
             await out.send(Reply(messages.no_quiz(lang), kind="error"))
         return quiz
 
+    async def _quiz_and_entry(
+        self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+    ) -> tuple[Quiz, Entry] | None:
+        quiz = await self._open_quiz(message, parsed, lang, out)
+        entry = await self._entry_of(quiz, lang, out) if quiz is not None else None
+        return (quiz, entry) if quiz is not None and entry is not None else None
+
     async def _hint(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
-        quiz = await self._open_quiz(message, parsed, lang, out)
-        if quiz is None:
+        found = await self._quiz_and_entry(message, parsed, lang, out)
+        if found is None:
             return
-        entry = await self._entry_of(quiz, lang, out)
-        if entry is None:
-            return
+        quiz, entry = found
         hints = _hints(entry)
         try:
             given = await asyncio.to_thread(self.progress.add_hint, quiz.id, len(hints))
@@ -480,12 +485,10 @@ class Tutor:
     async def _reveal(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
-        quiz = await self._open_quiz(message, parsed, lang, out)
-        if quiz is None:
+        found = await self._quiz_and_entry(message, parsed, lang, out)
+        if found is None:
             return
-        entry = await self._entry_of(quiz, lang, out)
-        if entry is None:
-            return
+        quiz, entry = found
         review = await self._review(quiz, "revealed", 0, "revealed", None, "", lang, out)
         if review is None:
             return
