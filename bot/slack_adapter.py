@@ -12,9 +12,11 @@ the text it has not delivered.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import time
+import urllib.parse
 import uuid
 from collections import OrderedDict
 from typing import Any
@@ -402,7 +404,10 @@ class SlackBot:
     async def on_message(
         self, body: dict[str, Any], event: dict[str, Any], client: Any, say_stream: Any = None
     ) -> None:
-        if event.get("subtype") or event.get("bot_id") or not self.first_time(body):
+        # Edits, joins and bots' own messages are not for the tutor; a message with a file is.
+        if event.get("subtype") not in (None, "file_share") or event.get("bot_id"):
+            return
+        if not self.first_time(body):
             return
         text = event.get("text", "")
         direct = event.get("channel_type") == "im"
@@ -437,7 +442,34 @@ class SlackBot:
             say_stream=say_stream,
         )
         message = await self._incoming(client, user, team, channel, thread, text)
+        files = await self._files(client, event.get("files") or [])
+        if files:
+            message = dataclasses.replace(message, attachments=files)
         await self.tutor.handle(message, out)
+
+    async def _files(self, client: Any, files: list[dict[str, Any]]) -> tuple[Attachment, ...]:
+        """Small source files shared with a message (a .py to run or to answer a coding quiz).
+        The bot token goes only to Slack's own file host (or the configured API host)."""
+        import aiohttp
+
+        allowed = {"files.slack.com", urllib.parse.urlparse(client.base_url).hostname}
+        found = []
+        for item in files[:3]:
+            name, url = item.get("name", ""), item.get("url_private_download", "")
+            if not name.endswith((".py", ".txt", ".sh")) or int(item.get("size") or 0) > 200_000:
+                continue
+            if urllib.parse.urlparse(url).hostname not in allowed:
+                continue
+            try:
+                async with (
+                    aiohttp.ClientSession() as session,
+                    session.get(url, headers={"Authorization": f"Bearer {client.token}"}) as got,
+                ):
+                    if got.status == 200:
+                        found.append(Attachment(name, (await got.read())[:200_000]))
+            except aiohttp.ClientError as exc:
+                log.info("could not fetch a shared file (%s)", exc)
+        return tuple(found)
 
     # -- slash commands and buttons ----------------------------------------------------------
 

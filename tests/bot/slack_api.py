@@ -30,6 +30,7 @@ class SlackAPI:
         self.calls: list[Call] = []
         self.fail: dict[str, list[dict[str, Any]]] = {}
         self.admins: set[str] = set()
+        self.files: dict[str, bytes] = {}
         self._ts = 1_700_000_000
         self._lock = threading.Lock()
         api = self
@@ -39,6 +40,11 @@ class SlackAPI:
                 pass
 
             def do_GET(self) -> None:
+                if self.path.startswith("/files/"):
+                    with api._lock:
+                        api.calls.append(Call("files/", {}, b"", dict(self.headers)))
+                    self._reply(200, api.files.get(self.path, b""))
+                    return
                 path, _, query = self.path.partition("?")
                 headers = {
                     **dict(self.headers),

@@ -514,3 +514,19 @@ def test_a_channel_the_tutor_cannot_read_is_not_guessed(slack, api):
     reply = next(c for c in api.calls if c.method.startswith("respond/"))
     assert "Usage" in reply.body["text"]
     assert not slack.tutor.watched(slack_place("C1"))
+
+
+def test_a_python_file_shared_in_a_dm_is_run(slack, api):
+    api.files["/files/snippet.py"] = b"print(6 * 7)"
+    base = api.url.replace("/api/", "")
+    event = message("/run", ts="1700000000.000300", channel_type="im", channel="D1")
+    event["subtype"] = "file_share"
+    event["files"] = [
+        {"name": "snippet.py", "size": 12, "url_private_download": f"{base}/files/snippet.py"},
+        {"name": "x.py", "size": 5, "url_private_download": "https://elsewhere.example/x.py"},
+    ]
+    slack.event(event)
+    api.wait_for(lambda calls: any(c.method == "chat.postMessage" for c in calls))
+    assert "42" in api.named("chat.postMessage")[0].body["text"]
+    (fetch,) = [c for c in api.calls if c.method == "files/"]
+    assert fetch.headers.get("Authorization") == "Bearer xoxb-test-token"
