@@ -79,6 +79,7 @@ class Tutor:
         self.rate = rate or RateLimiter()
         self._threads: OrderedDict[tuple[str, ...], deque[Turn]] = OrderedDict()
         self._last_lang: dict[str, messages.Lang] = {}
+        self._names: dict[str, str] = {}
 
     def close(self) -> None:
         """Release the database connections, the index and the sandbox."""
@@ -141,8 +142,9 @@ class Tutor:
                 text = messages.slow_down(lang, wait, self.rate.limit)
                 await out.send(Reply(text, kind="error", private=True))
             return
-        if message.name:
+        if message.name and self._names.get(message.user_key) != message.name:
             await asyncio.to_thread(self.progress.see_user, message.user_key, message.name)
+            self._names[message.user_key] = message.name
         parsed = commands.parse(text)
         handler = {
             "": self._plain,
@@ -171,7 +173,7 @@ class Tutor:
         quiz = self.progress.open_quiz(message.user_key, message.place.workspace)
         if quiz and quiz.channel == message.place.channel and quiz.thread == message.place.thread:
             await self._grade(quiz, message, parsed.args, lang, out)
-        elif _ONLY_CODE.fullmatch(parsed.args):
+        elif _ONLY_CODE.fullmatch(parsed.args) or (not parsed.args and message.attachments):
             # A message that is nothing but a code block is code to run, as with /run.
             await self._run(message, parsed, lang, out)
         else:
