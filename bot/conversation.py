@@ -21,10 +21,6 @@ class Place:
     channel: str
     thread: str = ""
 
-    def in_thread(self, thread: str) -> Place:
-        """The same channel, in a given thread."""
-        return Place(self.platform, self.workspace, self.channel, thread)
-
 
 @dataclass(frozen=True)
 class Attachment:

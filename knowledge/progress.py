@@ -390,12 +390,6 @@ class Progress:
             r["entry_id"] for r in self._read("SELECT entry_id FROM cards WHERE user = ?", (user,))
         }
 
-    def next_due(self, user: str) -> datetime | None:
-        """When the user's next review falls due."""
-        rows = self._read("SELECT min(due) AS due FROM cards WHERE user = ?", (user,))
-        value = rows[0]["due"] if rows else None
-        return datetime.fromisoformat(value) if value else None
-
     def next_due_of(self, user: str, entry_id: str) -> datetime | None:
         """When a user's card for one entry is next due."""
         rows = self._read("SELECT due FROM cards WHERE user = ? AND entry_id = ?", (user, entry_id))
