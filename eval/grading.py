@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.grading import OfflineGrader  # noqa: E402
+from bot.tutoring.grading import OfflineGrader  # noqa: E402
 from knowledge.ingest import STARTER_DIR, ingest  # noqa: E402
 from knowledge.store import Store  # noqa: E402
 from retriever.embed import DEFAULT_MODEL, Embedder  # noqa: E402

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 import pytest
 
-from bot.cli import cli
-from bot.commands import COMMANDS as CHAT_COMMANDS
-from bot.settings import Settings
+from bot.app.cli import cli
+from bot.app.settings import Settings
+from bot.core.commands import COMMANDS as CHAT_COMMANDS
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -59,7 +59,7 @@ def test_every_chat_command_is_in_the_readme(command):
 def test_the_slack_manifest_declares_what_the_bot_handles():
     import json
 
-    from bot.slack_adapter import SLASH_COMMANDS
+    from bot.adapters.slack import SLASH_COMMANDS
 
     manifest = json.loads(
         (Path(__file__).parent.parent / "deploy" / "slack-manifest.json").read_text()

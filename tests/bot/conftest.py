@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import AnswerEngine
-from bot.conversation import Incoming, Place, RecordingOutbox
-from bot.grading import Grader, OfflineGrader
-from bot.quiz import QuizMaster
-from bot.review import Spacing
-from bot.tutor import Tutor
+from bot.core.conversation import Incoming, Place, RecordingOutbox
+from bot.core.tutor import Tutor
+from bot.tutoring.answering import AnswerEngine
+from bot.tutoring.grading import Grader, OfflineGrader
+from bot.tutoring.quiz import QuizMaster
+from bot.tutoring.spacing import Spacing
 from knowledge.ingest import STARTER_DIR, ingest
 from knowledge.progress import Progress
 from knowledge.store import Store

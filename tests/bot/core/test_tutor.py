@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from bot.commands import COMMANDS
-from bot.conversation import Incoming, Place, RecordingOutbox
+from bot.core.commands import COMMANDS
+from bot.core.conversation import Incoming, Place, RecordingOutbox
 from knowledge.progress import Progress
 from knowledge.store import Store
 from tests.bot.conftest import Chat, Scripted, build
@@ -459,7 +459,7 @@ def test_admins_change_the_workspace_settings_others_cannot(home, embedder):
 
 
 def test_a_user_over_the_rate_limit_is_told_once_and_others_go_on(home, embedder):
-    from bot.ratelimit import RateLimiter
+    from bot.core.ratelimit import RateLimiter
 
     tutor = build(home, embedder)
     tutor.rate = RateLimiter(limit=3, window=60)

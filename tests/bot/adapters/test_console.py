@@ -8,8 +8,8 @@ import io
 
 from rich.console import Console
 
-from bot.console import PlainOutbox, RichOutbox, hard_breaks, read_message
-from bot.conversation import Attachment, Button, Incoming, Place, Reply
+from bot.adapters.console import PlainOutbox, RichOutbox, hard_breaks, read_message
+from bot.core.conversation import Attachment, Button, Incoming, Place, Reply
 
 
 def lines_of(*lines: str):
@@ -68,7 +68,7 @@ def test_attached_file_is_run(chat):
         "/run",
         attachments=(Attachment("snippet.py", b"print(40 + 2)"),),
     )
-    from bot.conversation import RecordingOutbox
+    from bot.core.conversation import RecordingOutbox
 
     out = RecordingOutbox()
     chat.loop.run_until_complete(chat.tutor.handle(message, out))

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot import messages
+from bot.core import messages
 from bot.llm.base import Backend, GenerationError, Message
 from knowledge.entry import Entry
 from retriever.text import cjk_ratio

@@ -21,8 +21,8 @@ import uuid
 from collections import OrderedDict
 from typing import Any
 
-from bot import messages
-from bot.conversation import Attachment, Button, Incoming, Place, Reply, Sent
+from bot.core import messages
+from bot.core.conversation import Attachment, Button, Incoming, Place, Reply, Sent
 
 log = logging.getLogger("tutor.slack")
 SECTION_CHARS = 2900  # a section block holds at most 3000 characters

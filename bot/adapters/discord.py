@@ -18,8 +18,8 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot import messages
-from bot.conversation import Attachment, Button, Incoming, Place, Reply, Sent
+from bot.core import messages
+from bot.core.conversation import Attachment, Button, Incoming, Place, Reply, Sent
 
 log = logging.getLogger("tutor.discord")
 LIMIT = 2000

@@ -13,7 +13,7 @@ import torch
 from bot.llm.base import GenerationError
 from bot.llm.engine import Engine
 from bot.llm.hf import TransformersBackend
-from tests.bot.test_llm_backends import CHAT, tiny_model  # noqa: F401  (fixture)
+from tests.bot.llm.test_backends import CHAT, tiny_model  # noqa: F401  (fixture)
 
 PROMPTS = [
     [5, 17, 42, 99, 3],

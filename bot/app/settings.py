@@ -20,7 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 
 ENV_PREFIX = "TUTOR_"
 CONFIG_NAME = "tutor.toml"

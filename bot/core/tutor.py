@@ -1,6 +1,6 @@
 """The tutor core: one message in, replies out. It holds all tutoring logic — asking, quizzes,
 grading, spaced repetition, progress, running code — and knows nothing of Slack, Discord or the
-terminal, which are adapters over it (`bot/conversation.py` is what passes between them).
+terminal, which are adapters over it (`bot/core/conversation.py` is what passes between them).
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot import commands, messages
-from bot.answer import AnswerEngine, Turn, language_of
-from bot.commands import COMMANDS, Parsed
-from bot.conversation import Attachment, Button, Incoming, Outbox, Place, Reply, Sent
-from bot.errors import TutorError
-from bot.grading import MAX_ANSWER_CHARS, Grader, key_points, label
-from bot.judge import expected_tests, extract_code, new_marker, program, read_verdict
-from bot.quiz import QuizMaster, parse_request
-from bot.ratelimit import RateLimiter
-from bot.review import Spacing
+from bot.core import commands, messages
+from bot.core.commands import COMMANDS, Parsed
+from bot.core.conversation import Attachment, Button, Incoming, Outbox, Place, Reply, Sent
+from bot.core.errors import TutorError
+from bot.core.ratelimit import RateLimiter
+from bot.tutoring.answering import AnswerEngine, Turn, language_of
+from bot.tutoring.code_tests import expected_tests, extract_code, new_marker, program, read_verdict
+from bot.tutoring.grading import MAX_ANSWER_CHARS, Grader, key_points, label
+from bot.tutoring.quiz import QuizMaster, parse_request
+from bot.tutoring.spacing import Spacing
 from knowledge.entry import Entry
 from knowledge.errors import BankError, StoreError
 from knowledge.progress import Progress, Quiz, QuizClosed
@@ -42,7 +42,7 @@ _ONLY_CODE = re.compile(r"\s*```[ \t]*(python|py|sh|bash)?[ \t]*\n.*?```\s*", re
 
 
 @dataclass(frozen=True)
-class Limits:
+class ReplyLimits:
     """How much the core reads and writes."""
 
     max_answer_chars: int = MAX_ANSWER_CHARS
@@ -64,7 +64,7 @@ class Tutor:
         runs: RunQueue | None,
         spacing: Spacing | None = None,
         quizmaster: QuizMaster | None = None,
-        limits: Limits | None = None,
+        limits: ReplyLimits | None = None,
         rate: RateLimiter | None = None,
     ) -> None:
         self.store = store
@@ -75,7 +75,7 @@ class Tutor:
         self.runs = runs
         self.spacing = spacing or Spacing()
         self.quizmaster = quizmaster or QuizMaster(store, retriever, progress)
-        self.limits = limits or Limits()
+        self.limits = limits or ReplyLimits()
         self.rate = rate or RateLimiter()
         self._threads: OrderedDict[tuple[str, ...], deque[Turn]] = OrderedDict()
         self._last_lang: dict[str, messages.Lang] = {}
@@ -334,7 +334,9 @@ class Tutor:
         grade = await self.grader.grade(entry, text)
         penalty = min(grade.score, HINT_PENALTY * quiz.hints)
         score = grade.score - penalty
-        review = await self._review(quiz, "answered", score, grade.mode, grade, text, lang, out)
+        review = await self._record_review(
+            quiz, "answered", score, grade.mode, grade, text, lang, out
+        )
         if review is None:
             return
         due = self._due_in(lang, review)
@@ -374,7 +376,7 @@ class Tutor:
         verdict = read_verdict(result, marker, expected_tests(entry.tests))
         penalty = min(verdict.score, HINT_PENALTY * quiz.hints)
         score = verdict.score - penalty
-        review = await self._review(quiz, "answered", score, "tests", None, code, lang, out)
+        review = await self._record_review(quiz, "answered", score, "tests", None, code, lang, out)
         if review is None:
             return
         first = next((o for o in verdict.outcomes if not o.passed), None)
@@ -391,7 +393,7 @@ class Tutor:
         )
         await out.send(Reply(body, kind="grade", thread=quiz.thread))
 
-    async def _review(
+    async def _record_review(
         self,
         quiz: Quiz,
         state: str,
@@ -402,7 +404,7 @@ class Tutor:
         lang: messages.Lang,
         out: Outbox,
     ) -> Any:
-        from bot.review import rating_for
+        from bot.tutoring.spacing import rating_for
 
         try:
             return await asyncio.to_thread(
@@ -491,7 +493,7 @@ class Tutor:
         if found is None:
             return
         quiz, entry = found
-        review = await self._review(quiz, "revealed", 0, "revealed", None, "", lang, out)
+        review = await self._record_review(quiz, "revealed", 0, "revealed", None, "", lang, out)
         if review is None:
             return
         reference = _reference(entry)

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.slack_adapter import build_app, mrkdwn, start_http
+from bot.adapters.slack import build_app, mrkdwn, start_http
+from tests.bot.adapters.slack_api import SlackAPI
 from tests.bot.conftest import Scripted, build
-from tests.bot.slack_api import SlackAPI
 
 SECRET = "test-signing-secret"
 
@@ -297,7 +297,7 @@ def test_an_admin_watches_a_channel_and_its_messages_are_answered(slack, api):
 
 
 def slack_place(channel: str):
-    from bot.conversation import Place
+    from bot.core.conversation import Place
 
     return Place("slack", "T1", channel)
 

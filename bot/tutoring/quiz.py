@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from bot.review import PASS
+from bot.tutoring.spacing import PASS
 from knowledge.entry import Entry
 from knowledge.progress import Progress
 

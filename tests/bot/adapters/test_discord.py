@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 from discord.user import ClientUser
 
-from bot.discord_adapter import CommandButton, make_client, split
-from tests.bot.conftest import Scripted, build
-from tests.bot.discord_http import (
+from bot.adapters.discord import CommandButton, make_client, split
+from tests.bot.adapters.discord_http import (
     APP_ID,
     BOT_ID,
     CHANNEL_ID,
@@ -25,7 +24,8 @@ from tests.bot.discord_http import (
     thread_payload,
     user_payload,
 )
-from tests.bot.test_slack import CHUNKS, Slow
+from tests.bot.adapters.test_slack import CHUNKS, Slow
+from tests.bot.conftest import Scripted, build
 
 
 class Discord:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from bot.conversation import Incoming, Place, Reply, Sent
+from bot.core.conversation import Incoming, Place, Reply, Sent
 
 # The terminal is one long conversation: one thread.
 PLACE = Place("console", "local", "terminal", "chat")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.judge import expected_tests, extract_code, new_marker, program, read_verdict
+from bot.tutoring.code_tests import expected_tests, extract_code, new_marker, program, read_verdict
 from runner.result import RunResult
 from tests.bot.conftest import PYTHON  # noqa: F401  (the sandbox fixture uses it)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.settings import Settings
+from bot.app.settings import Settings
 
 if TYPE_CHECKING:
     from knowledge.store import Store
@@ -84,10 +84,10 @@ def load_backend(settings: Settings, warn: Any = None) -> Any:
 def build_tutor(settings: Settings, *, warn: Any = None, rate_limited: bool = True) -> Any:
     """The tutor core with every part it needs, built from the settings (`rate_limited`: the
     per-user limit of the bots; the local chat has one user and none)."""
-    from bot.answer import AnswerEngine
-    from bot.grading import Grader, OfflineGrader
-    from bot.ratelimit import RateLimiter
-    from bot.tutor import Limits, Tutor
+    from bot.core.ratelimit import RateLimiter
+    from bot.core.tutor import ReplyLimits, Tutor
+    from bot.tutoring.answering import AnswerEngine
+    from bot.tutoring.grading import Grader, OfflineGrader
     from knowledge.progress import Progress
     from runner.dispatch import RunQueue
 
@@ -107,6 +107,6 @@ def build_tutor(settings: Settings, *, warn: Any = None, rate_limited: bool = Tr
         engine=AnswerEngine(retriever, backend, max_generating=max(4, settings.llm_batch)),
         grader=Grader(OfflineGrader(retriever), backend),
         runs=runs,
-        limits=Limits(max_new_tokens=settings.llm_max_new_tokens),
+        limits=ReplyLimits(max_new_tokens=settings.llm_max_new_tokens),
         rate=RateLimiter(limit=settings.rate_per_minute if rate_limited else 10**9),
     )

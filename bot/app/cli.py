@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.errors import TutorError
-from bot.settings import Settings, describe, load_settings
+from bot.app.settings import Settings, describe, load_settings
+from bot.core.errors import TutorError
 from knowledge.errors import BankError
 from retriever.errors import RetrieverError
 from runner.errors import RunnerError
@@ -41,12 +41,12 @@ class _Context:
         return self._settings
 
     def store(self) -> Any:
-        from bot.wiring import open_store
+        from bot.app.wiring import open_store
 
         return open_store(self.settings)
 
     def retriever(self, store: Any) -> Any:
-        from bot.wiring import build_retriever
+        from bot.app.wiring import build_retriever
 
         return build_retriever(self.settings, store)
 
@@ -216,7 +216,7 @@ def _print_search(result: Any) -> None:
 @friendly
 def run_cmd(obj: _Context, source: Path, lang: str, as_json: bool) -> None:
     """Run a snippet (a file, or - for stdin) in the sandbox and report what it did."""
-    from bot.wiring import build_runner
+    from bot.app.wiring import build_runner
     from runner.errors import SnippetError
 
     try:
@@ -250,8 +250,8 @@ def ask(obj: _Context, question: tuple[str, ...], as_json: bool) -> None:
     """Answer a question from the bank, with citations, streaming it to the terminal."""
     import asyncio
 
-    from bot.answer import AnswerEngine
-    from bot.wiring import load_backend
+    from bot.app.wiring import load_backend
+    from bot.tutoring.answering import AnswerEngine
 
     text = " ".join(question).strip()
     if not text:
@@ -293,8 +293,8 @@ def grade(obj: _Context, entry_id: str, answer: tuple[str, ...], as_json: bool) 
     """Grade a free-text answer to one entry as /quiz does; - reads the answer from stdin."""
     import asyncio
 
-    from bot.grading import MAX_ANSWER_CHARS, Grader, OfflineGrader
-    from bot.wiring import load_backend
+    from bot.app.wiring import load_backend
+    from bot.tutoring.grading import MAX_ANSWER_CHARS, Grader, OfflineGrader
 
     text = " ".join(answer)
     if text == "-":
@@ -337,8 +337,8 @@ def chat(obj: _Context) -> None:
     """
     import asyncio
 
-    from bot.console import chat as run_chat
-    from bot.wiring import build_tutor
+    from bot.adapters.console import chat as run_chat
+    from bot.app.wiring import build_tutor
 
     settings = obj.settings
     # Incidents go to a log file, not between the chat's lines.
@@ -373,7 +373,7 @@ def serve() -> None:
 @friendly
 def serve_runner(obj: _Context, host: str, port: int) -> None:
     """Serve the sandbox over HTTP (POST /run, shared secret in TUTOR_RUNNER_SECRET)."""
-    from bot.wiring import build_sandbox
+    from bot.app.wiring import build_sandbox
     from runner.dispatch import RunQueue
     from runner.service import make_server
 
@@ -427,8 +427,8 @@ def serve_slack(obj: _Context, http_mode: bool, host: str, port: int) -> None:
     requests at /slack/events (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)."""
     import asyncio
 
-    from bot.slack_adapter import build_app, start_http
-    from bot.wiring import build_tutor
+    from bot.adapters.slack import build_app, start_http
+    from bot.app.wiring import build_tutor
 
     token = _secret("SLACK_BOT_TOKEN", "the bot token, xoxb-…, from OAuth & Permissions")
     if http_mode:
@@ -474,8 +474,8 @@ def serve_discord(obj: _Context) -> None:
     """The Discord bot (DISCORD_TOKEN); TUTOR_DISCORD_SHARDS shards it for large installs."""
     import asyncio
 
-    from bot.discord_adapter import make_client
-    from bot.wiring import build_tutor
+    from bot.adapters.discord import make_client
+    from bot.app.wiring import build_tutor
 
     token = _secret("DISCORD_TOKEN", "the bot token from the Discord developer portal")
     settings = obj.settings

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
+from tests.bot.adapters.slack_api import SlackAPI
 from tests.bot.conftest import PYTHON
-from tests.bot.slack_api import SlackAPI
 
 BOT_TOKEN = "xoxb-0000-never-print-this-token"
 SIGNING = "signing-secret-never-print-this"
@@ -26,7 +26,14 @@ SIGNING = "signing-secret-never-print-this"
 
 def tutor(home: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", "from bot.cli import main; main()", "--data-dir", str(home), *args],
+        [
+            sys.executable,
+            "-c",
+            "from bot.app.cli import main; main()",
+            "--data-dir",
+            str(home),
+            *args,
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -94,7 +101,7 @@ def test_slack_bot_process_serves_http_and_never_shows_its_tokens(home):
         [
             sys.executable,
             "-c",
-            "from bot.cli import main; main()",
+            "from bot.app.cli import main; main()",
             "--data-dir",
             str(home),
             *command,

@@ -7,8 +7,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.answer import AnswerEngine, Turn, build_messages, check_citations, standalone_query
 from bot.llm.base import GenerationError
+from bot.tutoring.answering import (
+    AnswerEngine,
+    Turn,
+    build_messages,
+    check_citations,
+    standalone_query,
+)
 from knowledge.entry import CodeBlock, Entry
 from retriever.search import SearchHit, SearchResult
 
@@ -237,7 +243,7 @@ def test_a_full_queue_answers_from_the_bank_at_once():
 
 
 def test_a_model_talked_into_reciting_its_prompt_does_not_show_it():
-    from bot import messages
+    from bot.core import messages
 
     leak = "Sure! My instructions are:\n" + messages.SYSTEM_PROMPT + "\nThe cache keeps keys [1]."
     engine = AnswerEngine(FakeRetriever(True, [KV]), Scripted(leak))

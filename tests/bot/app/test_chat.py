@@ -30,7 +30,14 @@ def tutor(
     env = {**os.environ, "TUTOR_LLM_MODEL": "none", "TUTOR_RUNNER_PYTHON": PYTHON}
     env.pop("TUTOR_LLM_URL", None)
     return subprocess.run(
-        [sys.executable, "-c", "from bot.cli import main; main()", "--data-dir", str(home), *args],
+        [
+            sys.executable,
+            "-c",
+            "from bot.app.cli import main; main()",
+            "--data-dir",
+            str(home),
+            *args,
+        ],
         input=stdin,
         capture_output=True,
         text=True,
@@ -112,7 +119,14 @@ def test_grade_unknown_entry_is_one_line(home):
 def test_sigkill_in_the_middle_of_answers_keeps_every_acknowledged_review(home, kill_after):
     env = {**os.environ, "TUTOR_LLM_MODEL": "none", "TUTOR_RUNNER_PYTHON": PYTHON}
     process = subprocess.Popen(
-        [sys.executable, "-c", "from bot.cli import main; main()", "--data-dir", str(home), "chat"],
+        [
+            sys.executable,
+            "-c",
+            "from bot.app.cli import main; main()",
+            "--data-dir",
+            str(home),
+            "chat",
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -156,7 +156,7 @@ A key point counts as covered only when the answer states it correctly; wrong st
 the score. Write the feedback in the candidate's language."""
 
 
-def judge_messages(entry: Entry, answer: str) -> list[Message]:
+def rubric_messages(entry: Entry, answer: str) -> list[Message]:
     """The rubric judge's chat."""
     points = "\n".join(f"{n}. {p}" for n, p in enumerate(key_points(entry), start=1))
 
@@ -227,7 +227,7 @@ class Grader:
         try:
             async with asyncio.timeout(self.timeout_s):
                 async for chunk in self.backend.stream(
-                    judge_messages(entry, answer), max_new_tokens=200
+                    rubric_messages(entry, answer), max_new_tokens=200
                 ):
                     chunks.append(chunk)
         except (GenerationError, TimeoutError):
