@@ -4,32 +4,31 @@ short queue that says "busy" when full instead of letting work pile up."""
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Generic, TypeVar
 
 from runner.errors import RunnerBusy
+from runner.protocol import Runner
 from runner.result import RunResult
-from runner.sandbox import Sandbox
+
+R = TypeVar("R", bound=Runner)
 
 
-class RunQueue:
-    """Admits runs into a sandbox; `run` blocks while the run waits for a slot and runs."""
+class RunQueue(Generic[R]):
+    """Admits runs into a runner (`sandbox`); `run` blocks while the run waits for a slot and
+    runs."""
 
-    def __init__(
-        self, sandbox: Sandbox | Any, *, max_running: int = 2, max_waiting: int = 8
-    ) -> None:
+    def __init__(self, sandbox: R, *, max_running: int = 2, max_waiting: int = 8) -> None:
         self.sandbox = sandbox
+        self.max_running = max_running
         self.max_waiting = max_waiting
         self._slots = threading.Semaphore(max_running)
         self._lock = threading.Lock()
         self._users: set[str] = set()
         self._admitted = 0
-        self.max_running = max_running
 
     def run(self, user: str, code: str, lang: str = "python") -> RunResult:
         """Run a user's snippet, or raise RunnerBusy at once if that cannot be fair."""
-        validate = getattr(self.sandbox, "validate", None)
-        if validate is not None:  # a remote runner validates on its side
-            validate(code, lang)
+        self.sandbox.validate(code, lang)  # a bad snippet never takes a slot
         with self._lock:
             if user in self._users:
                 raise RunnerBusy("you already have a run going: wait for its result first")
@@ -39,8 +38,12 @@ class RunQueue:
             self._admitted += 1
         try:
             with self._slots:
-                return self.sandbox.run(code, lang)
+                return self.sandbox.run(code, lang, user=user)
         finally:
             with self._lock:
                 self._users.discard(user)
                 self._admitted -= 1
+
+    def close(self) -> None:
+        """Close the runner behind the queue."""
+        self.sandbox.close()

@@ -15,17 +15,22 @@ import json
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.dispatch import RunQueue
 from runner.errors import RunnerBusy, RunnerError, SandboxUnavailable, SnippetError
+from runner.limits import check_snippet
+from runner.protocol import ANONYMOUS
 from runner.result import RunFile, RunResult
+
+if TYPE_CHECKING:
+    from runner.sandbox import Sandbox
 
 SECRET_HEADER = "X-Tutor-Runner-Secret"
 _STATUS = {SnippetError: 400, RunnerBusy: 429, SandboxUnavailable: 503}
 
 
-def make_server(queue: RunQueue, secret: str, host: str, port: int) -> ThreadingHTTPServer:
+def make_server(queue: RunQueue[Sandbox], secret: str, host: str, port: int) -> ThreadingHTTPServer:
     """An HTTP server that runs snippets through `queue` for callers that know `secret`."""
     if len(secret) < 16:
         raise SandboxUnavailable(
@@ -63,7 +68,7 @@ def make_server(queue: RunQueue, secret: str, host: str, port: int) -> Threading
             try:
                 request = json.loads(self.rfile.read(length))
                 code, lang = request["code"], request.get("lang", "python")
-                user = str(request.get("user", "anonymous"))
+                user = str(request.get("user", ANONYMOUS))
                 if not isinstance(code, str) or not isinstance(lang, str):
                     raise TypeError
             except (ValueError, KeyError, TypeError):
@@ -87,8 +92,14 @@ class RemoteRunner:
         self.secret = secret
         self.timeout = timeout
 
-    def run(self, code: str, lang: str = "python", user: str = "anonymous") -> RunResult:
-        """Run a snippet on the service."""
+    def validate(self, code: str, lang: str) -> None:
+        """Raise SnippetError for a snippet no service would run (empty, binary, unknown
+        language), before it takes a slot here."""
+        # The size is left to the service: its limits file, not this host's, says how large.
+        check_snippet(code, lang)
+
+    def run(self, code: str, lang: str = "python", *, user: str = ANONYMOUS) -> RunResult:
+        """Run a snippet on the service for `user` (the service allows one run per user)."""
         body = json.dumps({"code": code, "lang": lang, "user": user}).encode()
         request = urllib.request.Request(
             self.url,
@@ -126,3 +137,6 @@ class RemoteRunner:
                 RunFile(f["path"], base64.b64decode(f["content_b64"])) for f in data["files"]
             ),
         )
+
+    def close(self) -> None:
+        """Nothing to release: each run is one request on a connection of its own."""

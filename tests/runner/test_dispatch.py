@@ -19,14 +19,16 @@ class GatedSandbox:
         self.started = threading.Semaphore(0)
         self.running = 0
         self.peak = 0
+        self.users: list[str] = []
         self.lock = threading.Lock()
 
     def validate(self, code: str, lang: str) -> None:
         if not code.strip():
             raise SnippetError("the snippet is empty: paste some code to run")
 
-    def run(self, code: str, lang: str = "python") -> RunResult:
+    def run(self, code: str, lang: str = "python", *, user: str = "anonymous") -> RunResult:
         with self.lock:
+            self.users.append(user)
             self.running += 1
             self.peak = max(self.peak, self.running)
         self.started.release()
@@ -34,6 +36,9 @@ class GatedSandbox:
         with self.lock:
             self.running -= 1
         return RunResult(code, "", 0, None, False, False, 1.0)
+
+    def close(self) -> None:
+        self.gate.set()
 
 
 def start(queue: RunQueue, user: str, results: list) -> threading.Thread:
@@ -75,3 +80,12 @@ def test_bad_snippet_is_refused_before_taking_a_slot():
     with pytest.raises(SnippetError):
         queue.run("ann", "   ")
     assert queue._admitted == 0
+
+
+def test_each_run_reaches_the_runner_as_its_own_user():
+    box = GatedSandbox()
+    box.gate.set()
+    queue = RunQueue(box)
+    queue.run("ann", "print(1)")
+    queue.run("bob", "print(2)")
+    assert box.users == ["ann", "bob"]

@@ -1,7 +1,8 @@
 """The sandbox's promise, one abuse per test (after snekbox's tests/test_nsjail.py).
 
-After every test the host is checked: no process of the sandbox user is left, no cgroup or
-snippet folder is left behind, and the next run works.
+After every test the host is checked: no process the test's runs started is left, no cgroup or
+snippet folder of theirs is left behind, and the next run works. Only what this module's own
+sandboxes made is looked at, so other sandboxes on the same host change nothing here.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import sqlite3
 import tempfile
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,32 +24,64 @@ PYTHON = os.environ.get("TUTOR_RUNNER_PYTHON", DEFAULT_PYTHON)
 LIMITS = Limits.load().with_(wall_seconds=4, cpu_seconds=2, memory_mb=256, output_bytes=20_000)
 
 
+# This module's own name for its snippet folders and cgroups: other sandboxes on the host (other
+# test runs, a bot) have theirs, and the checks below look at this module's alone.
+LABEL = f"tutor-test-{uuid.uuid4().hex[:8]}"
+
+
 @pytest.fixture(scope="module")
 def sandbox():
-    # No warm pool here, so that "no process of the sandbox user is left" is exact after each
-    # test; the pool has tests of its own below.
-    box = Sandbox(LIMITS, python=PYTHON, pool_size=0)
+    # No warm pool here, so that "no process of the sandbox is left" is exact after each test;
+    # the pool has tests of its own below.
+    box = Sandbox(LIMITS, python=PYTHON, pool_size=0, label=LABEL)
     box.check()  # CI installs the sandbox (make sandbox): a missing one fails, never skips
     yield box
     box.close()
 
 
-def _nobody_processes() -> list[int]:
-    found = []
+def _our_processes() -> set[int]:
+    """The live descendants of this test process: every jail it started and what ran inside.
+
+    Nothing in a jail can leave this tree (the pid namespace dies with its first process), and
+    where cgroups are made, a process left in one would also keep its cgroup from being removed,
+    which `_leftovers` sees.
+    """
+    children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if entry.stat().st_uid == NOBODY:
-                    found.append(int(entry.name))
-            except OSError:
-                continue
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if fields[0] == "Z":  # a zombie runs nothing; its parent reaps it
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [os.getpid()]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
     return found
 
 
+def _processes_left(before: set[int]) -> set[int]:
+    """Processes started since `before` that are still alive, after a moment to die in."""
+    # A killed jail's processes take a moment to vanish from /proc after the run returns.
+    for _ in range(200):
+        if not _our_processes() - before:
+            break
+        time.sleep(0.01)
+    return _our_processes() - before
+
+
 def _leftovers() -> list[str]:
-    left = [str(p) for p in Path(tempfile.gettempdir()).glob("tutor-snippet-*")]
+    left = [str(p) for p in Path(tempfile.gettempdir()).glob(f"{LABEL}-snippet-*")]
     for controller in ("memory", "pids"):
-        left += [str(p) for p in Path("/sys/fs/cgroup", controller).glob("tutor-run-*")]
+        left += [str(p) for p in Path("/sys/fs/cgroup", controller).glob(f"{LABEL}-run-*")]
     return left
 
 
@@ -56,16 +90,11 @@ def host_unchanged(request):
     if "sandbox" not in request.fixturenames:
         yield
         return
-    before = set(_nobody_processes())
+    before = _our_processes()
     yield
     box = request.getfixturevalue("sandbox")
     box.settle()
-    # A killed sandbox's processes take a moment to vanish from /proc after the run returns.
-    for _ in range(200):
-        if not set(_nobody_processes()) - before:
-            break
-        time.sleep(0.01)
-    assert set(_nobody_processes()) - before == set()
+    assert _processes_left(before) == set()
     assert _leftovers() == []
     assert box.run("print(6 * 7)").stdout == "42\n"
 
@@ -333,23 +362,16 @@ def test_missing_sandbox_tool_means_no_run_at_all(tmp_path):
 
 
 def test_warm_pool_runs_are_fresh_and_close_leaves_nothing():
-    before = set(_nobody_processes())
-    box = Sandbox(LIMITS, python=PYTHON, pool_size=2)
+    before = _our_processes()
+    box = Sandbox(LIMITS, python=PYTHON, pool_size=2, label=LABEL)
     try:
         first = box.run("open('/work/mark', 'w').write('x')\nprint('one')")
-        for _ in range(200):  # let the pool fill, so the next runs take warm jails
-            if len(box._warm) == 2:
-                break
-            time.sleep(0.01)
+        assert box.wait_warm(timeout=30)  # so that the next runs take warm jails
         results = [box.run("import os\nprint(os.path.exists('/work/mark'))") for _ in range(4)]
     finally:
         box.close()
         box.settle()
     assert first.stdout == "one\n"
     assert [r.stdout for r in results] == ["False\n"] * 4
-    for _ in range(200):
-        if not set(_nobody_processes()) - before:
-            break
-        time.sleep(0.01)
-    assert set(_nobody_processes()) - before == set()
+    assert _processes_left(before) == set()
     assert _leftovers() == []
