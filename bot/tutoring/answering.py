@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from bot.core import messages
 from bot.llm.base import Backend, GenerationError, Message
+from bot.tutoring.prompts import SYSTEM_PROMPT
 from knowledge.entry import Entry
 from retriever.text import cjk_ratio
 
@@ -98,9 +99,7 @@ def build_messages(
         + question.replace("</question>", "</ question>")
         + "\n</question>"
     )
-    chat: list[Message] = [
-        {"role": "system", "content": messages.SYSTEM_PROMPT.format(example=example)}
-    ]
+    chat: list[Message] = [{"role": "system", "content": SYSTEM_PROMPT.format(example=example)}]
     for turn in (history or [])[-HISTORY_TURNS:]:
         chat.append({"role": "user", "content": turn.question})
         chat.append({"role": "assistant", "content": turn.answer})
@@ -135,7 +134,7 @@ def without_prompt(text: str) -> str:
     reciting its system prompt does not get to show it."""
     rules = [
         " ".join(line.split()).lower()
-        for line in messages.SYSTEM_PROMPT.splitlines()
+        for line in SYSTEM_PROMPT.splitlines()
         if len(line.strip()) >= 30
     ]
     kept = [

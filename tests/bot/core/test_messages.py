@@ -1,0 +1,253 @@
+"""The text catalogue: every text in both languages with the same fields, every public function
+answering in both, and the wording rules callers rely on."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import string
+from typing import Any
+
+import pytest
+
+from bot.core import messages
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+LANGS = ("en", "zh")
+
+STATS = {
+    "answered": 12,
+    "accuracy": 75,
+    "streak": 3,
+    "due": 2,
+    "topics": [("Attention", 64, 3, 5), ("RAG", 0, 0, 4)],
+}
+
+# Representative arguments (after `lang`) for each public function; several where a branch
+# picks different texts, so that together they reach every catalogue entry.
+CASES: dict[str, list[tuple[Any, ...]]] = {
+    "not_in_bank": [([],), (["KV cache", "RAG"],)],
+    "extractive_intro": [()],
+    "model_busy": [()],
+    "model_slow": [()],
+    "sources_line": [(["aaaaaaaaaaaa", "bbbbbbbbbbbb"],)],
+    "help_text": [([("/quiz [topic]", "a question")], ["KV cache"])],
+    "empty_message": [()],
+    "unknown_command": [("quz", "quiz"), ("zzz", None)],
+    "cut_notice": [(5000, 4000)],
+    "bank_empty": [()],
+    "topic_unknown": [("kv", ["KV cache", "RAG"])],
+    "topic_list": [([("KV cache", 3), ("RAG", 1)],)],
+    "nothing_matches": [()],
+    "quiz_question": [("KV cache", "What is it?", True, "new"), ("RAG", "Why?", False, "due")],
+    "why_asked": [("due",), ("new",), ("ahead",)],
+    "no_quiz": [()],
+    "already_answered": [()],
+    "entry_gone": [()],
+    "need_answer": [()],
+    "need_code": [()],
+    "grade_reply": [(80, ["reuse"], ["memory"], "Good.", 10, "The reference.", "in 3 days")],
+    "code_reply": [
+        (1, 2, [("test_a", True), ("test_b", False)], "AssertionError", "", 5, "def f(): ...", "x"),
+        (0, 2, [], "", "SyntaxError: invalid syntax", 0, "def f(): ...", "x"),
+    ],
+    "due_in": [(60,), (3 * 3600,), (5 * 86400,)],
+    "hint": [("Think of memory.", 1, 2)],
+    "no_more_hints": [()],
+    "skipped": [()],
+    "revealed": [("The reference.", "in 10 min")],
+    "stats_text": [(STATS,), ({"answered": 0},)],
+    "leaderboard_text": [([("ann", 30, 4), ("bob", 20, 3)],), ([],)],
+    "run_reply": [("", "", "exit 0", 12.0, ["plot.png"])],
+    "run_ending": [],  # keyword-only: see RUN_ENDINGS
+    "need_code_to_run": [()],
+    "lang_set": [("auto",), ("zh",), ("en",)],
+    "lang_usage": [()],
+    "feedback_thanks": [(True,), (False,)],
+    "feedback_buttons": [()],
+    "quiz_buttons": [()],
+    "failure": [("abc123",)],
+    "run_busy": [("you already have a run going",)],
+    "slow_down": [(12.6, 20)],
+    "settings_text": [({"watch": ["C1"], "topics": ["RAG"], "lang": "zh"},)],
+    "settings_usage": [()],
+    "admins_only": [()],
+    "settings_saved": [()],
+    "not_your_quiz": [()],
+    "quiz_over": [()],
+    "share_button": [()],
+    "share_gone": [()],
+    "shared": [()],
+    "shared_answer": [("<@U1>", "What is a KV cache?", "Stored keys and values.")],
+}
+RUN_ENDINGS = [
+    {"timed_out": True, "signal": None, "exit_code": None, "truncated": False},
+    {"timed_out": False, "signal": "SIGKILL", "exit_code": None, "truncated": True},
+    {"timed_out": False, "signal": None, "exit_code": 1, "truncated": False},
+]
+# Not about language: `say` is the lookup, `fence` wraps code.
+NOT_TEXTS = {"say", "fence"}
+
+CALLS = [(name, args) for name, cases in CASES.items() for args in cases] + [
+    ("run_ending", kwargs) for kwargs in RUN_ENDINGS
+]
+
+
+def call(lang: str, name: str, args: Any) -> str:
+    """The function's text; a tuple of labels is joined."""
+    function = getattr(messages, name)
+    out = function(lang, **args) if isinstance(args, dict) else function(lang, *args)
+    return " ".join(out) if isinstance(out, tuple) else out
+
+
+def fields(template: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+
+
+def public_functions() -> set[str]:
+    return {
+        name
+        for name, value in vars(messages).items()
+        if inspect.isfunction(value)
+        and value.__module__ == messages.__name__
+        and not name.startswith("_")
+    }
+
+
+@pytest.mark.parametrize("key", sorted(messages.TEXTS))
+def test_every_entry_has_both_languages(key):
+    text = messages.TEXTS[key]
+    assert text.en.strip() and text.zh.strip()
+
+
+@pytest.mark.parametrize("key", sorted(messages.TEXTS))
+def test_every_field_of_the_english_text_is_in_the_chinese_one(key):
+    text = messages.TEXTS[key]
+    assert fields(text.en) - set(text.en_only) == fields(text.zh)
+    # A field declared English-only must really be one, or the exception hides a missing field.
+    assert set(text.en_only) <= fields(text.en) - fields(text.zh)
+
+
+@pytest.mark.parametrize("key", sorted(messages.TEXTS))
+def test_chinese_entries_are_written_in_chinese_and_english_ones_are_not(key):
+    text = messages.TEXTS[key]
+    assert not CJK.search(text.en)
+    if text.zh != text.en:  # a few are the same in both, e.g. 'exit {code}'
+        assert CJK.search(text.zh) or text.zh.strip() in {"；"}
+
+
+def test_every_public_function_has_a_case():
+    assert public_functions() - NOT_TEXTS == set(CASES)
+
+
+@pytest.mark.parametrize(("name", "args"), CALLS, ids=[name for name, _ in CALLS])
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_public_function_answers_in_both_languages(lang, name, args):
+    assert call(lang, name, args).strip()
+
+
+def test_every_catalogue_entry_is_said_by_some_function(monkeypatch):
+    used: set[str] = set()
+    say = messages.say
+
+    def recording(lang, key, **fields):
+        used.add(key)
+        return say(lang, key, **fields)
+
+    monkeypatch.setattr(messages, "say", recording)
+    for name, args in CALLS:
+        for lang in LANGS:
+            call(lang, name, args)
+    assert set(messages.TEXTS) - used == set()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["empty_message", "no_quiz", "bank_empty", "failure", "slow_down", "grade_reply", "stats_text"],
+)
+def test_a_chinese_reply_is_in_chinese_and_an_english_one_is_not(name):
+    args = CASES[name][0]
+    assert CJK.search(call("zh", name, args))
+    assert not CJK.search(call("en", name, args))
+
+
+def test_a_value_with_braces_is_shown_as_written_not_formatted():
+    assert "{model.__class__}" in messages.hint("en", "print {model.__class__}", 1, 0)
+    assert "{0}" in messages.failure("zh", "{0}")
+
+
+def test_an_unknown_command_suggests_the_close_one_only_when_there_is_one():
+    assert messages.unknown_command("en", "quz", "quiz") == (
+        "There is no /quz command. Did you mean /quiz? Send /help for the list."
+    )
+    assert messages.unknown_command("zh", "zzz", None) == (
+        "没有 /zzz 这个命令。发 /help 查看全部命令。"
+    )
+
+
+def test_lang_confirms_in_the_language_chosen_not_the_one_asked_in():
+    assert messages.lang_set("en", "zh") == "好的，之后用中文回复。"
+    assert messages.lang_set("zh", "en") == "OK: I'll reply in English from now on."
+    assert CJK.search(messages.lang_set("zh", "auto"))
+
+
+def test_run_busy_shows_the_runners_reason_in_english_and_a_fixed_sentence_in_chinese():
+    assert messages.run_busy("en", "you already have a run going") == (
+        "You already have a run going."
+    )
+    assert "you already" not in messages.run_busy("zh", "you already have a run going")
+
+
+@pytest.mark.parametrize(
+    ("lang", "kwargs", "expected"),
+    [
+        ("en", RUN_ENDINGS[0], "timed out"),
+        ("zh", RUN_ENDINGS[0], "超时"),
+        ("en", RUN_ENDINGS[1], "killed by SIGKILL · output cut"),
+        ("zh", RUN_ENDINGS[1], "被 SIGKILL 终止 · 输出已截断"),
+        ("en", RUN_ENDINGS[2], "exit 1"),
+        ("zh", RUN_ENDINGS[2], "exit 1"),
+    ],
+)
+def test_run_ending_says_how_the_run_ended(lang, kwargs, expected):
+    assert messages.run_ending(lang, **kwargs) == expected
+
+
+@pytest.mark.parametrize(
+    ("seconds", "en", "zh"),
+    [
+        (0, "in 1 min", "1 分钟后"),
+        (59 * 60, "in 59 min", "59 分钟后"),
+        (3600, "in 1 h", "1 小时后"),
+        (47 * 3600, "in 47 h", "47 小时后"),
+        (48 * 3600, "in 2 days", "2 天后"),
+    ],
+)
+def test_due_in_picks_minutes_hours_or_days(seconds, en, zh):
+    assert (messages.due_in("en", seconds), messages.due_in("zh", seconds)) == (en, zh)
+
+
+def test_a_grade_mentions_the_hint_penalty_only_when_there_is_one():
+    args = (["reuse"], [], "", 0, "ref", "in 1 h")
+    assert "hints" not in messages.grade_reply("en", 90, *args)
+    assert messages.grade_reply("en", 90, ["reuse"], [], "", 10, "ref", "in 1 h").startswith(
+        "**Score: 90/100** (hints: −10)\n"
+    )
+    assert messages.grade_reply("zh", 90, ["reuse"], [], "", 10, "ref", "1 小时后").startswith(
+        "**得分: 90/100**（提示扣 10 分）\n"
+    )
+
+
+def test_a_coding_answer_sees_the_reference_solution_only_when_it_failed():
+    rows = [("test_a", True)]
+    passed = messages.code_reply("en", 1, 1, rows, "", "", 0, "SOLUTION", "in 1 h")
+    failed = messages.code_reply("en", 0, 1, [("test_a", False)], "boom", "", 0, "SOLUTION", "x")
+    assert "SOLUTION" not in passed
+    assert "**Reference solution**\n```python\nSOLUTION\n```" in failed
+
+
+def test_chinese_topics_close_to_a_question_are_joined_with_a_chinese_semicolon():
+    assert "相近的主题有：KV cache；RAG。" in messages.not_in_bank("zh", ["KV cache", "RAG"])
+    assert "Close topics in the bank: KV cache; RAG." in messages.not_in_bank(
+        "en", ["KV cache", "RAG"]
+    )
