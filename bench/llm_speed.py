@@ -6,11 +6,11 @@
 
 Prompts of --prompt tokens, --new tokens each with EOS ignored. Reports time to first token,
 single-stream decode tokens/s, aggregate tokens/s at several numbers of concurrent chats, and
-peak GPU memory, for the ways measured: the tutor's batching engine (`bot/llm/engine.py`: owned
-decode loop, slot KV cache, continuous batching), plain `model.generate` one chat at a time,
-`generate` on a padded batch, and transformers' continuous batching (`generate_batch`) where
-available. Prints one JSON object. Speed does not depend on the weights, so random ones measure
-the real thing.
+peak GPU memory, for the ways measured: the tutor's batch scheduler (reported as `engine`:
+`bot/llm/scheduler.py`, continuous batching over the slot KV cache of `bot/llm/model_step.py`),
+plain `model.generate` one chat at a time, `generate` on a padded batch, and transformers'
+continuous batching (`generate_batch`) where available. Prints one JSON object. Speed does not
+depend on the weights, so random ones measure the real thing.
 """
 
 from __future__ import annotations
@@ -105,18 +105,20 @@ def continuous_batching(model, ids: torch.Tensor, new: int, device: str) -> floa
         return f"failed: {type(exc).__name__}: {str(exc)[:160]}"
 
 
-def engine_run(model, ids: torch.Tensor, new: int, device: str) -> tuple[float, float]:
-    """All rows through the tutor's engine at once: (seconds for all, seconds to first token of
-    the first row)."""
+def scheduler_run(model, ids: torch.Tensor, new: int, device: str) -> tuple[float, float]:
+    """All rows through the tutor's batch scheduler at once: (seconds for all, seconds to first
+    token of the first row)."""
     import sys
     import threading
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from bot.llm.engine import Engine
+    from bot.llm.model_step import ModelStep
+    from bot.llm.scheduler import BatchScheduler
 
     rows = ids.shape[0]
-    engine = Engine(model, eos=set(), max_batch=rows, max_len=ids.shape[1] + new + 8)
+    step = ModelStep(model, slots=rows, max_len=ids.shape[1] + new + 8)
+    scheduler = BatchScheduler(step, eos=set())
     try:
         first = threading.Event()
         sync(device)
@@ -128,14 +130,14 @@ def engine_run(model, ids: torch.Tensor, new: int, device: str) -> tuple[float, 
                 first_at[0] = time.perf_counter()
                 first.set()
 
-        requests = [engine.submit(row.tolist(), new, on_token) for row in ids]
+        requests = [scheduler.submit(row.tolist(), new, on_token) for row in ids]
         for request in requests:
             request.done.wait()
             assert request.error is None and len(request.generated) == new, request.error
         sync(device)
         return time.perf_counter() - start, first_at[0] - start
     finally:
-        engine.close()
+        scheduler.close()
 
 
 def main() -> None:
@@ -167,9 +169,9 @@ def main() -> None:
         "ttft_ms": round(ttft * 1000, 2),
         "single_stream_tok_s": round((args.new - 1) / max(total - ttft, 1e-9), 1),
     }
-    engine_run(model, one, 8, device)  # warm up
-    engine_ttft = min(engine_run(model, one, 1, device)[0] for _ in range(3))
-    engine_total = min(engine_run(model, one, args.new, device)[0] for _ in range(2))
+    scheduler_run(model, one, 8, device)  # warm up
+    engine_ttft = min(scheduler_run(model, one, 1, device)[0] for _ in range(3))
+    engine_total = min(scheduler_run(model, one, args.new, device)[0] for _ in range(2))
     report["engine"] = {
         "ttft_ms": round(engine_ttft * 1000, 2),
         "single_stream_tok_s": round((args.new - 1) / max(engine_total - engine_ttft, 1e-9), 1),
@@ -191,7 +193,7 @@ def main() -> None:
         peak("plain_padded_batch")
         cb = continuous_batching(model, batch, args.new, device)
         peak("generate_batch")
-        ours, _ = engine_run(model, batch, args.new, device)
+        ours, _ = scheduler_run(model, batch, args.new, device)
         peak("engine")
         rows.append(
             {

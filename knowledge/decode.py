@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import re
 
+from knowledge.cjk import CJK_CHAR
 from knowledge.errors import InputError
 
 _BOMS = (
@@ -16,7 +17,6 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
@@ -86,6 +86,6 @@ def _decode_legacy(data: bytes) -> str | None:
         return None
     # Random bytes often decode as GB18030 too; real Chinese text is mostly common CJK characters.
     non_ascii = sum(1 for ch in text if ord(ch) > 127)
-    if non_ascii and len(_CJK.findall(text)) / non_ascii < 0.5:
+    if non_ascii and len(CJK_CHAR.findall(text)) / non_ascii < 0.5:
         return None
     return text

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
+from knowledge.cjk import CJK_CHAR
 from knowledge.entry import CodeBlock, Entry, Kind, Language, ParsedDocument, Part
 
 # Bump when parsing changes, so that unchanged files are parsed again on the next ingest.
@@ -77,7 +78,6 @@ _CHATTER = re.compile(
     r"|\bhappy (?:learning|coding)\b|\bfeel free to (?:ask|reach|leave)",
     re.IGNORECASE,
 )
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _FULLWIDTH_COLON_SPACE = re.compile(r"：\s+")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;])\s*|(?<=[.])\s+")
@@ -233,7 +233,7 @@ def _label(text: str) -> tuple[str, str] | None:
 
 
 def _language(text: str) -> Language:
-    cjk = len(_CJK.findall(text))
+    cjk = len(CJK_CHAR.findall(text))
     words = len(_LATIN_WORD.findall(text))
     return "zh" if cjk >= max(4, words) else "en"
 

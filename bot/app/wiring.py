@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING, Any
 from bot.app.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.core.tutor import Tutor
+    from bot.llm.base import Backend
     from knowledge.store import Store
     from retriever.search import Retriever
+    from runner.protocol import Runner
     from runner.sandbox import Sandbox
 
 
@@ -41,7 +44,7 @@ def build_sandbox(settings: Settings, *, warm: bool = True) -> Sandbox:
     return Sandbox(limits, python=settings.runner_python, pool_size=2 if warm else 0)
 
 
-def build_runner(settings: Settings, *, warm: bool = True) -> Any:
+def build_runner(settings: Settings, *, warm: bool = True) -> Runner:
     """What runs snippets: the runner service when one is set, else the local sandbox."""
     if settings.runner_url:
         from runner.service import RemoteRunner
@@ -50,7 +53,7 @@ def build_runner(settings: Settings, *, warm: bool = True) -> Any:
     return build_sandbox(settings, warm=warm)
 
 
-def build_backend(settings: Settings) -> Any:
+def build_backend(settings: Settings) -> Backend | None:
     """The language model: a server when TUTOR_LLM_URL is set, the in-process model otherwise,
     or None for extractive answers."""
     if settings.llm_url:
@@ -65,13 +68,13 @@ def build_backend(settings: Settings) -> Any:
     return TransformersBackend(settings.llm_model, batch=settings.llm_batch)
 
 
-def load_backend(settings: Settings, warn: Any = None) -> Any:
+def load_backend(settings: Settings, warn: Any = None) -> Backend | None:
     """The language model, loaded now; None (extractive answers, offline grading) when there
     is none configured or it cannot be loaded, with the reason given to `warn`."""
     from bot.llm.base import GenerationError
 
     backend = build_backend(settings)
-    if backend is not None and hasattr(backend, "load"):
+    if backend is not None:
         try:
             backend.load()
         except GenerationError as exc:
@@ -81,7 +84,7 @@ def load_backend(settings: Settings, warn: Any = None) -> Any:
     return backend
 
 
-def build_tutor(settings: Settings, *, warn: Any = None, rate_limited: bool = True) -> Any:
+def build_tutor(settings: Settings, *, warn: Any = None, rate_limited: bool = True) -> Tutor:
     """The tutor core with every part it needs, built from the settings (`rate_limited`: the
     per-user limit of the bots; the local chat has one user and none)."""
     from bot.core.ratelimit import RateLimiter

@@ -20,9 +20,19 @@ class GenerationError(Exception):
 
 
 class Backend(Protocol):
-    """A language model that streams text."""
+    """A language model that streams text: what the answer engine and the grader call, and
+    what the wiring loads at start and the tutor closes at the end."""
 
     name: str
+
+    def load(self) -> None:
+        """Get ready to answer (idempotent); GenerationError, one line for people, when it
+        cannot."""
+        ...
+
+    def close(self) -> None:
+        """Release what `load` and answering took; no stream is started after."""
+        ...
 
     def stream(
         self,

@@ -7,14 +7,17 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.llm.base import Emit, GenerationError, Message, stream_from_thread
+
+if TYPE_CHECKING:
+    from bot.llm.scheduler import BatchScheduler
 
 
 class TransformersBackend:
     """A Hugging Face causal LM, loaded on first use, generating greedily: many chats at once
-    through the batching engine (`batch` > 0, Qwen2/Llama-family models), else one at a time
+    through the batch scheduler (`batch` > 0, Qwen2/Llama-family models), else one at a time
     with transformers' generate in a worker thread."""
 
     def __init__(
@@ -24,7 +27,7 @@ class TransformersBackend:
         self.device = device
         self.batch = batch
         self.max_len = max_len
-        self.engine: Any = None
+        self.scheduler: BatchScheduler | None = None
         self._model: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
@@ -66,13 +69,14 @@ class TransformersBackend:
                     f"cannot load the language model {self.name!r} ({first[:200]})"
                 ) from None
             self._tokenizer, self._model, self.device = tokenizer, model, device
-            self.engine = self._engine(model, tokenizer)
+            self.scheduler = self._scheduler(model, tokenizer)
 
-    def _engine(self, model: Any, tokenizer: Any) -> Any:
-        """The batching engine for the model, or None (not asked for, or not supported)."""
+    def _scheduler(self, model: Any, tokenizer: Any) -> BatchScheduler | None:
+        """The batch scheduler for the model, or None (not asked for, or not supported)."""
         if self.batch <= 0:
             return None
-        from bot.llm.engine import SUPPORTED, Engine
+        from bot.llm.model_step import SUPPORTED, ModelStep
+        from bot.llm.scheduler import BatchScheduler
 
         if getattr(model.config, "model_type", "") not in SUPPORTED:
             return None
@@ -81,7 +85,8 @@ class TransformersBackend:
             eos = tokenizer.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
         limit = getattr(model.config, "max_position_embeddings", self.max_len) or self.max_len
-        return Engine(model, eos=eos_ids, max_batch=self.batch, max_len=min(limit, self.max_len))
+        step = ModelStep(model, slots=self.batch, max_len=min(limit, self.max_len))
+        return BatchScheduler(step, eos=eos_ids)
 
     def prompt_ids(self, messages: list[Message]) -> Any:
         """Token ids of the chat, through the tokenizer's chat template."""
@@ -98,7 +103,7 @@ class TransformersBackend:
     ) -> AsyncIterator[str]:
         """Greedy generation, streamed chunk by chunk; setting `cancel` stops it."""
         await asyncio.to_thread(self.load)
-        if self.engine is not None:
+        if self.scheduler is not None:
             async for chunk in stream_from_thread(
                 lambda emit, stop: self._batched(messages, max_new_tokens, emit, stop),
                 cancel,
@@ -135,13 +140,14 @@ class TransformersBackend:
     def _batched(
         self, messages: list[Message], max_new_tokens: int, emit: Emit, stop: threading.Event
     ) -> None:
-        """One chat through the engine: its tokens come back on a queue and are turned into
-        text here, off the engine's thread."""
+        """One chat through the scheduler: its tokens come back on a queue and are turned
+        into text here, off the scheduler's thread."""
         import queue
 
         ids = self.prompt_ids(messages)["input_ids"][0].tolist()
         tokens: queue.SimpleQueue[int | None] = queue.SimpleQueue()
-        request = self.engine.submit(ids, max_new_tokens, tokens.put, stop)
+        assert self.scheduler is not None
+        request = self.scheduler.submit(ids, max_new_tokens, tokens.put, stop)
         threading.Thread(
             target=lambda: (request.done.wait(), tokens.put(None)), daemon=True
         ).start()
@@ -157,9 +163,9 @@ class TransformersBackend:
             raise request.error
 
     def close(self) -> None:
-        """Stop the batching engine, if one runs."""
-        if self.engine is not None:
-            self.engine.close()
+        """Stop the batch scheduler, if one runs."""
+        if self.scheduler is not None:
+            self.scheduler.close()
 
     def _run(self, inputs: Any, streamer: Any, max_new_tokens: int, stopping: Any) -> None:
         import torch

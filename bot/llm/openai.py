@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 
-from bot.llm.base import Emit, GenerationError, Message, stream_from_thread
+import aiohttp
+
+from bot.llm.base import GenerationError, Message
 
 
 class OpenAIBackend:
@@ -21,6 +22,11 @@ class OpenAIBackend:
         self.name = model
         self.api_key = api_key
         self.timeout = timeout
+        # What messages show: never the credentials a URL might carry.
+        parts = urllib.parse.urlsplit(self.url)
+        self._shown = urllib.parse.urlunsplit(
+            parts._replace(netloc=parts.netloc.rpartition("@")[2])
+        )
 
     async def stream(
         self,
@@ -30,47 +36,86 @@ class OpenAIBackend:
         cancel: asyncio.Event | None = None,
     ) -> AsyncIterator[str]:
         """Chunks of the server's streamed reply; setting `cancel` closes the connection."""
-        body = json.dumps(
-            {
-                "model": self.name,
-                "messages": messages,
-                "max_tokens": max_new_tokens,
-                "temperature": 0,
-                "stream": True,
-            }
-        ).encode()
-        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        if cancel is not None and cancel.is_set():
+            return
+        body = {
+            "model": self.name,
+            "messages": messages,
+            "max_tokens": max_new_tokens,
+            "temperature": 0,
+            "stream": True,
+        }
+        headers = {"Accept": "text/event-stream"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-
-        def work(emit: Emit, stop: threading.Event) -> None:
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    for raw in response:
-                        if stop.is_set():
+        # A limit per connect and per read, not on the whole reply: a long answer may stream for
+        # minutes, a silent server should not hold a chat that long.
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=self.timeout, sock_read=self.timeout
+        )
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout, trust_env=True) as session,
+                session.post(self.url, json=body, headers=headers) as response,
+            ):
+                if response.status >= 400:
+                    raise GenerationError(
+                        f"the model server answered HTTP {response.status} at {self._shown}"
+                    )
+                async with aclosing(_deltas(response, cancel)) as deltas:
+                    async for text in deltas:
+                        yield text
+                        if cancel is not None and cancel.is_set():
                             return
-                        line = raw.decode("utf-8", "replace").strip()
-                        if not line.startswith("data:"):
-                            continue
-                        data = line[5:].strip()
-                        if data == "[DONE]":
-                            return
-                        for choice in json.loads(data).get("choices", []):
-                            text = (choice.get("delta") or {}).get("content")
-                            if text:
-                                emit(text)
-            except urllib.error.HTTPError as exc:
-                raise GenerationError(
-                    f"the model server answered HTTP {exc.code} at {self.url}"
-                ) from None
-            except (urllib.error.URLError, OSError, ValueError) as exc:
-                reason = getattr(exc, "reason", exc)
-                raise GenerationError(f"the model server at {self.url} failed ({reason})") from None
+        except GenerationError:
+            raise
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+            raise GenerationError(
+                f"the model server at {self._shown} failed ({_reason(exc)})"
+            ) from None
 
-        async for chunk in stream_from_thread(work, cancel, _passthrough):
-            yield chunk
+    def load(self) -> None:
+        """Nothing to load: the server holds the model, and each reply opens its own session."""
+
+    def close(self) -> None:
+        """Nothing to release: no session outlives its reply."""
 
 
-def _passthrough(exc: BaseException) -> BaseException:
-    return exc
+async def _deltas(
+    response: aiohttp.ClientResponse, cancel: asyncio.Event | None
+) -> AsyncIterator[str]:
+    """The content pieces of a chat completion's event stream, until `[DONE]`, the end of the
+    stream, or `cancel` (which closes the response, so a read waiting on the server ends)."""
+    watcher = asyncio.create_task(_close_when_set(cancel, response)) if cancel else None
+    try:
+        async for raw in response.content:
+            line = raw.decode("utf-8", "replace").strip()
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                return
+            for choice in json.loads(data).get("choices", []):
+                text = (choice.get("delta") or {}).get("content")
+                if text:
+                    yield text
+    except (aiohttp.ClientError, OSError):
+        if cancel is not None and cancel.is_set():
+            return  # the read ended because we closed the response
+        raise
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+
+
+async def _close_when_set(cancel: asyncio.Event, response: aiohttp.ClientResponse) -> None:
+    await cancel.wait()
+    response.close()
+
+
+def _reason(exc: BaseException) -> str:
+    """One line saying why a request failed."""
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return "no answer within the timeout"
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,16 +1,12 @@
-"""Serving many chats at once on one model: an owned decode loop with continuous batching.
+"""Serving many chats at once on one model: a continuous-batching scheduler on its own thread.
 
 Requests join and leave the running batch at every step (continuous batching, as vLLM and SGLang
-schedule it): a new request is prefilled into a free slot of a preallocated KV cache, then each
-step decodes one token for every active request in one forward pass, with batched greedy
-selection. A request ends at EOS, at its token budget, or when it is cancelled; its slot is free
-for the next one at once.
-
-The forward pass is the model's own layers (projections, norms, MLP and rotary tables of a
-Hugging Face Qwen2/Llama-family model) around our attention over the slot cache, so the
-weights are used as loaded, in place. Out of GPU memory, the engine halves its batch, puts the
-newest requests back in the queue (they resume where they were) and goes on; a request that does
-not fit alone gets a clear error, and the others are served.
+schedule it): a new request is prefilled into a free slot of the model step's KV cache, then each
+step decodes one token for every active request in one forward pass (`model_step.py`). A request
+ends at EOS, at its token budget, or when it is cancelled; its slot is free for the next one at
+once. Out of GPU memory, the scheduler halves its batch, puts the newest requests back in the
+queue (they resume where they were) and goes on; a request that does not fit alone gets a clear
+error, and the others are served.
 """
 
 from __future__ import annotations
@@ -20,14 +16,13 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 
 from bot.llm.base import GenerationError
+from bot.llm.model_step import ModelStep
 
-log = logging.getLogger("tutor.engine")
-SUPPORTED = ("qwen2", "qwen3", "llama", "mistral")
+log = logging.getLogger("tutor.llm.scheduler")
 REGROW_STEPS = 200
 
 
@@ -50,44 +45,23 @@ class Request:
         return self.prompt + self.generated
 
 
-class Engine:
-    """Continuous batching over a slot KV cache; one thread runs the loop."""
+class BatchScheduler:
+    """Continuous batching over a model step's slots; one thread runs the loop."""
 
-    def __init__(
-        self,
-        model: Any,
-        *,
-        eos: set[int],
-        max_batch: int = 64,
-        max_len: int = 4096,
-        max_waiting: int = 256,
-    ) -> None:
-        config = model.config
-        if getattr(config, "model_type", "") not in SUPPORTED:
-            raise GenerationError(f"batched serving does not support {config.model_type} models")
-        self.model = model
+    def __init__(self, step: ModelStep, *, eos: set[int], max_waiting: int = 256) -> None:
+        self.step = step
+        self.cache = step.cache
         self.eos = eos
-        self.max_batch = max_batch
-        self.max_len = max_len
+        self.max_batch = step.cache.slots
+        self.max_len = step.cache.max_len
         self.max_waiting = max_waiting
-        self.layers = model.model.layers
-        self.heads = config.num_attention_heads
-        self.kv_heads = getattr(config, "num_key_value_heads", None) or self.heads
-        self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // self.heads
-        param = next(model.parameters())
-        self.device, self.dtype = param.device, param.dtype
-        shape = (len(self.layers), max_batch, self.kv_heads, max_len, self.head_dim)
-        self.keys = torch.zeros(shape, device=self.device, dtype=self.dtype)
-        self.values = torch.zeros(shape, device=self.device, dtype=self.dtype)
-        self.lengths = [0] * max_batch
-        self.free = list(range(max_batch - 1, -1, -1))
         self.active: list[Request] = []
         self.waiting: collections.deque[Request] = collections.deque()
-        self.batch_limit = max_batch
+        self.batch_limit = self.max_batch
         self._calm = 0
         self._wake = threading.Condition()
         self._closed = False
-        self._thread = threading.Thread(target=self._loop, name="tutor-engine", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="tutor-batch", daemon=True)
         self._thread.start()
 
     # -- the caller's side -------------------------------------------------------------------
@@ -145,7 +119,7 @@ class Engine:
 
     def _admit(self) -> None:
         """Prefill waiting requests into free slots, up to the batch limit."""
-        while self.free and len(self.active) < self.batch_limit:
+        while self.cache.free and len(self.active) < self.batch_limit:
             with self._wake:
                 if not self.waiting:
                     return
@@ -153,11 +127,9 @@ class Engine:
             if request.stop.is_set():
                 self._finish(request)
                 continue
-            slot = self.free.pop()
-            request.slot = slot
-            tokens = request.tokens
+            request.slot = self.cache.take()
             try:
-                logits = self._forward([tokens], [0], [slot])
+                token = self.step.prefill(request.tokens, request.slot)
             except torch.OutOfMemoryError:
                 self._release(request)
                 if self._shrink():
@@ -166,17 +138,14 @@ class Engine:
                 else:
                     self._finish(request, _oom())
                 return
-            self.lengths[slot] = len(tokens)
             self.active.append(request)
-            self._take(request, int(logits[0].argmax()))
+            self._take(request, token)
 
     def _decode(self) -> None:
         """One token for every active request, in one forward pass."""
         batch = list(self.active)
-        tokens = [[r.generated[-1]] for r in batch]
-        starts = [self.lengths[r.slot] for r in batch]
         try:
-            logits = self._forward(tokens, starts, [r.slot for r in batch])
+            chosen = self.step.decode([r.generated[-1] for r in batch], [r.slot for r in batch])
         except torch.OutOfMemoryError:
             if not self._shrink():
                 for request in batch:
@@ -186,9 +155,7 @@ class Engine:
         if self._calm >= REGROW_STEPS and self.batch_limit < self.max_batch:
             self.batch_limit += 1  # memory pressure passes: win the batch back slowly
             self._calm = 0
-        chosen = logits.argmax(dim=-1).tolist()
         for request, token in zip(batch, chosen, strict=True):
-            self.lengths[request.slot] += 1
             self._take(request, token)
 
     def _take(self, request: Request, token: int) -> None:
@@ -196,7 +163,7 @@ class Engine:
         ended = token in self.eos
         if not ended:
             request.on_token(token)
-        full = self.lengths[request.slot] + 1 >= self.max_len
+        full = self.cache.lengths[request.slot] + 1 >= self.max_len
         if ended or full or len(request.generated) >= request.max_new_tokens:
             self._finish(request)
 
@@ -222,8 +189,7 @@ class Engine:
 
     def _release(self, request: Request) -> None:
         if request.slot >= 0:
-            self.lengths[request.slot] = 0
-            self.free.append(request.slot)
+            self.cache.release(request.slot)
             request.slot = -1
 
     def _finish(self, request: Request, error: BaseException | None = None) -> None:
@@ -232,63 +198,6 @@ class Engine:
         self._release(request)
         request.error = error
         request.done.set()
-
-    # -- the model ---------------------------------------------------------------------------
-
-    def _forward(self, tokens: list[list[int]], starts: list[int], slots: list[int]) -> Any:
-        """Logits of the last position of each row; writes the rows' keys and values into
-        their slots at positions start.. (all rows of one call have the same length)."""
-        device = self.device
-        ids = torch.tensor(tokens, device=device)
-        batch, width = ids.shape
-        start = torch.tensor(starts, device=device)
-        positions = start[:, None] + torch.arange(width, device=device)[None, :]
-        slot = torch.tensor(slots, device=device)
-        span = int(max(starts)) + width
-        # Row b may see key k when k <= its query's position (causal, and its own past only).
-        keys_at = torch.arange(span, device=device)
-        mask = keys_at[None, None, None, :] <= positions[:, None, :, None]
-        inner = self.model.model
-        x = inner.embed_tokens(ids)
-        cos, sin = inner.rotary_emb(x, positions)
-        cos, sin = cos[:, None], sin[:, None]
-        rows = slot.repeat_interleave(width)
-        cols = positions.reshape(-1)
-        group = self.heads // self.kv_heads
-        for n, layer in enumerate(self.layers):
-            attention = layer.self_attn
-            h = layer.input_layernorm(x)
-            q = attention.q_proj(h).view(batch, width, self.heads, self.head_dim)
-            k = attention.k_proj(h).view(batch, width, self.kv_heads, self.head_dim)
-            v = attention.v_proj(h).view(batch, width, self.kv_heads, self.head_dim)
-            if hasattr(attention, "q_norm"):  # Qwen3 normalises queries and keys per head
-                q, k = attention.q_norm(q), attention.k_norm(k)
-            q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
-            q = q * cos + _rotate_half(q) * sin
-            k = k * cos + _rotate_half(k) * sin
-            self.keys[n][rows, :, cols] = k.transpose(1, 2).reshape(
-                -1, self.kv_heads, self.head_dim
-            )
-            self.values[n][rows, :, cols] = v.transpose(1, 2).reshape(
-                -1, self.kv_heads, self.head_dim
-            )
-            past_k = self.keys[n][slot, :, :span]
-            past_v = self.values[n][slot, :, :span]
-            if group > 1:
-                past_k = past_k.repeat_interleave(group, dim=1)
-                past_v = past_v.repeat_interleave(group, dim=1)
-            out = torch.nn.functional.scaled_dot_product_attention(
-                q, past_k, past_v, attn_mask=mask
-            )
-            x = x + attention.o_proj(out.transpose(1, 2).reshape(batch, width, -1))
-            x = x + layer.mlp(layer.post_attention_layernorm(x))
-        last = inner.norm(x[:, -1])
-        return self.model.lm_head(last).float()
-
-
-def _rotate_half(x: Any) -> Any:
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
 def _oom() -> GenerationError:

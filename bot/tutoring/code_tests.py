@@ -17,9 +17,9 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from bot.core.fences import fences
 from runner.result import RunResult
 
-_FENCE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)```", re.DOTALL)
 _CODE_HINT = re.compile(
     r"^\s*(def |class |import |from \S+ import |return\b|for |while |if )", re.M
 )
@@ -105,7 +105,7 @@ class Verdict:
 
 def extract_code(text: str) -> str:
     """The code in a message: its fenced blocks, or the whole message when it reads as code."""
-    blocks = [code for lang, code in _FENCE.findall(text) if lang.lower() in ("", "python", "py")]
+    blocks = [f.code for f in fences(text) if f.language in ("", "python", "py")]
     if blocks:
         return "\n\n".join(b.strip("\n") for b in blocks)
     if _CODE_HINT.search(text):

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import fnmatch
+import hashlib
+import tomllib
+from importlib import resources
+from pathlib import Path
+
 import pytest
 
 from retriever.glossary import Glossary
-from retriever.text import Tokenizer, cjk_ratio
+from retriever.text import Tokenizer, cjk_ratio, stop_words
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +68,38 @@ def test_glossary_file_is_big_and_well_formed():
     assert len(pairs) >= 300
     assert all(len(p) == 2 and p[0].strip() and p[1].strip() for p in pairs)
     assert len({tuple(p) for p in pairs}) == len(pairs)
+
+
+@pytest.mark.parametrize(
+    ("lang", "size", "digest", "members"),
+    [
+        (
+            "en",
+            196,
+            "8462ee8abc3d65824fe3c0a52bd4e3576cbef35a3cdf902cf377adb687195194",
+            {"a", "the", "between", "doing", "your"},
+        ),
+        (
+            "zh",
+            130,
+            "a806eb894b780672c246fa932bd9aad6b2077e9e630c719bec30d77244992f26",
+            {"的", "了", "么", "呢", "为什么"},
+        ),
+    ],
+)
+def test_stop_words_are_the_same_words_read_from_package_data(lang, size, digest, members):
+    words = stop_words(lang)
+    assert len(words) == size and members <= words
+    # The digest pins the exact list the tokenizer used when the words lived in code.
+    assert hashlib.sha256("\n".join(sorted(words)).encode()).hexdigest() == digest
+    assert stop_words(lang) is words  # read once
+
+
+def test_stop_word_files_are_declared_package_data():
+    root = Path(__file__).parents[2]
+    data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    patterns = data["package-data"]["retriever"]
+    files = resources.files("retriever").joinpath("stopwords")
+    for lang in ("en", "zh"):
+        assert files.joinpath(f"{lang}.txt").is_file()
+        assert any(fnmatch.fnmatch(f"stopwords/{lang}.txt", p) for p in patterns)

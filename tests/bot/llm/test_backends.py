@@ -126,6 +126,10 @@ def test_missing_model_path_is_a_clear_error(tmp_path):
 
 class _SSE(BaseHTTPRequestHandler):
     bodies: ClassVar[list] = []
+    keys: ClassVar[list] = []
+    sent: ClassVar[list] = []
+    # When set, the stream sends its first piece and then waits here before the rest.
+    hold: ClassVar[threading.Event | None] = None
 
     def log_message(self, *args):
         pass
@@ -133,6 +137,7 @@ class _SSE(BaseHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers["Content-Length"])
         type(self).bodies.append(json.loads(self.rfile.read(length)))
+        type(self).keys.append(self.headers.get("Authorization"))
         if self.path != "/v1/chat/completions":
             self.send_response(404)
             self.end_headers()
@@ -140,19 +145,33 @@ class _SSE(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
-        for piece in ["The ", "cache ", "keeps ", "keys [1]."]:
-            event = {"choices": [{"delta": {"content": piece}}]}
-            self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
-            self.wfile.flush()
-        self.wfile.write(b"data: [DONE]\n\n")
+        try:
+            for n, piece in enumerate(["The ", "cache ", "keeps ", "keys [1]."]):
+                if n == 1 and type(self).hold is not None:
+                    type(self).hold.wait(timeout=10)
+                type(self).sent.append(piece)
+                event = {"choices": [{"delta": {"content": piece}}]}
+                # An event's closing blank line goes out with the next one, so a held stream
+                # has nothing buffered after its last data line.
+                start = "\n" if n else ""
+                self.wfile.write(f"{start}: keep-alive\n\ndata: {json.dumps(event)}\n".encode())
+                self.wfile.flush()
+            self.wfile.write(b"\ndata: [DONE]\n\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client hung up: what a cancelled stream does
 
 
 @pytest.fixture
 def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _SSE)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        if _SSE.hold is not None:
+            _SSE.hold.set()
+            _SSE.hold = None
+        httpd.shutdown()
     httpd.server_close()
 
 
@@ -170,3 +189,37 @@ def test_openai_backend_errors_are_one_line(server):
         asyncio.run(collect(OpenAIBackend(server + "/wrong", "tiny")))
     with pytest.raises(GenerationError, match="failed"):
         asyncio.run(collect(OpenAIBackend("http://127.0.0.1:9/v1", "tiny", timeout=2)))
+
+
+def test_openai_backend_sends_the_key_only_in_its_header(server):
+    asyncio.run(collect(OpenAIBackend(server + "/v1", "tiny", api_key="sk-secret")))
+    assert _SSE.keys[-1] == "Bearer sk-secret"
+    with pytest.raises(GenerationError) as caught:
+        asyncio.run(collect(OpenAIBackend(server + "/wrong", "tiny", api_key="sk-secret")))
+    assert "sk-secret" not in str(caught.value)
+
+
+def test_openai_backend_errors_hide_credentials_in_the_url(server):
+    host = server.removeprefix("http://")
+    with pytest.raises(GenerationError, match="HTTP 404") as caught:
+        asyncio.run(collect(OpenAIBackend(f"http://me:pw@{host}/wrong", "tiny")))
+    assert "me:pw" not in str(caught.value)
+    assert f"{host}/wrong/chat/completions" in str(caught.value)
+
+
+def test_openai_cancel_closes_a_stream_the_server_holds_open(server):
+    _SSE.hold = threading.Event()  # no more pieces until the test ends
+    _SSE.sent.clear()
+
+    async def run() -> list[str]:
+        cancel = asyncio.Event()
+        backend = OpenAIBackend(server + "/v1", "tiny", timeout=30)
+        got = []
+        async for chunk in backend.stream(CHAT, cancel=cancel):
+            got.append(chunk)
+            # Set once the backend is waiting on the server for the next piece.
+            asyncio.get_running_loop().call_soon(cancel.set)
+        return got
+
+    assert asyncio.run(run()) == ["The "]
+    assert _SSE.sent == ["The "]  # the stream ended while the server still held it

@@ -1,4 +1,4 @@
-"""The batching engine on a tiny random Qwen2 (built here, no download): greedy output equals
+"""The batching scheduler on a tiny random Qwen2 (built here, no download): greedy output equals
 transformers' generate, a batched request equals the same request alone, cancel, a full queue,
 and recovery from running out of memory."""
 
@@ -11,8 +11,9 @@ import pytest
 import torch
 
 from bot.llm.base import GenerationError
-from bot.llm.engine import Engine
 from bot.llm.hf import TransformersBackend
+from bot.llm.model_step import ModelStep
+from bot.llm.scheduler import BatchScheduler
 from tests.bot.llm.test_backends import CHAT, tiny_model  # noqa: F401  (fixture)
 
 PROMPTS = [
@@ -33,20 +34,22 @@ def model(tiny_model):  # noqa: F811
     return AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float64).eval()
 
 
-def run(engine: Engine, prompt: list[int], new: int, stop: threading.Event | None = None):
+def run(
+    scheduler: BatchScheduler, prompt: list[int], new: int, stop: threading.Event | None = None
+):
     got: list[int] = []
-    request = engine.submit(prompt, new, got.append, stop)
+    request = scheduler.submit(prompt, new, got.append, stop)
     return request, got
 
 
 def alone(model, prompt: list[int], new: int) -> list[int]:
-    engine = Engine(model, eos=set(), max_batch=1, max_len=256)
+    scheduler = BatchScheduler(ModelStep(model, slots=1, max_len=256), eos=set())
     try:
-        request, got = run(engine, prompt, new)
+        request, got = run(scheduler, prompt, new)
         assert request.done.wait(60) and request.error is None
         return got
     finally:
-        engine.close()
+        scheduler.close()
 
 
 def test_greedy_output_equals_transformers_generate(model):
@@ -61,83 +64,98 @@ def test_greedy_output_equals_transformers_generate(model):
 def test_batched_requests_equal_the_same_requests_alone(model):
     budgets = [20, 7, 15, 25, 3, 12]  # requests end at different steps; others join then
     expected = [alone(model, p, n) for p, n in zip(PROMPTS, budgets, strict=True)]
-    engine = Engine(model, eos=set(), max_batch=4, max_len=256)
+    scheduler = BatchScheduler(ModelStep(model, slots=4, max_len=256), eos=set())
     try:
-        runs = [run(engine, p, n) for p, n in zip(PROMPTS, budgets, strict=True)]
+        runs = [run(scheduler, p, n) for p, n in zip(PROMPTS, budgets, strict=True)]
         for request, _ in runs:
             assert request.done.wait(60) and request.error is None
         assert [got for _, got in runs] == expected
     finally:
-        engine.close()
+        scheduler.close()
 
 
 def test_cancelled_request_stops_and_the_others_go_on(model):
-    engine = Engine(model, eos=set(), max_batch=4, max_len=1024)
+    scheduler = BatchScheduler(ModelStep(model, slots=4, max_len=1024), eos=set())
     try:
         stop = threading.Event()
-        cancelled, got = run(engine, PROMPTS[0], 900, stop)
-        other, other_got = run(engine, PROMPTS[1], 30)
+        cancelled, got = run(scheduler, PROMPTS[0], 900, stop)
+        other, other_got = run(scheduler, PROMPTS[1], 30)
         stop.set()
         assert cancelled.done.wait(60) and cancelled.error is None
         assert len(got) < 900
         assert other.done.wait(60) and len(other_got) == 30
     finally:
-        engine.close()
+        scheduler.close()
+
+
+class Held(ModelStep):
+    """A model step whose first prefill waits until `release` is set: the loop is busy then."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def prefill(self, tokens, slot):
+        self.entered.set()
+        assert self.release.wait(60)
+        return super().prefill(tokens, slot)
 
 
 def test_a_full_queue_is_refused_at_once(model):
-    engine = Engine(model, eos=set(), max_batch=1, max_len=1024, max_waiting=1)
+    step = Held(model, slots=1, max_len=1024)
+    scheduler = BatchScheduler(step, eos=set(), max_waiting=1)
     try:
-        first, _ = run(engine, PROMPTS[0], 1000)
-        while first.slot < 0 and not first.done.is_set():  # until the loop has taken it
-            threading.Event().wait(0.01)
-        run(engine, PROMPTS[1], 10)
+        first, _ = run(scheduler, PROMPTS[0], 1000)
+        assert step.entered.wait(60)  # the loop has taken the first request off the queue
+        run(scheduler, PROMPTS[1], 10)
         with pytest.raises(GenerationError, match="busy"):
-            run(engine, PROMPTS[2], 10)
+            run(scheduler, PROMPTS[2], 10)
         first.stop.set()
     finally:
-        engine.close()
+        step.release.set()
+        scheduler.close()
 
 
 def test_a_prompt_longer_than_the_context_is_refused(model):
-    engine = Engine(model, eos=set(), max_batch=1, max_len=16)
+    scheduler = BatchScheduler(ModelStep(model, slots=1, max_len=16), eos=set())
     try:
         with pytest.raises(GenerationError, match="too long"):
-            run(engine, list(range(1, 30)), 10)
+            run(scheduler, list(range(1, 30)), 10)
     finally:
-        engine.close()
+        scheduler.close()
 
 
-class Cramped(Engine):
-    """An engine whose device runs out of memory above two rows, or on a long prompt."""
+class Cramped(ModelStep):
+    """A model step whose device runs out of memory above two rows, or on a long prompt."""
 
-    def _forward(self, tokens, starts, slots):
+    def forward(self, tokens, starts, slots):
         if len(tokens) > 2 or len(tokens[0]) > 40:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return super()._forward(tokens, starts, slots)
+        return super().forward(tokens, starts, slots)
 
 
 def test_out_of_memory_shrinks_the_batch_and_every_request_still_finishes(model):
     budgets = [12, 9, 14, 6]
     expected = [alone(model, p, n) for p, n in zip(PROMPTS[:4], budgets, strict=True)]
-    engine = Cramped(model, eos=set(), max_batch=4, max_len=256)
+    scheduler = BatchScheduler(Cramped(model, slots=4, max_len=256), eos=set())
     try:
-        runs = [run(engine, p, n) for p, n in zip(PROMPTS[:4], budgets, strict=True)]
+        runs = [run(scheduler, p, n) for p, n in zip(PROMPTS[:4], budgets, strict=True)]
         for request, _ in runs:
             assert request.done.wait(60) and request.error is None
         assert [got for _, got in runs] == expected
-        assert engine.batch_limit <= 2
-        # A request that does not fit even alone gets a clear error; the engine keeps serving.
-        too_big, _ = run(engine, list(range(1, 60)), 5)
+        assert scheduler.batch_limit <= 2
+        # A request that does not fit even alone gets a clear error; the scheduler keeps serving.
+        too_big, _ = run(scheduler, list(range(1, 60)), 5)
         assert too_big.done.wait(60)
         assert "ran out of GPU memory" in str(too_big.error)
-        after, got = run(engine, PROMPTS[3], 5)
+        after, got = run(scheduler, PROMPTS[3], 5)
         assert after.done.wait(60) and after.error is None and got == alone(model, PROMPTS[3], 5)
     finally:
-        engine.close()
+        scheduler.close()
 
 
-def test_backend_serves_concurrent_chats_through_the_engine(tiny_model):  # noqa: F811
+def test_backend_serves_concurrent_chats_through_the_scheduler(tiny_model):  # noqa: F811
     backend = TransformersBackend(str(tiny_model), device="cpu", batch=4)
 
     async def ask(text: str) -> str:
@@ -149,7 +167,7 @@ def test_backend_serves_concurrent_chats_through_the_engine(tiny_model):  # noqa
 
     try:
         answers = asyncio.run(all_at_once())
-        assert backend.engine is not None
+        assert backend.scheduler is not None
         assert all(answers)
         # The streamed text is the decoded tokens: the same chat alone reads the same.
         assert asyncio.run(ask("quantization")) == answers[1]

@@ -1,0 +1,56 @@
+"""The slot KV cache: every layer's keys and values, preallocated for a fixed number of slots.
+
+A slot holds one request's past (its prompt and what it wrote so far), up to `max_len`
+positions; a request takes a free slot when it starts and gives it back when it ends, so no
+memory is allocated while serving.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+
+class SlotKVCache:
+    """Keys and values of shape (layers, slots, kv_heads, max_len, head_dim), and which slots
+    are free and how far each used one is filled."""
+
+    def __init__(
+        self,
+        *,
+        layers: int,
+        slots: int,
+        kv_heads: int,
+        max_len: int,
+        head_dim: int,
+        device: Any,
+        dtype: Any,
+    ) -> None:
+        shape = (layers, slots, kv_heads, max_len, head_dim)
+        self.keys = torch.zeros(shape, device=device, dtype=dtype)
+        self.values = torch.zeros(shape, device=device, dtype=dtype)
+        self.slots = slots
+        self.max_len = max_len
+        self.lengths = [0] * slots
+        # Popped from the end: slot 0 is taken first.
+        self.free = list(range(slots - 1, -1, -1))
+
+    def take(self) -> int:
+        """A free slot, now in use (IndexError when none is free)."""
+        return self.free.pop()
+
+    def release(self, slot: int) -> None:
+        """Give a slot back; what it held is forgotten."""
+        self.lengths[slot] = 0
+        self.free.append(slot)
+
+    def write(self, layer: int, rows: Any, cols: Any, keys: Any, values: Any) -> None:
+        """Store one layer's keys and values (n, kv_heads, head_dim) at slot rows[i], position
+        cols[i]."""
+        self.keys[layer][rows, :, cols] = keys
+        self.values[layer][rows, :, cols] = values
+
+    def read(self, layer: int, slots: Any, span: int) -> tuple[Any, Any]:
+        """One layer's keys and values of the given slots, positions 0..span-1."""
+        return self.keys[layer][slots, :, :span], self.values[layer][slots, :, :span]

@@ -1,0 +1,94 @@
+"""The model step and its slot KV cache on a tiny random Qwen2 (built here, no download), driven
+directly, without the scheduler's thread."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from bot.llm.base import GenerationError
+from bot.llm.kv_cache import SlotKVCache
+from bot.llm.model_step import ModelStep
+from tests.bot.llm.test_backends import tiny_model  # noqa: F401  (fixture)
+
+SHORT = [7, 7, 7]
+LONG = [120, 33, 54, 2, 19, 88, 101, 64, 12]
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model):  # noqa: F811
+    from transformers import AutoModelForCausalLM
+
+    # Float64, so that a batched row and the same row alone agree to the last bit that matters.
+    return AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float64).eval()
+
+
+def greedy(step: ModelStep, prompts: list[list[int]], new: int) -> list[list[int]]:
+    """Prefill each prompt into its own slot, then decode all slots together."""
+    slots = [step.cache.take() for _ in prompts]
+    out = [[step.prefill(p, s)] for p, s in zip(prompts, slots, strict=True)]
+    for _ in range(new - 1):
+        chosen = step.decode([o[-1] for o in out], slots)
+        for o, token in zip(out, chosen, strict=True):
+            o.append(token)
+    return out
+
+
+@torch.inference_mode()
+def test_prefill_then_decode_equals_transformers_generate(model):
+    out = model.generate(torch.tensor([LONG]), max_new_tokens=12, do_sample=False, pad_token_id=0)
+    step = ModelStep(model, slots=1, max_len=64)
+    assert greedy(step, [LONG], 12) == [out[0, len(LONG) :].tolist()]
+
+
+@torch.inference_mode()
+def test_slots_decoded_together_equal_each_decoded_alone(model):
+    alone = [greedy(ModelStep(model, slots=1, max_len=64), [p], 10)[0] for p in (SHORT, LONG)]
+    together = greedy(ModelStep(model, slots=2, max_len=64), [SHORT, LONG], 10)
+    assert together == alone
+
+
+@torch.inference_mode()
+def test_a_released_slot_serves_the_next_request_from_scratch(model):
+    step = ModelStep(model, slots=1, max_len=64)
+    first = greedy(step, [LONG], 6)
+    step.cache.release(0)
+    assert step.cache.lengths == [0] and step.cache.free == [0]
+    assert greedy(step, [LONG], 6) == first
+
+
+class OutOfMemory(ModelStep):
+    """A model step whose device has no memory left."""
+
+    def forward(self, tokens, starts, slots):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+@torch.inference_mode()
+def test_a_step_out_of_memory_leaves_the_lengths_as_they_were(model):
+    step = OutOfMemory(model, slots=2, max_len=64)
+    step.cache.lengths[:] = [5, 9]
+    with pytest.raises(torch.OutOfMemoryError):
+        step.decode([1, 2], [0, 1])
+    with pytest.raises(torch.OutOfMemoryError):
+        step.prefill(SHORT, 0)
+    assert step.cache.lengths == [5, 9]
+
+
+def test_an_unsupported_model_is_refused_with_its_type():
+    unsupported = SimpleNamespace(config=SimpleNamespace(model_type="gpt2"))
+    with pytest.raises(GenerationError, match="gpt2"):
+        ModelStep(unsupported, slots=1, max_len=16)
+
+
+def test_slots_are_taken_lowest_first_and_given_back():
+    cache = SlotKVCache(
+        layers=1, slots=3, kv_heads=1, max_len=4, head_dim=2, device="cpu", dtype=torch.float32
+    )
+    assert [cache.take(), cache.take()] == [0, 1]
+    cache.lengths[1] = 3
+    cache.release(1)
+    assert cache.lengths[1] == 0
+    assert cache.take() == 1
