@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from bot.core.conversation import Incoming, Place, Reply, Sent
+from bot.core.conversation import Incoming, OnPosted, Place, Reply, Sent
 
 # The terminal is one long conversation: one thread.
 PLACE = Place("console", "local", "terminal", "chat")
@@ -66,7 +66,8 @@ class PlainOutbox:
         self.out.flush()
         return Sent()
 
-    def stream(self) -> _PlainStream:
+    def stream(self, on_posted: OnPosted | None = None) -> _PlainStream:
+        """A streamed reply; a terminal has no threads to report to `on_posted`."""
         return _PlainStream(self)
 
 
@@ -105,7 +106,8 @@ class RichOutbox:
         self.render(reply)
         return Sent()
 
-    def stream(self) -> _RichStream:
+    def stream(self, on_posted: OnPosted | None = None) -> _RichStream:
+        """A streamed reply; a terminal has no threads to report to `on_posted`."""
         return _RichStream(self)
 
 

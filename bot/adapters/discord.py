@@ -19,7 +19,17 @@ import discord
 from discord import app_commands
 
 from bot.core import messages
-from bot.core.conversation import Attachment, Button, Incoming, Place, Reply, Sent
+from bot.core.conversation import (
+    MAX_SOURCE_FILES,
+    Attachment,
+    Button,
+    Incoming,
+    OnPosted,
+    Place,
+    Reply,
+    Sent,
+    is_source_file,
+)
 
 log = logging.getLogger("tutor.discord")
 LIMIT = 2000
@@ -128,8 +138,8 @@ class ChannelOutbox:
             await target.send(piece, **kwargs)
         return Sent(self.thread)
 
-    def stream(self) -> EditingStream:
-        return EditingStream(self)
+    def stream(self, on_posted: OnPosted | None = None) -> EditingStream:
+        return EditingStream(self, on_posted)
 
     async def first(self, text: str) -> Any:
         target = await self._where()
@@ -177,8 +187,8 @@ class InteractionOutbox:
             except discord.HTTPException as exc:
                 log.info("could not open a quiz thread (%s)", exc)
 
-    def stream(self) -> EditingStream:
-        return EditingStream(self)
+    def stream(self, on_posted: OnPosted | None = None) -> EditingStream:
+        return EditingStream(self, on_posted)
 
     async def first(self, text: str) -> Any:
         return await self.interaction.followup.send(
@@ -189,13 +199,21 @@ class InteractionOutbox:
 class EditingStream:
     """An answer shown as it is written: one message, edited at most every EDIT_INTERVAL."""
 
-    def __init__(self, box: ChannelOutbox | InteractionOutbox, interval: float = EDIT_INTERVAL):
+    def __init__(
+        self,
+        box: ChannelOutbox | InteractionOutbox,
+        on_posted: OnPosted | None = None,
+        interval: float = EDIT_INTERVAL,
+    ) -> None:
         self.box = box
+        self.on_posted = on_posted
         self.interval = interval
         self.text = ""
         self.shown = ""
         self.message: Any = None
         self.task: asyncio.Task | None = None
+        # The post or edit on its way: the first one opens the thread and makes the message.
+        self.step: asyncio.Task | None = None
 
     def write(self, text: str) -> None:
         self.text += text
@@ -207,24 +225,33 @@ class EditingStream:
             await asyncio.sleep(self.interval)
             if self.text != self.shown:
                 text = self.text
-                shown = text if len(text) <= LIMIT - 2 else text[: LIMIT - 3] + "…"
-                if self.message is None:
-                    self.message = await self.box.first(shown + " ▌")
-                else:
-                    await self.message.edit(content=shown + " ▌", allowed_mentions=NO_MENTIONS)
+                self.step = asyncio.get_running_loop().create_task(self._show(text))
+                # Shielded: close() stops the pacing but lets a post on its way land.
+                await asyncio.shield(self.step)
                 self.shown = text
+
+    async def _show(self, text: str) -> None:
+        preview = (text if len(text) <= LIMIT - 2 else text[: LIMIT - 3] + "…") + " ▌"
+        if self.message is None:
+            self.message = await self.box.first(preview)
+            self._posted(Sent(self.box.thread))
+        else:
+            await self.message.edit(content=preview, allowed_mentions=NO_MENTIONS)
 
     async def close(self, reply: Reply) -> Sent:
         if self.task is not None:
             self.task.cancel()
+            # The pump fails only when its step does: that failure is reported below.
+            await asyncio.gather(self.task, return_exceptions=True)
+        if self.step is not None:
             try:
-                await self.task
-            except asyncio.CancelledError:
-                pass
+                await self.step
             except discord.HTTPException as exc:
-                log.info("streaming edit failed (%s); sending the answer whole", exc)
+                log.info("a streamed update failed (%s); the final answer follows", exc)
         if self.message is None:
-            return await self.box.send(reply)
+            sent = await self.box.send(reply)
+            self._posted(sent)
+            return sent
         pieces = split(reply.text)
         head = pieces[0] if len(pieces) > 1 else reply.text
         rest = Reply("\n".join(pieces[1:]), reply.buttons, reply.files, reply.kind, reply.private)
@@ -238,7 +265,11 @@ class EditingStream:
         await self.message.edit(**kwargs)
         if len(pieces) > 1:
             await self.box.send(rest)
-        return Sent(getattr(self.box, "thread", ""))
+        return Sent(self.box.thread)
+
+    def _posted(self, sent: Sent) -> None:
+        if self.on_posted is not None:
+            self.on_posted(sent)
 
 
 class DiscordBot:
@@ -315,8 +346,8 @@ class DiscordBot:
         me = self.client.user
         text = re.sub(rf"<@!?{me.id}>\s*", "", message.content).strip() if me else message.content
         attachments = []
-        for attachment in message.attachments[:3]:
-            if attachment.size <= 200_000 and attachment.filename.endswith((".py", ".txt", ".sh")):
+        for attachment in message.attachments[:MAX_SOURCE_FILES]:
+            if is_source_file(attachment.filename, attachment.size):
                 attachments.append(Attachment(attachment.filename, await attachment.read()))
         place = self.place(message.channel, message.guild.id if message.guild else None)
         incoming = Incoming(

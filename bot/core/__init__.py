@@ -2,5 +2,8 @@
 
 Rooms: `conversation` (what passes between the core and an adapter), `commands` (parsing chat
 commands), `ratelimit`, `errors` (the one error tree), `messages` (every user-facing text, both
-languages), `tutor` (dispatch and the handlers).
+languages), `fences` (code blocks in messages), `tutor` (dispatch), its handlers by feature
+(`asking`, `quizzes`, `running`, `admin`, sharing `parts`), `threads` (the threads the tutor
+posts in, known as soon as a post returns), `ports` (the store and retriever as the core sees
+them).
 """

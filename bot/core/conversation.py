@@ -8,8 +8,14 @@ core as a message whose text is the button's command.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
+
+# Which shared files are source code, and how much of them is read: adapters fetch only these.
+SOURCE_LANGUAGES = {"py": "python", "txt": "python", "sh": "sh"}
+MAX_SOURCE_BYTES = 200_000
+MAX_SOURCE_FILES = 3
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,28 @@ class Incoming:
         return f"{self.place.platform}:{self.user}"
 
 
+def is_source_file(name: str, size: int) -> bool:
+    """Whether a file shared with a message is source code to fetch (a small .py, .txt, .sh)."""
+    return _suffix(name) in SOURCE_LANGUAGES and size <= MAX_SOURCE_BYTES
+
+
+def attached_code(attachments: tuple[Attachment, ...]) -> tuple[str, str]:
+    """The first attached source file's text and language ("" and "python" when there is none)."""
+    for attachment in attachments:
+        language = SOURCE_LANGUAGES.get(_suffix(attachment.name))
+        if language is None:
+            continue
+        try:
+            return attachment.content.decode("utf-8"), language
+        except UnicodeDecodeError:
+            continue
+    return "", "python"
+
+
+def _suffix(name: str) -> str:
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
 @dataclass(frozen=True)
 class Button:
     """A choice under a reply; clicking it sends `command` as the user's message."""
@@ -75,6 +103,10 @@ class Sent:
     thread: str = ""
 
 
+OnPosted = Callable[[Sent], None]
+"""Told by a stream where its first post landed, as soon as that post returns."""
+
+
 class ReplyStream(Protocol):
     """A reply written as it is generated; the adapter decides how often to show progress."""
 
@@ -91,8 +123,9 @@ class Outbox(Protocol):
     async def send(self, reply: Reply) -> Sent:
         """Post a reply."""
 
-    def stream(self) -> ReplyStream:
-        """Start a reply that will be streamed."""
+    def stream(self, on_posted: OnPosted | None = None) -> ReplyStream:
+        """Start a reply that will be streamed; `on_posted` (when given) is called with the
+        thread of the stream's first post as soon as that post returns."""
 
 
 @dataclass
@@ -100,6 +133,7 @@ class RecordingStream:
     """A stream that keeps what was written; used by the recording outbox."""
 
     box: RecordingOutbox
+    on_posted: OnPosted | None = None
     chunks: list[str] = field(default_factory=list)
 
     def write(self, text: str) -> None:
@@ -107,7 +141,10 @@ class RecordingStream:
 
     async def close(self, reply: Reply) -> Sent:
         self.box.streamed.append("".join(self.chunks))
-        return await self.box.send(reply)
+        sent = await self.box.send(reply)
+        if self.on_posted is not None:
+            self.on_posted(sent)
+        return sent
 
 
 @dataclass
@@ -122,8 +159,8 @@ class RecordingOutbox:
         self.replies.append(reply)
         return Sent(self.thread)
 
-    def stream(self) -> RecordingStream:
-        return RecordingStream(self)
+    def stream(self, on_posted: OnPosted | None = None) -> RecordingStream:
+        return RecordingStream(self, on_posted)
 
     @property
     def text(self) -> str:

@@ -36,6 +36,13 @@ class Scripted:
     def __init__(self, reply: str = "") -> None:
         self.reply = reply
         self.seen: list = []
+        self.closed = False
+
+    def load(self) -> None:
+        """Nothing to load."""
+
+    def close(self) -> None:
+        self.closed = True
 
     async def stream(self, messages, *, max_new_tokens=512, cancel=None) -> AsyncIterator[str]:
         self.seen.append(messages)

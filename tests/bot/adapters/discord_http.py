@@ -1,6 +1,7 @@
 """Discord without Discord: gateway events fed to discord.py's own state as raw payloads, and
 discord.py's HTTP layer replaced at its lowest level (the aiohttp session both its REST client
-and its interaction webhooks use) by a recorder that answers as Discord does."""
+and its interaction webhooks use) by a recorder that answers as Discord does, and that can hold
+one response back until a test releases it (to stage a slow or rate-limited request)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import asyncio
 import itertools
 import json
 import re
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,13 +33,34 @@ class Request:
     path: str
     payload: dict[str, Any]
     files: list[tuple[str, bytes]] = field(default_factory=list)
+    response: Any = None
+
+
+@dataclass
+class Hold:
+    """The response to the next request matching `method` and `pattern`, held back: `arrived` is
+    set when the request is made, and the answer goes out once `release` is set."""
+
+    method: str
+    pattern: str
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    taken: bool = False
+
+    def takes(self, method: str, path: str) -> bool:
+        """Whether this hold is for a request just made (each hold takes one request)."""
+        if self.taken or method != self.method or not re.search(self.pattern, path):
+            return False
+        self.taken = True
+        return True
 
 
 class _Response:
-    def __init__(self, status: int, data: Any) -> None:
+    def __init__(self, status: int, data: Any, hold: Hold | None = None) -> None:
         self.status = status
         self.reason = "OK"
         self._data = data
+        self._hold = hold
         self.headers = CIMultiDict({"content-type": "application/json"})
 
     async def text(self, encoding: str | None = None) -> str:
@@ -49,6 +70,9 @@ class _Response:
         return self._data
 
     async def __aenter__(self) -> _Response:
+        if self._hold is not None:
+            self._hold.arrived.set()
+            await self._hold.release.wait()
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -62,15 +86,25 @@ class RecordingSession:
 
     def __init__(self) -> None:
         self.requests: list[Request] = []
+        self.holds: list[Hold] = []
 
     async def close(self) -> None:
         self.closed = True
 
+    def hold(self, method: str, pattern: str) -> Hold:
+        """Hold back the response to the next request of `method` whose path matches `pattern`."""
+        held = Hold(method, pattern)
+        self.holds.append(held)
+        return held
+
     def request(self, method: str, url: str, **kwargs: Any) -> _Response:
         path = url.split("/api/v10", 1)[-1]
         payload, files = _body(kwargs.get("data"))
-        self.requests.append(Request(method, path, payload, files))
-        return _Response(200, self.answer(method, path, payload))
+        answer = self.answer(method, path, payload)
+        # Recorded when made: Discord has the request even if the bot stops waiting for its answer.
+        self.requests.append(Request(method, path, payload, files, answer))
+        held = next((h for h in self.holds if h.takes(method, path)), None)
+        return _Response(200, answer, held)
 
     def answer(self, method: str, path: str, payload: dict[str, Any]) -> Any:
         if path.endswith("/callback"):
@@ -91,17 +125,6 @@ class RecordingSession:
     def named(self, method: str, pattern: str) -> list[Request]:
         """Requests of one method whose path matches a regular expression."""
         return [r for r in self.requests if r.method == method and re.search(pattern, r.path)]
-
-    async def wait_for(self, check: Any, timeout: float = 60.0) -> None:
-        """Let the bot work until it has made the requests `check` looks for."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if check(self.requests):
-                return
-            await asyncio.sleep(0.02)
-        raise AssertionError(
-            f"expected requests never came: {[(r.method, r.path) for r in self.requests]}"
-        )
 
 
 def _body(data: Any) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:

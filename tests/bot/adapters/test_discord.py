@@ -4,6 +4,7 @@ gateway payloads in, and every HTTP request recorded at the session discord.py s
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from tests.bot.adapters.discord_http import (
     BOT_ID,
     CHANNEL_ID,
     GUILD_ID,
+    Hold,
     RecordingSession,
     channel_message,
     click,
@@ -28,13 +30,61 @@ from tests.bot.adapters.test_slack import CHUNKS, Slow
 from tests.bot.conftest import Scripted, build
 
 
+class Watched:
+    """The tutor as the bot sees it, telling the test when a streamed answer starts closing and
+    how many messages and interactions it has handled to their end."""
+
+    def __init__(self, tutor: Any) -> None:
+        self.tutor = tutor
+        self.closing = asyncio.Event()
+        self.handled = 0
+        self.changed = asyncio.Condition()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.tutor, name)
+
+    async def handle(self, incoming: Any, out: Any) -> None:
+        try:
+            await self.tutor.handle(incoming, WatchedOutbox(out, self.closing))
+        finally:
+            async with self.changed:
+                self.handled += 1
+                self.changed.notify_all()
+
+
+class WatchedOutbox:
+    """An outbox whose streams set `closing` when the core closes them."""
+
+    def __init__(self, out: Any, closing: asyncio.Event) -> None:
+        self.out = out
+        self.closing = closing
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.out, name)
+
+    def stream(self, on_posted: Any = None) -> Any:
+        inner = self.out.stream(on_posted=on_posted)
+        closing = self.closing
+
+        class Stream:
+            def write(self, text: str) -> None:
+                inner.write(text)
+
+            async def close(self, reply: Any) -> Any:
+                closing.set()
+                return await inner.close(reply)
+
+        return Stream()
+
+
 class Discord:
     """A discord.py client wired to the tutor, fed raw payloads on its own event loop."""
 
     def __init__(self, tutor: Any, cooldown: tuple[int, float] = (100, 60.0)) -> None:
         self.tutor = tutor
+        self.watched = Watched(tutor)
         self.loop = asyncio.new_event_loop()
-        self.client = make_client(tutor, cooldown=cooldown)
+        self.client = make_client(self.watched, cooldown=cooldown)
         self.session = RecordingSession()
         self.run(self._setup())
 
@@ -71,12 +121,35 @@ class Discord:
 
         self.run(feed())
 
-    def wait(self, check: Any) -> None:
-        self.run(self.session.wait_for(check))
+    def handled(self, count: int) -> None:
+        """Let the bot work until the tutor has handled `count` messages or interactions."""
+
+        async def until() -> None:
+            async with asyncio.timeout(60), self.watched.changed:
+                await self.watched.changed.wait_for(lambda: self.watched.handled >= count)
+
+        self.run(until())
+
+    def release_on_closing(self, held: Hold) -> None:
+        """Let the bot work until its streamed answer is closing, then let `held` answer."""
+
+        async def until() -> None:
+            async with asyncio.timeout(60):
+                await self.watched.closing.wait()
+            held.release.set()
+
+        self.run(until())
 
     def settle(self) -> None:
-        """Let scheduled work run (for checks that something did NOT happen)."""
-        self.run(asyncio.sleep(0.5))
+        """Let every event the client dispatched run to its end (for checks that something did
+        NOT happen)."""
+
+        async def drain() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            async with asyncio.timeout(60):
+                await asyncio.gather(*tasks)
+
+        self.run(drain())
 
     def close(self) -> None:
         async def cancel() -> None:
@@ -116,7 +189,7 @@ def values(request) -> list[str]:
 def test_quiz_defers_then_follows_up_with_buttons_and_opens_a_thread(discord_bot):
     d = discord_bot
     d.interact(slash("quiz", {"topic": "post-norm"}))
-    d.wait(lambda _: d.session.named("POST", r"/messages/\d+/threads$"))
+    d.handled(1)
     (callback,) = callbacks(d.session)
     assert callback.payload["type"] == 5  # deferred, "thinking"
     (question,) = followups(d.session)
@@ -139,7 +212,7 @@ def test_quiz_defers_then_follows_up_with_buttons_and_opens_a_thread(discord_bot
             "Pre-norm normalises the sublayer input, keeping an identity path.", channel_id=thread
         )
     )
-    d.wait(lambda _: d.session.named("POST", rf"^/channels/{thread}/messages$"))
+    d.handled(2)
     graded = d.session.named("POST", rf"^/channels/{thread}/messages$")[0]
     assert "Score:" in graded.payload["content"]
 
@@ -150,7 +223,7 @@ def test_ask_answers_in_a_follow_up_with_mentions_off(home, embedder):
     )
     try:
         d.interact(slash("ask", {"question": "why divide attention scores by sqrt(d_k)?"}))
-        d.wait(lambda _: followups(d.session))
+        d.handled(1)
         (answer,) = followups(d.session)
         assert "Scaling keeps the softmax sane" in answer.payload["content"]
         assert answer.payload["allowed_mentions"] == {"parse": []}
@@ -165,13 +238,13 @@ def test_ask_answers_in_a_follow_up_with_mentions_off(home, embedder):
 def test_a_button_works_without_the_view_that_made_it_after_a_restart(discord_bot):
     d = discord_bot
     d.interact(slash("ask", {"question": "what is the KV cache?"}))
-    d.wait(lambda _: followups(d.session))
+    d.handled(1)
     down = values(followups(d.session)[0])[1]
     # A fresh client (a restart) still routes the click: the buttons are persistent.
     again = Discord(d.tutor)
     try:
         again.interact(click(down, message_id="700000000000009999"))
-        again.wait(lambda _: followups(again.session))
+        again.handled(1)
         assert callbacks(again.session)[0].payload["type"] == 6  # deferred update
         assert "Thanks" in followups(again.session)[0].payload["content"]
         assert d.tutor.progress.feedback(int(down.split()[-1])) == -1
@@ -182,7 +255,7 @@ def test_a_button_works_without_the_view_that_made_it_after_a_restart(discord_bo
 def test_run_without_code_opens_a_modal_whose_code_runs(discord_bot):
     d = discord_bot
     d.interact(slash("run"))
-    d.wait(lambda _: callbacks(d.session))
+    d.settle()
     modal = callbacks(d.session)[0].payload
     assert modal["type"] == 9
     field = modal["data"]["components"][0]["components"][0]["custom_id"]
@@ -199,7 +272,7 @@ def test_run_without_code_opens_a_modal_whose_code_runs(discord_bot):
         },
     )
     d.interact(submit)
-    d.wait(lambda _: followups(d.session))
+    d.handled(1)
     assert "42" in followups(d.session)[0].payload["content"]
 
 
@@ -210,7 +283,7 @@ def test_run_output_with_a_mention_pings_nobody_and_plots_are_attached(discord_b
         "plt.plot([1, 2])\nplt.savefig('plot.png')\nprint('@everyone ' + '`' * 3)\n```"
     )
     d.interact(slash("run", {"code": code}))
-    d.wait(lambda _: followups(d.session))
+    d.handled(1)
     (reply,) = followups(d.session)
     assert reply.payload["allowed_mentions"] == {"parse": []}
     assert reply.payload["content"].count("```") == 2  # the output cannot close its block
@@ -223,7 +296,8 @@ def test_commands_have_a_per_user_cooldown(home, embedder):
     try:
         for _ in range(3):
             d.interact(slash("help"))
-        d.wait(lambda _: len(callbacks(d.session)) == 3)
+        d.handled(2)  # the third never reaches the tutor
+        d.settle()
         refused = [c for c in callbacks(d.session) if c.payload["type"] == 4]
         assert len(refused) == 1
         assert refused[0].payload["data"]["flags"] & 64  # ephemeral
@@ -235,11 +309,11 @@ def test_commands_have_a_per_user_cooldown(home, embedder):
 def test_settings_need_manage_server(discord_bot):
     d = discord_bot
     d.interact(slash("settings", {"text": f"watch <#{CHANNEL_ID}>"}))
-    d.wait(lambda _: followups(d.session))
+    d.handled(1)
     assert "Only admins" in followups(d.session)[0].payload["content"]
     manage_guild = str(1 << 5)
     d.interact(slash("settings", {"text": f"watch <#{CHANNEL_ID}>"}, permissions=manage_guild))
-    d.wait(lambda _: len(followups(d.session)) == 2)
+    d.handled(2)
     assert "Saved" in followups(d.session)[1].payload["content"]
 
 
@@ -249,11 +323,11 @@ def test_settings_need_manage_server(discord_bot):
 def test_a_mention_opens_a_thread_and_the_answer_goes_there(discord_bot):
     d = discord_bot
     d.message(channel_message(f"<@{BOT_ID}> what is the KV cache?", mentions=[BOT_ID]))
-    d.wait(lambda _: d.session.named("POST", r"^/channels/\d+/messages$"))
+    d.handled(1)
     (thread,) = d.session.named("POST", r"/messages/\d+/threads$")
     assert thread.path.startswith(f"/channels/{CHANNEL_ID}/")
     (sent,) = d.session.named("POST", r"^/channels/\d+/messages$")
-    assert not sent.path.startswith(f"/channels/{CHANNEL_ID}/")  # in the new thread
+    assert sent.path == f"/channels/{thread.response['id']}/messages"  # in the new thread
     assert "KV cache" in sent.payload["content"] and sent.payload["allowed_mentions"] == {
         "parse": []
     }
@@ -274,15 +348,17 @@ def test_a_watched_channel_is_answered_without_a_mention(discord_bot):
     progress: Progress = d.tutor.progress
     progress.set_place_settings("800000000000000001", {"watch": [CHANNEL_ID]})
     d.message(channel_message("what is the KV cache?"))
-    d.wait(lambda _: d.session.named("POST", r"^/channels/\d+/messages$"))
+    d.handled(1)
+    assert d.session.named("POST", r"^/channels/\d+/messages$")
 
 
 def test_long_answers_are_split_under_2000_characters(discord_bot):
     d = discord_bot
     d.message(channel_message(f"<@{BOT_ID}> /quiz code en", mentions=[BOT_ID]))
-    d.wait(lambda _: d.session.named("POST", r"^/channels/\d+/messages$"))
+    d.handled(1)
     d.message(channel_message(f"<@{BOT_ID}> /reveal", mentions=[BOT_ID]))
-    d.wait(lambda _: len(d.session.named("POST", r"^/channels/\d+/messages$")) >= 2)
+    d.handled(2)
+    assert len(d.session.named("POST", r"^/channels/\d+/messages$")) >= 2
     for request in d.session.named("POST", r"^/channels/\d+/messages$"):
         assert len(request.payload["content"]) <= 2000
 
@@ -299,15 +375,84 @@ def test_answers_stream_by_editing_at_most_about_once_a_second(home, embedder):
     try:
         started = d.loop.time()
         d.interact(slash("ask", {"question": "why divide attention scores by sqrt(d_k)?"}))
-        d.wait(
-            lambda requests: any(
-                "word23" in str(r.payload.get("content")) and r.method == "PATCH" for r in requests
-            )
-        )
+        d.handled(1)
         elapsed = d.loop.time() - started
         edits = d.session.named("PATCH", r"/messages/\d+$")
         assert len(followups(d.session)) == 1
         assert len(edits) <= elapsed + 2 < len(CHUNKS)
+        assert "word23" in edits[-1].payload["content"]
         assert values(edits[-1])[0].startswith("tutor:/feedback up")
+    finally:
+        d.close()
+
+
+# -- a streamed answer that finishes while the bot's first post is on its way ---------------------
+
+
+class Gated:
+    """A model that writes its first words, waits for `gate`, then writes the rest."""
+
+    name = "gated"
+
+    def __init__(self, head: list[str], tail: list[str]) -> None:
+        self.head = head
+        self.tail = tail
+        self.gate = asyncio.Event()
+
+    async def stream(self, messages, *, max_new_tokens=512, cancel=None):
+        for chunk in self.head:
+            yield chunk
+        await self.gate.wait()
+        for chunk in self.tail:
+            yield chunk
+
+
+def shown(session: RecordingSession) -> dict[str, tuple[str, str]]:
+    """The bot's channel messages as Discord shows them in the end: id -> (channel, content)."""
+    messages: dict[str, tuple[str, str]] = {}
+    for request in session.requests:
+        match = re.fullmatch(r"/channels/(\d+)/messages(?:/(\d+))?", request.path)
+        if match is None or "content" not in request.payload:
+            continue
+        channel, edited = match.groups()
+        if request.method == "POST" and edited is None:
+            messages[request.response["id"]] = (channel, request.payload["content"])
+        elif request.method == "PATCH" and edited in messages:
+            messages[edited] = (channel, request.payload["content"])
+    return messages
+
+
+@pytest.mark.parametrize(
+    "slow",
+    [r"/messages/\d+/threads$", r"^/channels/\d+/messages$"],
+    ids=["thread-creation", "first-message"],
+)
+def test_an_answer_done_before_its_first_post_lands_edits_that_post_in_the_new_thread(
+    home, embedder, slow
+):
+    model = Gated(["Scaling ", "keeps "], ["the softmax sane [1]. ", "@everyone"])
+    d = Discord(build(home, embedder, backend=model))
+    try:
+        held = d.session.hold("POST", slow)
+        # The model ends its answer only once the first post is on its way (and held there).
+        model.gate = held.arrived
+        d.message(
+            channel_message(
+                f"<@{BOT_ID}> why divide attention scores by sqrt(d_k)?", mentions=[BOT_ID]
+            )
+        )
+        d.release_on_closing(held)
+        d.handled(1)
+        (opened,) = d.session.named("POST", r"/messages/\d+/threads$")
+        thread = opened.response["id"]
+        (message,) = shown(d.session).values()
+        channel, content = message
+        assert channel == thread
+        assert "Scaling keeps the softmax sane" in content
+        assert not content.endswith("▌")
+        assert "[1]" not in content
+        posts = d.session.named("POST", r"^/channels/\d+/messages$")
+        edits = d.session.named("PATCH", r"^/channels/\d+/messages/\d+$")
+        assert all(r.payload["allowed_mentions"] == {"parse": []} for r in posts + edits)
     finally:
         d.close()

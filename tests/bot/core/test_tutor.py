@@ -10,7 +10,7 @@ import re
 import pytest
 
 from bot.core.commands import COMMANDS
-from bot.core.conversation import Incoming, Place, RecordingOutbox
+from bot.core.conversation import Incoming, OnPosted, Place, RecordingOutbox, Reply, Sent
 from knowledge.progress import Progress
 from knowledge.store import Store
 from tests.bot.conftest import Chat, Scripted, build
@@ -532,3 +532,132 @@ def test_hints_clicked_at_once_never_pass_the_last(chat):
     given = [t for t in texts if "Hint" in t]
     assert len(given) == 5 and sum("No hints left" in t for t in texts) == 3
     assert chat.tutor.progress.open_quiz("test:ada", "team").hints == 5
+
+
+# -- threads known as soon as a post returns ---------------------------------------------------
+
+
+class HeldOutbox:
+    """An outbox whose posts land in `thread`, but whose answer from the chat (the post's
+    thread) is held back until `release` is set: the user may see a post before the bot does."""
+
+    def __init__(self, thread: str) -> None:
+        self.thread = thread
+        self.replies: list[Reply] = []
+        self.posted = asyncio.Event()
+        self.release = asyncio.Event()
+        self.streams: list[HeldStream] = []
+        self.opened = asyncio.Event()
+
+    async def send(self, reply: Reply) -> Sent:
+        self.replies.append(reply)
+        self.posted.set()
+        await self.release.wait()
+        return Sent(self.thread)
+
+    def stream(self, on_posted: OnPosted | None = None) -> HeldStream:
+        return HeldStream(self, on_posted)
+
+
+class HeldStream:
+    """A streamed reply that posts (into its outbox's thread) on its first words, reports that
+    post at once, and is held open until `finish` is set."""
+
+    def __init__(self, box: HeldOutbox, on_posted: OnPosted | None) -> None:
+        self.box = box
+        self.on_posted = on_posted
+        self.first_words = asyncio.Event()
+        self.finish = asyncio.Event()
+        box.streams.append(self)
+        box.opened.set()
+
+    def write(self, text: str) -> None:
+        if not self.first_words.is_set():
+            self.first_words.set()
+            if self.on_posted is not None:
+                self.on_posted(Sent(self.box.thread))
+
+    async def close(self, reply: Reply) -> Sent:
+        await self.finish.wait()
+        self.box.replies.append(reply)
+        return Sent(self.box.thread)
+
+
+def test_an_answer_in_the_quiz_thread_before_the_question_post_returns_is_graded(chat):
+    tutor = chat.tutor
+    progress = tutor.progress
+    looked_up = progress.open_quiz
+
+    async def scenario() -> RecordingOutbox:
+        held = HeldOutbox("t-quiz")
+        channel = Place("test", "team", "general")
+        asking = asyncio.create_task(
+            tutor.handle(Incoming("ada", channel, "/quiz post-norm", name="ada"), held)
+        )
+        await held.posted.wait()  # the question is in the channel; its thread is not back yet
+
+        def open_quiz(user, workspace):
+            # The answer is being read: only now does the chat's answer to the post come back.
+            held.release.set()
+            return looked_up(user, workspace)
+
+        progress.open_quiz = open_quiz
+        out = RecordingOutbox()
+        in_thread = Place("test", "team", "general", "t-quiz")
+        await tutor.handle(Incoming("ada", in_thread, NORM_GOOD, name="ada"), out)
+        progress.open_quiz = looked_up
+        await asking
+        return out
+
+    out = chat.loop.run_until_complete(scenario())
+    (graded,) = out.replies
+    assert graded.kind == "grade" and "Score:" in graded.text
+    (review,) = progress.reviews("test:ada")
+    assert progress.quiz(review.quiz_id).thread == "t-quiz"
+
+
+def test_a_reply_in_a_quiz_thread_whose_post_is_in_flight_is_followed(chat):
+    tutor = chat.tutor
+
+    async def scenario() -> bool:
+        held = HeldOutbox("t-quiz")
+        channel = Place("test", "team", "general")
+        asking = asyncio.create_task(
+            tutor.handle(Incoming("ada", channel, "/quiz post-norm", name="ada"), held)
+        )
+        await held.posted.wait()
+        following = asyncio.create_task(tutor.following(Place("test", "team", "general", "t-quiz")))
+        held.release.set()
+        followed = await following
+        await asking
+        return followed
+
+    assert not chat.tutor.follows(Place("test", "team", "general", "t-quiz"))
+    assert chat.loop.run_until_complete(scenario())
+
+
+def test_a_follow_up_after_the_answers_first_words_is_followed(home, embedder):
+    chat = Chat(build(home, embedder, backend=Scripted("The KV cache keeps keys [1].")))
+    answer_thread = Place("test", "team", "general", "t-answer")
+
+    async def scenario() -> bool:
+        held = HeldOutbox("t-answer")
+        held.release.set()
+        asking = asyncio.create_task(
+            chat.tutor.handle(
+                Incoming("ada", Place("test", "team", "general"), "what is the KV cache?"), held
+            )
+        )
+        await held.opened.wait()
+        (stream,) = held.streams
+        await stream.first_words.wait()
+        followed = chat.tutor.follows(answer_thread)  # the answer is still being written
+        stream.finish.set()
+        await asking
+        return followed
+
+    try:
+        assert chat.loop.run_until_complete(scenario())
+        assert chat.tutor.progress.knows_thread("team", "general", "t-answer")
+    finally:
+        chat.close()

@@ -1,0 +1,103 @@
+"""The small commands: the reply language, help, the workspace's settings (admins), feedback on
+an answer, and the reply to a command that does not exist."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from bot.core import commands, messages
+from bot.core.commands import COMMANDS, Parsed
+from bot.core.conversation import Incoming, Outbox, Reply
+from bot.core.parts import Parts
+
+SETTINGS_ACTIONS = ("watch", "unwatch", "lang", "topics")
+
+
+class Admin(Parts):
+    """The handlers of /lang, /help, /settings, /feedback and unknown commands."""
+
+    async def _lang(
+        self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+    ) -> None:
+        choice = parsed.args.strip().lower()
+        if choice not in ("zh", "en", "auto"):
+            await out.send(Reply(messages.lang_usage(lang), kind="error"))
+            return
+        await asyncio.to_thread(
+            self.progress.set_language, message.user_key, "" if choice == "auto" else choice
+        )
+        shown: messages.Lang = choice if choice in ("zh", "en") else lang  # type: ignore[assignment]
+        await out.send(Reply(messages.lang_set(shown, choice)))
+
+    async def _help(
+        self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+    ) -> None:
+        rows = [(c.usage, c.zh if lang == "zh" else c.en) for c in COMMANDS]
+        topics = [name for name, _ in self.quizmaster.topics()]
+        await out.send(Reply(messages.help_text(lang, rows, topics), kind="help"))
+
+    async def _settings(
+        self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+    ) -> None:
+        workspace = message.place.workspace
+        current = self.progress.place_settings(workspace)
+        words = parsed.args.split(maxsplit=1)
+        action = words[0].lower() if words else "show"
+        rest = words[1].strip() if len(words) > 1 else ""
+        if action == "show":
+            await out.send(Reply(messages.settings_text(lang, current), private=True))
+            return
+        if action not in SETTINGS_ACTIONS:
+            await out.send(Reply(messages.settings_usage(lang), kind="error", private=True))
+            return
+        if not message.admin:
+            await out.send(Reply(messages.admins_only(lang), kind="error", private=True))
+            return
+        updated = dict(current)
+        if action in ("watch", "unwatch"):
+            channel = channel_ref(rest) if rest else message.place.channel
+            if not channel:
+                await out.send(Reply(messages.settings_usage(lang), kind="error", private=True))
+                return
+            watched = [c for c in current.get("watch", []) if c != channel]
+            updated["watch"] = [*watched, channel] if action == "watch" else watched
+        elif action == "lang":
+            if rest not in ("zh", "en", "auto"):
+                await out.send(Reply(messages.settings_usage(lang), kind="error", private=True))
+                return
+            updated["lang"] = "" if rest == "auto" else rest
+        else:
+            updated["topics"] = [t.strip() for t in rest.replace("；", ";").split(";") if t.strip()]
+        await asyncio.to_thread(self.progress.set_place_settings, workspace, updated)
+        text = messages.settings_saved(lang) + "\n" + messages.settings_text(lang, updated)
+        await out.send(Reply(text, private=True))
+
+    async def _feedback(
+        self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+    ) -> None:
+        words = parsed.args.split()
+        if len(words) != 2 or words[0] not in ("up", "down") or not words[1].isdigit():
+            await self._unknown(message, Parsed("?", "", "feedback"), lang, out)
+            return
+        helpful = words[0] == "up"
+        await asyncio.to_thread(
+            self.progress.set_feedback, int(words[1]), message.user_key, helpful
+        )
+        await out.send(Reply(messages.feedback_thanks(lang, helpful), private=True))
+
+    async def _unknown(
+        self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+    ) -> None:
+        suggestion = commands.closest(parsed.raw_name)
+        await out.send(
+            Reply(messages.unknown_command(lang, parsed.raw_name, suggestion), kind="error")
+        )
+
+
+def channel_ref(text: str) -> str:
+    """A channel named in a message: Slack's <#C123|name>, Discord's <#123>, or a bare id."""
+    match = re.match(r"^<#([A-Za-z0-9]+)(?:\|[^>]*)?>$", text.strip())
+    if match:
+        return match.group(1)
+    return text.strip() if re.fullmatch(r"[A-Za-z0-9]+", text.strip()) else ""

@@ -1,0 +1,78 @@
+"""Answering questions, with the memory of each thread's last turns (a thread is a
+conversation: a follow-up there is searched and answered with what was said before)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict, deque
+
+from bot.core import messages
+from bot.core.commands import Parsed
+from bot.core.conversation import Button, Incoming, Outbox, Reply, Sent
+from bot.core.parts import Parts
+from bot.tutoring.answering import Turn
+
+THREADS_REMEMBERED = 2000
+TURNS_REMEMBERED = 6
+
+ThreadKey = tuple[str, str, str, str]  # platform, workspace, channel, thread
+
+
+class Asking(Parts):
+    """The /ask handler and the turns of each thread."""
+
+    _turns: OrderedDict[ThreadKey, deque[Turn]]
+
+    async def _ask(
+        self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+    ) -> None:
+        question = parsed.args
+        if not question.strip():
+            await out.send(Reply(messages.empty_message(lang), kind="error"))
+            return
+        notice = ""
+        if len(question) > self.limits.max_question_chars:
+            notice = messages.cut_notice(lang, len(question), self.limits.max_question_chars)
+            question = question[: self.limits.max_question_chars]
+        place = message.place
+        # A conversation is a thread: a message at the top of a channel starts a new one.
+        key = (place.platform, place.workspace, place.channel, place.thread)
+        history = list(self._turns.get(key, ())) if place.thread else []
+        stream = out.stream()
+        answer = await self.engine.answer(
+            question,
+            on_text=stream.write,
+            history=history,
+            max_new_tokens=self.limits.max_new_tokens,
+        )
+        answer_id = await asyncio.to_thread(
+            self.progress.record_answer,
+            message.user_key,
+            place.workspace,
+            place.channel,
+            question,
+            answer.answer,
+            list(answer.citations),
+            answer.mode,
+        )
+        body = answer.answer
+        if answer.notice:
+            body = f"_{answer.notice}_\n\n{body}"
+        if notice:
+            body = f"{notice}\n\n{body}"
+        up, down = messages.feedback_buttons(lang)
+        buttons = (
+            Button(up, f"/feedback up {answer_id}"),
+            Button(down, f"/feedback down {answer_id}"),
+        )
+        sent = await stream.close(Reply(body, buttons=buttons, kind="answer"))
+        self._remember(key, sent, Turn(question, answer.answer))
+
+    def _remember(self, key: ThreadKey, sent: Sent, turn: Turn) -> None:
+        keys = {k for k in (key, (*key[:3], sent.thread)) if k[3]}
+        for k in keys:
+            turns = self._turns.setdefault(k, deque(maxlen=TURNS_REMEMBERED))
+            turns.append(turn)
+            self._turns.move_to_end(k)
+        while len(self._turns) > THREADS_REMEMBERED:
+            self._turns.popitem(last=False)

@@ -1,0 +1,342 @@
+"""The quiz lifecycle: asking a question, grading an answer (a rubric, or the tests of a coding
+question run in the sandbox), hints, skipping, revealing, the review schedule (FSRS), and the
+progress it adds up to (/stats, /leaderboard)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
+from bot.core import messages
+from bot.core.commands import Parsed
+from bot.core.conversation import Button, Incoming, Outbox, Reply, attached_code
+from bot.core.errors import TutorError
+from bot.core.parts import Parts
+from bot.core.running import run_code
+from bot.tutoring.answering import language_of
+from bot.tutoring.code_tests import expected_tests, extract_code, new_marker, program, read_verdict
+from bot.tutoring.grading import Grade, key_points, label
+from bot.tutoring.quiz import parse_request
+from bot.tutoring.spacing import rating_for
+from knowledge.entry import Entry
+from knowledge.progress import Quiz, QuizClosed, Review
+
+HINT_PENALTY = 10
+
+
+class Quizzes(Parts):
+    """The handlers of /quiz, /answer, /hint, /skip, /reveal, /stats and /leaderboard."""
+
+    async def _quiz(
+        self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+    ) -> None:
+        qm = self.quizmaster
+        if not qm.entries():
+            await out.send(Reply(messages.bank_empty(lang), kind="error"))
+            return
+        request = parse_request(parsed.args)
+        if request.list_topics:
+            await out.send(Reply(messages.topic_list(lang, qm.topics())))
+            return
+        topics = [request.topic] if request.topic else self._default_topics(message)
+        pool = await asyncio.to_thread(self._pool, topics)
+        if pool is None:
+            names = [name for name, _ in qm.topics()]
+            asked = "; ".join(topics)
+            await out.send(Reply(messages.topic_unknown(lang, asked, names), kind="error"))
+            return
+        pick = qm.pick(message.user_key, pool, language=request.language, kind=request.kind)
+        if pick is None:
+            await out.send(Reply(messages.nothing_matches(lang), kind="error"))
+            return
+        entry = pick.entry
+        place = message.place
+        quiz = await asyncio.to_thread(
+            self.progress.start_quiz,
+            message.user_key,
+            place.workspace,
+            place.channel,
+            place.thread,
+            entry.id,
+            entry.kind,
+        )
+        reply_lang: messages.Lang = "zh" if entry.language == "zh" else lang
+        text = messages.quiz_question(
+            reply_lang,
+            entry.title or entry.question[:60],
+            _question_text(entry),
+            entry.kind == "coding",
+            messages.why_asked(reply_lang, pick.reason),
+        )
+        hint, skip, reveal = messages.quiz_buttons(reply_lang)
+        buttons = (
+            Button(hint, f"/hint {quiz.id}"),
+            Button(skip, f"/skip {quiz.id}"),
+            Button(reveal, f"/reveal {quiz.id}", "danger"),
+        )
+        # An answer in the question's thread may come before the post returns: it waits for
+        # this post, and finds the quiz's thread recorded (in memory) when it looks again.
+        with self.threads.posting(place):
+            sent = await out.send(Reply(text, buttons=buttons, kind="quiz"))
+            news = self.threads.note_quiz(quiz, sent.thread)
+        if news:
+            await self.threads.store_quiz(quiz, sent.thread)
+
+    def _default_topics(self, message: Incoming) -> list[str]:
+        return list(self.progress.place_settings(message.place.workspace).get("topics", []))
+
+    def _pool(self, topics: list[str]) -> list[Entry] | None:
+        if not topics:
+            return self.quizmaster.entries()
+        found: dict[str, Entry] = {}
+        for topic in topics:
+            for entry in self.quizmaster.matching(topic) or []:
+                found[entry.id] = entry
+        return list(found.values()) or None
+
+    async def _answer_command(
+        self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+    ) -> None:
+        quiz = self.progress.open_quiz(message.user_key, message.place.workspace)
+        if quiz is None:
+            await out.send(Reply(messages.no_quiz(lang), kind="error"))
+        elif not parsed.args.strip():
+            await out.send(Reply(messages.need_answer(lang), kind="error"))
+        else:
+            await self._grade(quiz, message, parsed.args, lang, out)
+
+    async def _entry_of(self, quiz: Quiz, lang: messages.Lang, out: Outbox) -> Entry | None:
+        entry = self.store.entry(quiz.entry_id)
+        if entry is None:
+            with contextlib.suppress(QuizClosed):
+                await asyncio.to_thread(self.progress.close_quiz, quiz.id, "skipped")
+            await out.send(Reply(messages.entry_gone(lang), kind="error"))
+        return entry
+
+    async def _grade(
+        self, quiz: Quiz, message: Incoming, text: str, lang: messages.Lang, out: Outbox
+    ) -> None:
+        entry = await self._entry_of(quiz, lang, out)
+        if entry is None:
+            return
+        lang = "zh" if entry.language == "zh" and language_of(text) == "zh" else lang
+        if entry.kind == "coding":
+            await self._judge_code(quiz, entry, message, text, lang, out)
+            return
+        notice = ""
+        if len(text) > self.limits.max_answer_chars:
+            notice = messages.cut_notice(lang, len(text), self.limits.max_answer_chars) + "\n\n"
+            text = text[: self.limits.max_answer_chars]
+        grade = await self.grader.grade(entry, text)
+        penalty = min(grade.score, HINT_PENALTY * quiz.hints)
+        score = grade.score - penalty
+        review = await self._record_review(
+            quiz, "answered", score, grade.mode, grade, text, lang, out
+        )
+        if review is None:
+            return
+        body = messages.grade_reply(
+            lang,
+            score,
+            list(grade.covered),
+            list(grade.missed),
+            grade.feedback,
+            penalty,
+            _reference(entry),
+            self._due_in(lang, review),
+        )
+        thread = self.threads.thread_of(quiz)
+        await out.send(Reply(notice + body, kind="grade", thread=thread))
+
+    async def _judge_code(
+        self,
+        quiz: Quiz,
+        entry: Entry,
+        message: Incoming,
+        text: str,
+        lang: messages.Lang,
+        out: Outbox,
+    ) -> None:
+        code = extract_code(text) or attached_code(message.attachments)[0]
+        if not code.strip():
+            await out.send(Reply(messages.need_code(lang), kind="error"))
+            return
+        if not entry.tests.strip():
+            raise TutorError(
+                "this coding question has no tests in the bank, so it cannot be judged"
+            )
+        marker = new_marker()
+        result = await run_code(
+            self.runs, message.user_key, program(code, entry.tests, marker), "python", lang, out
+        )
+        if result is None:
+            return
+        verdict = read_verdict(result, marker, expected_tests(entry.tests))
+        penalty = min(verdict.score, HINT_PENALTY * quiz.hints)
+        score = verdict.score - penalty
+        review = await self._record_review(quiz, "answered", score, "tests", None, code, lang, out)
+        if review is None:
+            return
+        first = next((o for o in verdict.outcomes if not o.passed), None)
+        body = messages.code_reply(
+            lang,
+            verdict.passed,
+            len(verdict.outcomes),
+            [(o.name, o.passed) for o in verdict.outcomes],
+            f"{first.name}: {first.message}" if first else "",
+            verdict.error,
+            penalty,
+            entry.solution,
+            self._due_in(lang, review),
+        )
+        await out.send(Reply(body, kind="grade", thread=self.threads.thread_of(quiz)))
+
+    async def _record_review(
+        self,
+        quiz: Quiz,
+        state: str,
+        score: int,
+        mode: str,
+        grade: Grade | None,
+        answer: str,
+        lang: messages.Lang,
+        out: Outbox,
+    ) -> Review | None:
+        try:
+            return await asyncio.to_thread(
+                self.progress.record_review,
+                quiz,
+                state=state,
+                score=score,
+                rating=rating_for(score),
+                mode=mode,
+                covered=list(grade.covered) if grade else [],
+                missed=list(grade.missed) if grade else [],
+                answer=answer,
+                schedule=lambda card: self.spacing.schedule(card, score),
+            )
+        except QuizClosed:
+            await out.send(Reply(messages.already_answered(lang), kind="error"))
+            return None
+
+    def _due_in(self, lang: messages.Lang, review: Review) -> str:
+        due = self.progress.next_due_of(review.user, review.entry_id)
+        seconds = (due - datetime.now(UTC)).total_seconds() if due else 0
+        return messages.due_in(lang, seconds)
+
+    async def _open_quiz(
+        self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+    ) -> Quiz | None:
+        """The quiz a command is about: the one its button names, else the user's open one."""
+        words = parsed.args.split()
+        if words and words[0].isdigit():
+            quiz = self.progress.quiz(int(words[0]))
+            if quiz is not None and quiz.user != message.user_key:
+                await out.send(Reply(messages.not_your_quiz(lang), kind="error", private=True))
+                return None
+            if quiz is None or quiz.state != "open":
+                await out.send(Reply(messages.quiz_over(lang), kind="error", private=True))
+                return None
+            return quiz
+        quiz = self.progress.open_quiz(message.user_key, message.place.workspace)
+        if quiz is None:
+            await out.send(Reply(messages.no_quiz(lang), kind="error"))
+        return quiz
+
+    async def _quiz_and_entry(
+        self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+    ) -> tuple[Quiz, Entry] | None:
+        quiz = await self._open_quiz(message, parsed, lang, out)
+        entry = await self._entry_of(quiz, lang, out) if quiz is not None else None
+        return (quiz, entry) if quiz is not None and entry is not None else None
+
+    async def _hint(
+        self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+    ) -> None:
+        found = await self._quiz_and_entry(message, parsed, lang, out)
+        if found is None:
+            return
+        quiz, entry = found
+        hints = _hints(entry)
+        try:
+            given = await asyncio.to_thread(self.progress.add_hint, quiz.id, len(hints))
+        except QuizClosed:
+            await out.send(Reply(messages.no_quiz(lang), kind="error"))
+            return
+        if given is None:
+            await out.send(Reply(messages.no_more_hints(lang)))
+            return
+        text = messages.hint(lang, hints[given - 1], given, len(hints) - given)
+        await out.send(Reply(text, thread=self.threads.thread_of(quiz)))
+
+    async def _skip(
+        self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+    ) -> None:
+        quiz = await self._open_quiz(message, parsed, lang, out)
+        if quiz is None:
+            return
+        try:
+            await asyncio.to_thread(self.progress.close_quiz, quiz.id, "skipped")
+        except QuizClosed:
+            await out.send(Reply(messages.no_quiz(lang), kind="error"))
+            return
+        await out.send(Reply(messages.skipped(lang)))
+
+    async def _reveal(
+        self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+    ) -> None:
+        found = await self._quiz_and_entry(message, parsed, lang, out)
+        if found is None:
+            return
+        quiz, entry = found
+        review = await self._record_review(quiz, "revealed", 0, "revealed", None, "", lang, out)
+        if review is None:
+            return
+        text = messages.revealed(lang, _reference(entry), self._due_in(lang, review))
+        await out.send(Reply(text, kind="grade", thread=self.threads.thread_of(quiz)))
+
+    # -- progress ----------------------------------------------------------------------------
+
+    async def _stats(
+        self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+    ) -> None:
+        data = self.quizmaster.stats(message.user_key)
+        await out.send(Reply(messages.stats_text(lang, data)))
+
+    async def _leaderboard(
+        self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+    ) -> None:
+        standings = self.progress.leaderboard(message.place.workspace)
+        rows = [(s.name or s.user.split(":", 1)[-1], s.points, s.answered) for s in standings]
+        await out.send(Reply(messages.leaderboard_text(lang, rows)))
+
+
+def _question_text(entry: Entry) -> str:
+    text = entry.question
+    if entry.kind == "coding" and entry.example:
+        text += "\n\n" + entry.example
+    return text
+
+
+def _reference(entry: Entry) -> str:
+    parts = [entry.answer] if entry.answer else []
+    # The parser keeps a bulleted answer's points in both fields; show them once.
+    parts += [f"- {p}" for p in entry.key_points if p[-30:] not in entry.answer]
+    if entry.kind == "coding" and entry.solution:
+        parts.append(messages.fence(entry.solution, "python"))
+    return "\n".join(parts) or entry.explanation
+
+
+def _hints(entry: Entry) -> list[str]:
+    if entry.kind == "coding":
+        hints = []
+        if entry.explanation:
+            hints.append(entry.explanation.split("。")[0].split(". ")[0][:200])
+        first = next(
+            (ln for ln in entry.solution.splitlines() if ln.startswith(("def ", "class "))), ""
+        )
+        if first:
+            hints.append(f"`{first.rstrip(':')}`")
+        return hints
+    return [f"**{label(p)}**" for p in key_points(entry)]

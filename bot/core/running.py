@@ -1,0 +1,90 @@
+"""Running code in the sandbox: /run (and a message that is only a code block), and the run
+that judges a coding answer."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.core import messages
+from bot.core.commands import Parsed
+from bot.core.conversation import Attachment, Incoming, Outbox, Reply, attached_code
+from bot.core.errors import TutorError
+from bot.core.fences import fences
+from bot.core.parts import Parts
+from runner.dispatch import RunQueue
+from runner.errors import RunnerBusy
+from runner.protocol import Runner
+from runner.result import RunResult
+
+INLINE_OUTPUT_CHARS = 1500
+SHELL_FENCES = ("sh", "bash", "shell")
+
+
+class Running(Parts):
+    """The /run handler."""
+
+    async def _run(
+        self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+    ) -> None:
+        code, language = snippet(parsed.args)
+        if not code.strip():
+            code, language = attached_code(message.attachments)
+        if not code.strip():
+            await out.send(Reply(messages.need_code_to_run(lang), kind="error"))
+            return
+        result = await run_code(self.runs, message.user_key, code, language, lang, out)
+        if result is None:
+            return
+        stdout, stderr = result.stdout, result.stderr
+        files = [Attachment(f.path, f.content) for f in result.files]
+        if len(stdout) + len(stderr) > INLINE_OUTPUT_CHARS:
+            files.append(
+                Attachment(
+                    "output.txt",
+                    (stdout + ("\n--- stderr ---\n" + stderr if stderr else "")).encode(),
+                )
+            )
+            stdout = _head(stdout, INLINE_OUTPUT_CHARS // 2)
+            stderr = _head(stderr, INLINE_OUTPUT_CHARS // 2)
+        ending = messages.run_ending(
+            lang,
+            timed_out=result.timed_out,
+            signal=result.signal,
+            exit_code=result.exit_code,
+            truncated=result.truncated,
+        )
+        body = messages.run_reply(
+            lang, stdout, stderr, ending, result.duration_ms, [f.name for f in files]
+        )
+        await out.send(Reply(body, files=tuple(files), kind="run"))
+
+
+async def run_code(
+    runs: RunQueue[Runner] | None,
+    user: str,
+    code: str,
+    language: str,
+    lang: messages.Lang,
+    out: Outbox,
+) -> RunResult | None:
+    """Run a user's code off the event loop; None (the user told) when the sandbox is busy."""
+    if runs is None:
+        raise TutorError("running code is switched off here (no sandbox is configured)")
+    try:
+        return await asyncio.to_thread(runs.run, user, code, language)
+    except RunnerBusy as exc:
+        await out.send(Reply(messages.run_busy(lang, str(exc)), kind="error"))
+        return None
+
+
+def snippet(text: str) -> tuple[str, str]:
+    """The code of /run and its language: a fenced block (python, sh) or the text itself."""
+    found = fences(text)
+    if found:
+        block = found[0]
+        return block.code, "sh" if block.language in SHELL_FENCES else "python"
+    return text.strip().strip("`"), "python"
+
+
+def _head(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "\n…"
