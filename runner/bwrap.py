@@ -157,7 +157,7 @@ def kill(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: a sandbox keeps its running jails in a set
 class Jail:
     """A started jail, its supervisor waiting for the snippet on `code_fd`."""
 
@@ -166,6 +166,7 @@ class Jail:
     code_fd: int
     cgroup: Cgroup | None
     folder: tempfile.TemporaryDirectory
+    stopped: bool = False  # set by `stop`: `collect` gives up waiting for the output
 
     def alive(self) -> bool:
         """Whether the jail is still waiting (a warm one may have died meanwhile)."""
@@ -201,7 +202,7 @@ class Jail:
         open_fds = set(buffers) | {self.report_fd}
         timed_out = cut = False
         deadline = start + limits.wall_seconds
-        while open_fds:
+        while open_fds and not self.stopped:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 timed_out = True
@@ -222,7 +223,7 @@ class Jail:
                     cut = True
             if cut:
                 break
-        if timed_out or cut:
+        if timed_out or cut or self.stopped:
             kill(proc)
         selector.close()
         try:
@@ -233,9 +234,20 @@ class Jail:
         out, err = buffers.values()
         return JailOutput(bytes(out), bytes(err), bytes(report), timed_out, cut, proc.returncode)
 
-    def memory_hit(self) -> bool:
-        """Whether the run reached its cgroup's memory limit (never known without cgroups)."""
-        return self.cgroup is not None and self.cgroup.active and self.cgroup.memory_hit()
+    def memory_hit(self) -> bool | None:
+        """Whether the memory limit killed a process of the run; None without cgroups."""
+        if self.cgroup is None or not self.cgroup.active:
+            return None
+        return self.cgroup.memory_hit()
+
+    def stop(self) -> None:
+        """Kill the jail now, so that a `collect` in progress returns; `end` still tears down."""
+        self.stopped = True
+        kill(self.proc)
+        if self.cgroup is not None:
+            # A jail killed while bubblewrap is still setting up can leave a process outside
+            # the parent's reach; it is in the cgroup all the same.
+            self.cgroup.kill_all()
 
     def end(self) -> None:
         """End the jail and everything in it, and remove its cgroup and folder."""
@@ -257,9 +269,11 @@ class Jail:
 
 
 def start(bwrap: str, python: str, limits: Limits, label: str = "tutor") -> Jail:
-    """Start a jail in a fresh folder `<label>-snippet-*` (and cgroups `<label>-run-*`, as
-    root); raise SandboxUnavailable when bubblewrap cannot be started."""
-    folder = tempfile.TemporaryDirectory(prefix=f"{label}-snippet-")
+    """Start a jail in a fresh folder `<label>-snippet-<pid>-*` (and cgroups
+    `<label>-run-<pid>-*`, as root), `<pid>` being this process's, so that a later start can
+    sweep what a killed one left (`runner/sweep.py`); raise SandboxUnavailable when bubblewrap
+    cannot be started."""
+    folder = tempfile.TemporaryDirectory(prefix=f"{label}-snippet-{os.getpid()}-")
     root = Path(folder.name)
     shutil.copytree(JAIL_DIR, root / "jail", ignore=shutil.ignore_patterns("__py*"))
     for path in [root, *root.rglob("*")]:

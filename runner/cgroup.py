@@ -16,11 +16,12 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
 class Cgroup:
-    """A memory and a pids cgroup (v1) for one run, named `<label>-run-<random>`."""
+    """A memory and a pids cgroup (v1) for one run, named `<label>-run-<pid>-<random>`, `<pid>`
+    being the owning process's (so that `runner/sweep.py` can tell a dead owner's)."""
 
     def __init__(self, limits: Limits, label: str = "tutor", root: Path = CGROUP_ROOT) -> None:
         self.dirs: list[Path] = []
-        name = f"{label}-run-{uuid.uuid4().hex[:12]}"
+        name = f"{label}-run-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         try:
             memory = root / "memory" / name
             memory.mkdir()
@@ -47,33 +48,52 @@ class Cgroup:
         return [str(d / "cgroup.procs") for d in self.dirs]
 
     def memory_hit(self) -> bool:
-        """Whether the run reached its memory limit."""
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            return int((self.dirs[0] / "memory.failcnt").read_text()) > 0
+        """Whether the memory limit killed a process of the run (the kernel's OOM count;
+        the failure count where the kernel keeps none)."""
+        memory = self.dirs[0] if self.dirs else None
+        if memory is None:
+            return False
+        with contextlib.suppress(OSError, ValueError):
+            for line in (memory / "memory.oom_control").read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value) > 0
+        with contextlib.suppress(OSError, ValueError):
+            return int((memory / "memory.failcnt").read_text()) > 0
         return False
 
     def kill_all(self) -> None:
         """Kill every process left in the cgroups, until none is left (or it gives up)."""
-        for _ in range(50):
-            pids: set[int] = set()
-            for d in self.dirs:
-                with contextlib.suppress(OSError):
-                    pids |= {int(p) for p in (d / "cgroup.procs").read_text().split()}
-            if not pids:
-                return
-            for pid in pids:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.01)
+        kill_members(self.dirs)
 
     def remove(self) -> None:
         """Remove the cgroups; the kernel refuses while a process is still in one, so retry."""
-        for d in self.dirs:
-            for _ in range(100):
-                try:
-                    d.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.01)
+        remove_dirs(self.dirs)
+
+
+def kill_members(dirs: list[Path]) -> None:
+    """Kill every process in the cgroup folders `dirs`, until none is left (or give up)."""
+    for _ in range(50):
+        pids: set[int] = set()
+        for d in dirs:
+            with contextlib.suppress(OSError, ValueError):
+                pids |= {int(p) for p in (d / "cgroup.procs").read_text().split()}
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.01)
+
+
+def remove_dirs(dirs: list[Path]) -> None:
+    """Remove cgroup folders; the kernel refuses while a process is still in one, so retry."""
+    for d in dirs:
+        for _ in range(100):
+            try:
+                d.rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.01)

@@ -27,27 +27,24 @@ class JailOutput:
 
 
 def decode(
-    output: JailOutput, duration_ms: float, limits: Limits, memory_hit: bool = False
+    output: JailOutput, duration_ms: float, limits: Limits, memory_hit: bool | None = None
 ) -> RunResult:
-    """The RunResult of a jail's output."""
+    """The RunResult of a jail's output; `memory_hit` is the cgroup's word on whether the
+    memory limit killed something, None where no cgroup could tell."""
     report = _report(output.report)
     exit_code, sig = _ending(output, report)
     budget = limits.output_bytes
     stdout = _text(output.stdout[:budget])
     stderr = _text(output.stderr[: max(0, budget - len(output.stdout))])
-    notes = []
-    if output.cut:
-        notes.append(f"[output cut at {budget:,} bytes; the run was stopped]")
-    if output.timed_out:
-        notes.append(f"[stopped after the {limits.wall_seconds:g}-second time limit]")
-    if sig == "SIGXCPU" or (sig == "SIGKILL" and duration_ms / 1000 > limits.cpu_seconds):
-        notes.append(f"[stopped at the {limits.cpu_seconds}-second CPU limit]")
-    if memory_hit:
-        notes.append(f"[the {limits.memory_mb} MB memory limit was reached]")
-    if notes:
-        stderr = (stderr + ("\n" if stderr and not stderr.endswith("\n") else "")) + "\n".join(
-            notes
-        )
+    limit, value = _limit(output, exit_code, sig, stderr, duration_ms, limits, memory_hit)
+    notes = {
+        "output": f"[output cut at {budget:,} bytes; the run was stopped]",
+        "time": f"[stopped after the {limits.wall_seconds:g}-second time limit]",
+        "cpu": f"[stopped at the {limits.cpu_seconds}-second CPU limit]",
+        "memory": f"[stopped at the {limits.memory_mb} MiB memory limit]",
+    }
+    if limit is not None:
+        stderr = (stderr + ("\n" if stderr and not stderr.endswith("\n") else "")) + notes[limit]
     return RunResult(
         stdout=stdout,
         stderr=stderr,
@@ -57,7 +54,36 @@ def decode(
         truncated=output.cut,
         duration_ms=duration_ms,
         files=tuple(_files(report.get("files"), limits)),
+        limit=limit,
+        limit_value=value,
     )
+
+
+def _limit(
+    output: JailOutput,
+    exit_code: int | None,
+    sig: str | None,
+    stderr: str,
+    duration_ms: float,
+    limits: Limits,
+    memory_hit: bool | None,
+) -> tuple[str | None, float | None]:
+    """Which limit stopped the run, and its size; the host's own verdicts come first."""
+    if output.cut:
+        return "output", limits.output_bytes
+    if output.timed_out:
+        return "time", limits.wall_seconds
+    if exit_code == 0:
+        return None, None
+    if memory_hit is None:
+        # No cgroup to ask: under the address-space rlimit, Python's last word is MemoryError.
+        lines = stderr.rstrip().splitlines()
+        memory_hit = bool(lines) and lines[-1].startswith("MemoryError")
+    if memory_hit:
+        return "memory", limits.memory_mb
+    if sig == "SIGXCPU" or (sig == "SIGKILL" and duration_ms / 1000 > limits.cpu_seconds):
+        return "cpu", limits.cpu_seconds
+    return None, None
 
 
 def _report(raw: bytes) -> dict[str, Any]:

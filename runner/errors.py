@@ -2,6 +2,7 @@
 
 RunnerError
 ├── SandboxUnavailable   the sandbox tool is missing or cannot start: code is not run at all
+│   └── ServiceUnreachable   a runner service does not take connections (down, or no route)
 ├── SnippetError         the snippet is empty, too large, binary, or in an unknown language
 └── RunnerBusy           too many runs at once, or this user already has one running
 """
@@ -15,6 +16,10 @@ class RunnerError(Exception):
 
 class SandboxUnavailable(RunnerError):
     """Code cannot be run safely here, so it is not run."""
+
+
+class ServiceUnreachable(SandboxUnavailable):
+    """A runner service could not be connected to; the snippet never reached it."""
 
 
 class SnippetError(RunnerError):

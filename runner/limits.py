@@ -57,3 +57,8 @@ def check_snippet(code: str, lang: str, snippet_bytes: int | None = None) -> Non
         raise SnippetError(f"the snippet is {size:,} bytes, over the {snippet_bytes:,}-byte limit")
     if "\x00" in code:
         raise SnippetError("the snippet contains a null byte: paste it as plain text")
+    try:
+        code.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, e.g. "\ud800" from a JSON request
+        message = "the snippet is not valid Unicode text: paste it as plain text"
+        raise SnippetError(message) from None

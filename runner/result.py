@@ -24,7 +24,12 @@ class RunFile:
 
 @dataclass(frozen=True)
 class RunResult:
-    """What a snippet did: its output, how it ended, and the files it made."""
+    """What a snippet did: its output, how it ended, and the files it made.
+
+    `limit` names the limit that stopped the run — "memory", "time" (wall clock), "cpu" or
+    "output" — or is None when the snippet ended by itself; `limit_value` is that limit's
+    size, in MiB, seconds, seconds or bytes respectively.
+    """
 
     stdout: str
     stderr: str
@@ -34,6 +39,8 @@ class RunResult:
     truncated: bool
     duration_ms: float
     files: tuple[RunFile, ...] = field(default_factory=tuple)
+    limit: str | None = None
+    limit_value: float | None = None
 
     def as_json(self) -> dict[str, object]:
         """The object of the `tutor run --json` contract."""
@@ -46,4 +53,6 @@ class RunResult:
             "truncated": self.truncated,
             "duration_ms": round(self.duration_ms, 3),
             "files": [f.as_json() for f in self.files],
+            "limit": self.limit,
+            "limit_value": self.limit_value,
         }

@@ -15,13 +15,14 @@ The jail (`runner/bwrap.py` builds it):
 
 If bubblewrap is missing or cannot start, nothing runs: `SandboxUnavailable`, never a fallback.
 The other rooms: `runner/pool.py` keeps jails warm, `runner/decode.py` turns what a jail wrote
-into a `RunResult`.
+into a `RunResult`, `runner/sweep.py` removes what a killed process of the same label left.
 """
 
 from __future__ import annotations
 
 import atexit
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from runner.limits import LANGUAGES, Limits, check_snippet
 from runner.pool import WarmPool
 from runner.protocol import ANONYMOUS
 from runner.result import RunResult
+from runner.sweep import sweep
 
 __all__ = ["DEFAULT_PYTHON", "LANGUAGES", "NOBODY", "Limits", "Sandbox"]
 
@@ -40,8 +42,9 @@ __all__ = ["DEFAULT_PYTHON", "LANGUAGES", "NOBODY", "Limits", "Sandbox"]
 class Sandbox:
     """Runs snippets in bubblewrap; one instance serves many runs, each in a fresh jail.
 
-    `label` names this sandbox's snippet folders (`<label>-snippet-*`) and cgroups
-    (`<label>-run-*`), so that several sandboxes on one host can tell theirs apart.
+    `label` names this sandbox's snippet folders (`<label>-snippet-<pid>-*`) and cgroups
+    (`<label>-run-<pid>-*`), so that several sandboxes on one host can tell theirs apart; a new
+    sandbox sweeps those of its label whose process is dead (killed before it could clean up).
     """
 
     def __init__(
@@ -61,7 +64,14 @@ class Sandbox:
         self.python = python
         self.prefix = str(Path(python).parent.parent)
         self.label = label
+        sweep(label)
         self._pool = WarmPool(lambda: self._start(self.limits), pool_size)
+        # Re-entrant, so that a close reached again on the same thread (a signal handler
+        # running while close is under way) returns instead of waiting on itself.
+        self._idle = threading.Condition(threading.RLock())
+        self._running: set[Jail] = set()  # the jails of runs in flight
+        self._active = 0  # runs in flight, counted from before their jail is started
+        self._closed = False
         atexit.register(self.close)  # warm jails never outlive the process that started them
 
     def check(self) -> None:
@@ -95,17 +105,39 @@ class Sandbox:
         limits = limits or self.limits
         self.validate(code, lang, limits)
         self.check()
-        jail = (self._pool.take() if limits == self.limits else None) or self._start(limits)
+        with self._idle:
+            if self._closed:
+                raise self._closed_error()
+            self._active += 1
+        jail: Jail | None = None
         try:
+            jail = (self._pool.take() if limits == self.limits else None) or self._start(limits)
+            with self._idle:
+                self._running.add(jail)
+                if self._closed:  # closed while the jail started: close() did not see it
+                    jail.stop()
             start = time.monotonic()
             jail.send(lang, code)
             output = jail.collect(limits, start)
             duration = (time.monotonic() - start) * 1000
+            if self._closed:  # a run ended by close() has no result worth reporting
+                raise self._closed_error()
             return decode(output, duration, limits, jail.memory_hit())
         finally:
-            # Tearing the jail down (kill, cgroup, folder) happens after the answer is out.
-            self._pool.retire(jail)
-            self._pool.refill()
+            if jail is not None:
+                # Tearing the jail down (kill, cgroup, folder) happens after the answer is out.
+                self._pool.retire(jail)
+                if not self._closed:
+                    self._pool.refill()
+            with self._idle:
+                if jail is not None:
+                    self._running.discard(jail)
+                self._active -= 1
+                self._idle.notify_all()
+
+    @staticmethod
+    def _closed_error() -> SandboxUnavailable:
+        return SandboxUnavailable("the sandbox is shutting down: try the run again in a moment")
 
     def _start(self, limits: Limits) -> Jail:
         return jails.start(self.bwrap, self.python, limits, self.label)
@@ -115,7 +147,20 @@ class Sandbox:
         return self._pool.wait_full(timeout)
 
     def close(self) -> None:
-        """End the warm jails and the thread that starts them; the sandbox runs no more."""
+        """End the runs in flight, the warm jails and the thread that starts them, and remove
+        their folders and cgroups; the sandbox runs no more. Idempotent and thread-safe."""
+        with self._idle:
+            if self._closed:
+                return
+            self._closed = True
+            running = list(self._running)
+        for jail in running:
+            # Killed here, torn down by the run's own thread (its `finally` retires the jail).
+            jail.stop()
+        with self._idle:
+            # Every run retires its jail before it stops counting, so once none counts, the
+            # pool's close below waits for every teardown.
+            self._idle.wait_for(lambda: self._active == 0, timeout=15)
         self._pool.close()
 
     def settle(self) -> None:

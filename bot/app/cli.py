@@ -156,7 +156,15 @@ def run_cmd(obj: Context, source: Path, lang: str, as_json: bool) -> None:
         click.echo(result.stdout, nl=not result.stdout.endswith("\n"))
     if result.stderr:
         click.echo(result.stderr, err=True, nl=not result.stderr.endswith("\n"))
-    ending = f"exit {result.exit_code}" if result.signal is None else f"killed by {result.signal}"
+    limits = {"memory": ("memory", "MiB"), "time": ("time", "s"), "cpu": ("CPU time", "s")}
+    if result.limit is not None:
+        name, unit = limits.get(result.limit, (result.limit, "bytes"))
+        size = "" if result.limit_value is None else f" ({result.limit_value:g} {unit})"
+        ending = f"killed: {name} limit{size}"
+    elif result.signal is not None:
+        ending = f"killed by {result.signal}"
+    else:
+        ending = f"exit {result.exit_code}"
     names = ", ".join(f.path for f in result.files)
     files = f"; files: {names}" if names else ""
     click.echo(f"[{ending} in {result.duration_ms:.0f} ms{files}]", err=True)

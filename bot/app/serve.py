@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -40,14 +41,28 @@ def serve_runner(obj: Context, host: str, port: int) -> None:
         sandbox, max_running=settings.runner_workers, max_waiting=settings.runner_queue
     )
     server = make_server(queue, settings.runner_secret.get_secret_value(), host, port)
-    click.echo(f"runner service on http://{host}:{server.server_port}/run", err=True)
+
+    def stop(signum: int, frame: object) -> None:
+        # Unwinds serve_forever like Ctrl-C; the cleanup below runs outside the handler, and
+        # a second SIGTERM cannot cut it short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise _Stopped
+
+    previous = signal.getsignal(signal.SIGTERM)
     try:
+        signal.signal(signal.SIGTERM, stop)
+        click.echo(f"runner service on http://{host}:{server.server_port}/run", err=True)
         server.serve_forever()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Stopped):
         pass
     finally:
         server.server_close()
-        sandbox.close()
+        sandbox.close()  # ends runs in flight and removes their folders and cgroups
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Stopped(Exception):
+    """SIGTERM reached `tutor serve runner`: stop serving and clean up."""
 
 
 def _secret(name: str, why: str) -> str:

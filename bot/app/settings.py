@@ -75,7 +75,8 @@ class Settings(BaseSettings):
     runner_url: str = Field(
         default="",
         description="A runner service (`tutor serve runner` on another host) to run snippets "
-        "on; empty runs them here in the local sandbox.",
+        "on, or several separated by commas (runs are spread, hosts that are down skipped); "
+        "empty runs them here in the local sandbox.",
     )
     runner_secret: SecretStr = Field(
         default=SecretStr(""),

@@ -45,11 +45,13 @@ def build_sandbox(settings: Settings, *, warm: bool = True) -> Sandbox:
 
 
 def build_runner(settings: Settings, *, warm: bool = True) -> Runner:
-    """What runs snippets: the runner service when one is set, else the local sandbox."""
-    if settings.runner_url:
-        from runner.service import RemoteRunner
+    """What runs snippets: the runner services when some are set (a comma-separated list),
+    else the local sandbox."""
+    urls = [url.strip() for url in settings.runner_url.split(",") if url.strip()]
+    if urls:
+        from runner.balance import RemoteRunners
 
-        return RemoteRunner(settings.runner_url, settings.runner_secret.get_secret_value())
+        return RemoteRunners(urls, settings.runner_secret.get_secret_value())
     return build_sandbox(settings, warm=warm)
 
 

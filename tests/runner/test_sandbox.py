@@ -127,14 +127,22 @@ def test_busy_loop_is_stopped(sandbox):
 def test_sleep_hits_the_wall_clock_and_earlier_output_comes_back(sandbox):
     result = sandbox.run("import time\nprint('before', flush=True)\ntime.sleep(60)")
     assert result.timed_out and result.signal == "SIGKILL"
+    assert (result.limit, result.limit_value) == ("time", LIMITS.wall_seconds)
     assert result.stdout == "before\n"
     assert "time limit" in result.stderr
 
 
-def test_memory_bomb_is_killed(sandbox):
+def test_memory_bomb_is_killed_and_the_result_says_by_which_limit(sandbox):
     result = sandbox.run("x = []\nwhile True:\n    x.append(bytearray(50 * 2**20))")
     assert result.exit_code != 0
     assert result.signal == "SIGKILL" or "MemoryError" in result.stderr
+    assert (result.limit, result.limit_value) == ("memory", LIMITS.memory_mb)
+    assert f"[stopped at the {LIMITS.memory_mb} MiB memory limit]" in result.stderr
+
+
+def test_a_run_that_stays_under_the_limits_names_none(sandbox):
+    result = sandbox.run("x = bytearray(20 * 2**20)\nprint(len(x))")
+    assert (result.stdout, result.limit, result.limit_value) == ("20971520\n", None, None)
 
 
 def test_fork_bomb_resource_unavailable(sandbox):
@@ -237,7 +245,7 @@ def test_filling_the_disk_stops_at_the_folder_cap(sandbox):
 
 def test_one_huge_line_is_cut(sandbox):
     result = sandbox.run("print('x' * 10_000_000)")
-    assert result.truncated
+    assert result.truncated and result.limit == "output"
     assert len(result.stdout) <= LIMITS.output_bytes
     assert "output cut" in result.stderr
 

@@ -39,8 +39,11 @@ def test_run_json_follows_the_contract(tmp_path):
         "truncated",
         "duration_ms",
         "files",
+        "limit",
+        "limit_value",
     }
     assert (body["stdout"], body["exit_code"], body["signal"]) == ("hi\n", 0, None)
+    assert (body["limit"], body["limit_value"]) == (None, None)
     assert body["files"] == [
         {"path": "table.csv", "size": 4, "content_b64": base64.b64encode(b"a,b\n").decode()}
     ]
@@ -49,6 +52,19 @@ def test_run_json_follows_the_contract(tmp_path):
 def test_run_reads_stdin_and_shell(tmp_path):
     done = tutor("run", "--lang", "sh", "-", stdin="echo from-sh")
     assert done.stdout == "from-sh\n" and "[exit 0 in" in done.stderr
+
+
+def test_a_memory_limit_kill_says_so(tmp_path):
+    limits = tmp_path / "limits.toml"
+    default = (Path(__file__).parents[3] / "runner" / "limits.toml").read_text()
+    assert "memory_mb = 1024" in default
+    limits.write_text(default.replace("memory_mb = 1024", "memory_mb = 128"))
+    bomb = "x = []\nwhile True:\n    x.append(bytearray(32 * 2**20))\n"
+    env = {"TUTOR_RUNNER_LIMITS": str(limits)}
+    done = tutor("run", "-", stdin=bomb, **env)
+    assert "[killed: memory limit (128 MiB) in " in done.stderr, done.stderr
+    body = json.loads(tutor("run", "--json", "-", stdin=bomb, **env).stdout)
+    assert (body["limit"], body["limit_value"]) == ("memory", 128)
 
 
 @pytest.mark.parametrize(
