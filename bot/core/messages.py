@@ -228,6 +228,14 @@ TEXTS = MappingProxyType(
         "run.killed": T(en="killed by {signal}", zh="被 {signal} 终止"),
         "run.exit": T(en="exit {code}", zh="exit {code}"),
         "run.cut": T(en=" · output cut", zh=" · 输出已截断"),
+        "run.memory": T(
+            en="killed: over the memory limit ({value:.0f} MiB)",
+            zh="被终止：超出内存上限（{value:.0f} MiB）",
+        ),
+        "run.cpu": T(
+            en="killed: over the CPU time limit ({value:g} s)",
+            zh="被终止：超出 CPU 时间上限（{value:g} 秒）",
+        ),
         "need_code_to_run": T(
             en="Put code after /run, e.g. /run print(1 + 1), or a ```python block.",
             zh="请在 /run 后面附上代码，例如 /run print(1 + 1)，或者一个 ```python 代码块。",
@@ -551,10 +559,20 @@ def run_reply(
 
 
 def run_ending(
-    lang: Lang, *, timed_out: bool, signal: str | None, exit_code: int | None, truncated: bool
+    lang: Lang,
+    *,
+    timed_out: bool,
+    signal: str | None,
+    exit_code: int | None,
+    truncated: bool,
+    limit: str | None = None,
+    limit_value: float | None = None,
 ) -> str:
-    """How a run ended ('exit 0', 'killed by SIGKILL', '超时'), and whether its output was cut."""
-    if timed_out:
+    """How a run ended ('exit 0', 'killed by SIGKILL', '超时', or the limit that stopped it), and
+    whether its output was cut."""
+    if limit in ("memory", "cpu") and limit_value is not None:
+        ending = say(lang, f"run.{limit}", value=limit_value)
+    elif timed_out:
         ending = say(lang, "run.timed_out")
     elif signal:
         ending = say(lang, "run.killed", signal=signal)

@@ -52,6 +52,8 @@ class Running(Parts):
             signal=result.signal,
             exit_code=result.exit_code,
             truncated=result.truncated,
+            limit=result.limit,
+            limit_value=result.limit_value,
         )
         body = messages.run_reply(
             lang, stdout, stderr, ending, result.duration_ms, [f.name for f in files]

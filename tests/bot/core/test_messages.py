@@ -84,6 +84,10 @@ RUN_ENDINGS = [
     {"timed_out": True, "signal": None, "exit_code": None, "truncated": False},
     {"timed_out": False, "signal": "SIGKILL", "exit_code": None, "truncated": True},
     {"timed_out": False, "signal": None, "exit_code": 1, "truncated": False},
+    {"timed_out": False, "signal": "SIGKILL", "exit_code": None, "truncated": False}
+    | {"limit": "memory", "limit_value": 128.0},
+    {"timed_out": False, "signal": "SIGKILL", "exit_code": None, "truncated": False}
+    | {"limit": "cpu", "limit_value": 5.0},
 ]
 # Not about language: `say` is the lookup, `fence` wraps code.
 NOT_TEXTS = {"say", "fence"}
@@ -207,6 +211,10 @@ def test_run_busy_shows_the_runners_reason_in_english_and_a_fixed_sentence_in_ch
         ("zh", RUN_ENDINGS[1], "被 SIGKILL 终止 · 输出已截断"),
         ("en", RUN_ENDINGS[2], "exit 1"),
         ("zh", RUN_ENDINGS[2], "exit 1"),
+        ("en", RUN_ENDINGS[3], "killed: over the memory limit (128 MiB)"),
+        ("zh", RUN_ENDINGS[3], "被终止：超出内存上限（128 MiB）"),
+        ("en", RUN_ENDINGS[4], "killed: over the CPU time limit (5 s)"),
+        ("zh", RUN_ENDINGS[4], "被终止：超出 CPU 时间上限（5 秒）"),
     ],
 )
 def test_run_ending_says_how_the_run_ended(lang, kwargs, expected):

@@ -337,6 +337,12 @@ def test_run_returns_plots_and_long_output_as_files(chat):
     assert len(reply.text) < 2000
 
 
+def test_a_run_killed_at_the_memory_limit_says_so(chat):
+    grab = "/run ```python\nblocks = []\nwhile True:\n    blocks.append(bytearray(64 << 20))\n```"
+    text = chat.say(grab).replies[0].text
+    assert "over the memory limit" in text and "MiB" in text
+
+
 def test_run_without_code_says_how(chat):
     assert "Put code after /run" in chat.say("/run").text
 
