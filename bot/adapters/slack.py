@@ -22,7 +22,18 @@ from collections import OrderedDict
 from typing import Any
 
 from bot.core import messages
-from bot.core.conversation import Attachment, Button, Incoming, Place, Reply, Sent
+from bot.core.conversation import (
+    MAX_SOURCE_BYTES,
+    MAX_SOURCE_FILES,
+    Attachment,
+    Button,
+    Incoming,
+    OnPosted,
+    Place,
+    Reply,
+    Sent,
+    is_source_file,
+)
 
 log = logging.getLogger("tutor.slack")
 SECTION_CHARS = 2900  # a section block holds at most 3000 characters
@@ -182,17 +193,18 @@ class SlackOutbox:
                 file_uploads=[{"content": f.content, "filename": f.name} for f in files],
             )
 
-    def stream(self) -> Any:
+    def stream(self, on_posted: OnPosted | None = None) -> Any:
         if self.private:
-            return _Collected(self)
-        return SlackStream(self)
+            return _Collected(self, on_posted)
+        return SlackStream(self, on_posted=on_posted)
 
 
 class _Collected:
     """A private reply cannot be edited in place: it is sent once, when complete."""
 
-    def __init__(self, box: SlackOutbox) -> None:
+    def __init__(self, box: SlackOutbox, on_posted: OnPosted | None = None) -> None:
         self.box = box
+        self.on_posted = on_posted
 
     def write(self, text: str) -> None:
         """Nothing is shown until the reply is complete."""
@@ -201,16 +213,25 @@ class _Collected:
         share = ()
         if reply.kind == "answer" and reply.buttons:
             answer_id = reply.buttons[0].command.split()[-1]
-            share = (Button("Share with the channel", f"/share {answer_id}", "primary"),)
-        return await self.box.send(reply, share)
+            share = (Button(messages.share_button("en"), f"/share {answer_id}", "primary"),)
+        sent = await self.box.send(reply, share)
+        if self.on_posted is not None:
+            self.on_posted(sent)
+        return sent
 
 
 class SlackStream:
     """An answer shown as it is written, updated at most once per STREAM_INTERVAL."""
 
-    def __init__(self, box: SlackOutbox, interval: float = STREAM_INTERVAL) -> None:
+    def __init__(
+        self,
+        box: SlackOutbox,
+        interval: float = STREAM_INTERVAL,
+        on_posted: OnPosted | None = None,
+    ) -> None:
         self.box = box
         self.interval = interval
+        self.on_posted = on_posted
         self.text = ""
         self.shown = ""
         self.streamer: Any = None
@@ -250,6 +271,7 @@ class SlackStream:
                 await self._update(text, None)
             self.shown = text
             self.next_at = time.monotonic() + self.interval
+            self._posted()
         except SlackApiError as exc:
             code = error_code(exc)
             if self.mode == "stream":
@@ -265,6 +287,13 @@ class SlackStream:
                 raise
             if code == "ratelimited":
                 self.next_at = time.monotonic() + 4 * self.interval
+
+    def _posted(self) -> None:
+        """Tell the core where the answer landed as soon as its first post returned: a
+        follow-up in the thread must not wait for the answer's last edit."""
+        if self.on_posted is not None and self.ts and self.box.thread:
+            on_posted, self.on_posted = self.on_posted, None
+            on_posted(Sent(self.box.thread))
 
     async def _append(self, text: str) -> None:
         box = self.box
@@ -416,7 +445,9 @@ class SlackBot:
         text = plain(_MENTION.sub("", text).strip() if direct else text)
         team = body.get("team_id", "")
         place = Place("slack", team, event.get("channel", ""), event.get("thread_ts", ""))
-        followed = bool(place.thread) and self.tutor.follows(place)
+        # Not `follows`: Slack can deliver a reply in a new thread before the answer to the post
+        # that starts it, and only the core knows which of its posts are still in flight.
+        followed = bool(place.thread) and await self.tutor.following(place)
         watched = not place.thread and self.tutor.watched(place)
         if direct or followed or watched:
             await self._message(client, body, event, text, say_stream)
@@ -454,9 +485,9 @@ class SlackBot:
 
         allowed = {"files.slack.com", urllib.parse.urlparse(client.base_url).hostname}
         found = []
-        for item in files[:3]:
+        for item in files[:MAX_SOURCE_FILES]:
             name, url = item.get("name", ""), item.get("url_private_download", "")
-            if not name.endswith((".py", ".txt", ".sh")) or int(item.get("size") or 0) > 200_000:
+            if not is_source_file(name, int(item.get("size") or 0)):
                 continue
             if urllib.parse.urlparse(url).hostname not in allowed:
                 continue
@@ -466,7 +497,7 @@ class SlackBot:
                     session.get(url, headers={"Authorization": f"Bearer {client.token}"}) as got,
                 ):
                     if got.status == 200:
-                        found.append(Attachment(name, (await got.read())[:200_000]))
+                        found.append(Attachment(name, (await got.read())[:MAX_SOURCE_BYTES]))
             except aiohttp.ClientError as exc:
                 log.info("could not fetch a shared file (%s)", exc)
         return tuple(found)
@@ -513,13 +544,13 @@ class SlackBot:
     ) -> None:
         row = self.tutor.progress.answer(int(answer_id)) if answer_id.isdigit() else None
         if row is None or row["user"] != f"slack:{user}":
-            await respond(text="That answer can no longer be shared.", response_type="ephemeral")
+            await respond(text=messages.share_gone("en"), response_type="ephemeral")
             return
-        text = f"<@{user}> asked: {mrkdwn(row['question'])}\n\n{mrkdwn(row['answer'])}"
-        await call(client.chat_postMessage, channel=channel, text=text[:3900], unfurl_links=False)
-        await respond(
-            text="Shared with the channel.", response_type="ephemeral", replace_original=True
+        text = messages.shared_answer(
+            "en", f"<@{user}>", mrkdwn(row["question"]), mrkdwn(row["answer"])
         )
+        await call(client.chat_postMessage, channel=channel, text=text[:3900], unfurl_links=False)
+        await respond(text=messages.shared("en"), response_type="ephemeral", replace_original=True)
 
     async def on_error(self, error: Exception, body: dict[str, Any], logger: Any) -> None:
         incident = uuid.uuid4().hex[:8]

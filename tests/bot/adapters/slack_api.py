@@ -1,11 +1,11 @@
 """A local stand-in for Slack's Web API (after bolt-python's tests/mock_web_api_server): it
-records every call and answers as Slack does, including `"ok": false` errors on demand."""
+records every call and answers as Slack does, including `"ok": false` errors on demand, and can
+hold an answer back until the test releases it (the bot then waits, as on a slow network)."""
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,8 +23,34 @@ class Call:
     response: Any = None
 
 
+@dataclass
+class Hold:
+    """The answer to the next call of one method, kept back until `release()`."""
+
+    method: str
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+    call: Call | None = None
+
+    def wait(self, timeout: float = 60.0) -> Call:
+        """The held call, once the bot has made it (Slack has the message; the bot has no ts)."""
+        if not self.arrived.wait(timeout) or self.call is None:
+            raise AssertionError(f"the bot never called {self.method}")
+        return self.call
+
+    @property
+    def ts(self) -> str:
+        """The ts the held answer will give the bot."""
+        return str((self.wait().response or {}).get("ts", ""))
+
+    def release(self) -> None:
+        """Let the held answer go to the bot."""
+        self.released.set()
+
+
 class SlackAPI:
-    """Serve on loopback; `calls` lists what arrived, `fail` scripts error answers."""
+    """Serve on loopback; `calls` lists what arrived, `fail` scripts error answers, `hold`
+    keeps an answer back."""
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
@@ -32,7 +58,10 @@ class SlackAPI:
         self.admins: set[str] = set()
         self.files: dict[str, bytes] = {}
         self._ts = 1_700_000_000
-        self._lock = threading.Lock()
+        self._holds: list[Hold] = []
+        # Re-entrant: a test's check, run under the lock by wait_for, reads calls with `named`.
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -41,8 +70,7 @@ class SlackAPI:
 
             def do_GET(self) -> None:
                 if self.path.startswith("/files/"):
-                    with api._lock:
-                        api.calls.append(Call("files/", {}, b"", dict(self.headers)))
+                    api._record(Call("files/", {}, b"", dict(self.headers)))
                     self._reply(200, api.files.get(self.path, b""))
                     return
                 path, _, query = self.path.partition("?")
@@ -72,18 +100,40 @@ class SlackAPI:
         self.thread.start()
 
     def close(self) -> None:
+        with self._lock:
+            for hold in self._holds:
+                hold.release()
         self.server.shutdown()
         self.server.server_close()
+
+    def hold(self, method: str) -> Hold:
+        """Keep back the answer to the next call of `method` (it is recorded on arrival)."""
+        hold = Hold(method)
+        with self._lock:
+            self._holds.append(hold)
+        return hold
 
     def _next_ts(self) -> str:
         self._ts += 1
         return f"{self._ts}.000100"
 
+    def _record(self, call: Call) -> None:
+        with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+
     def answer(self, path: str, raw: bytes, headers: dict[str, str]) -> tuple[int, Any]:
         call = Call("", {}, raw, headers)
-        status, response = self._answer(call, path, raw, headers)
-        call.response = response
-        return status, response
+        status, call.response = self._answer(call, path, raw, headers)
+        with self._lock:
+            hold = next((h for h in self._holds if h.method == call.method and not h.call), None)
+            if hold is not None:
+                hold.call = call
+        self._record(call)
+        if hold is not None:
+            hold.arrived.set()
+            hold.released.wait()
+        return status, call.response
 
     def _answer(
         self, call: Call, path: str, raw: bytes, headers: dict[str, str]
@@ -93,7 +143,6 @@ class SlackAPI:
         method = path.split("/api/", 1)[-1] if "/api/" in path else path.strip("/")
         with self._lock:
             call.method, call.body = method, body
-            self.calls.append(call)
             scripted = self.fail.get(method)
             if scripted:
                 return 200, scripted.pop(0)
@@ -124,15 +173,11 @@ class SlackAPI:
             return [c for c in self.calls if c.method == method]
 
     def wait_for(self, check: Any, timeout: float = 60.0) -> None:
-        """Wait until the bot has made the calls `check` looks for."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                calls = list(self.calls)
-            if check(calls):
-                return
-            time.sleep(0.02)
-        raise AssertionError(f"expected calls never came; got {[c.method for c in calls]}")
+        """Wait until the bot has made the calls `check` looks for (woken by each new call)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: check(list(self.calls)), timeout):
+                got = [c.method for c in self.calls]
+                raise AssertionError(f"expected calls never came; got {got}")
 
 
 def _decode(raw: bytes, content_type: str) -> dict[str, Any]:

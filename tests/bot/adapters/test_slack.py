@@ -4,6 +4,7 @@ loopback (as Slack sends them), and Slack's Web API replaced by a local recordin
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import threading
 import time
@@ -56,9 +57,16 @@ class Slack:
         self.runner = self.run(start_http(self.app, "127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}/slack/events"
         self._n = 0
+        self.handling: set[asyncio.Task] = set()
 
-    def run(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(60)
+    def run(self, coro: Any, timeout: float = 60.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def settle(self, timeout: float = 60.0) -> None:
+        """Wait until the bot has finished handling every request sent so far."""
+        pending = self.run(_finish(self.handling, timeout), timeout + 5)
+        assert not pending, f"still handling after {timeout}s: {pending}"
+        self.handling.clear()
 
     def close(self) -> None:
         self.run(self.runner.cleanup())
@@ -77,6 +85,17 @@ class Slack:
     ) -> tuple[int, str]:
         stamp = str(timestamp if timestamp is not None else int(time.time()))
         sign = signature or SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body)
+        before = self.run(_tasks())
+        try:
+            return self._send(body, content_type, stamp, sign, headers)
+        finally:
+            # Bolt answers Slack first and handles the request in a task: the test goes on once
+            # that task has run up to its first pause (the order Slack's requests came in).
+            self.handling |= self.run(_begun(before))
+
+    def _send(
+        self, body: str, content_type: str, stamp: str, sign: str, headers: dict[str, str] | None
+    ) -> tuple[int, str]:
         request = urllib.request.Request(
             self.url,
             data=body.encode(),
@@ -136,6 +155,30 @@ class Slack:
         return self.post(form, "application/x-www-form-urlencoded")
 
 
+async def _tasks() -> set[asyncio.Task]:
+    return asyncio.all_tasks()
+
+
+async def _begun(before: set[asyncio.Task]) -> set[asyncio.Task]:
+    """The tasks started since `before`, once each has taken its first step."""
+    fresh = asyncio.all_tasks() - before - {asyncio.current_task()}
+    # A new task's first step is queued when it is created: one turn of the loop runs it.
+    for _ in range(100):
+        if not any(inspect.getcoroutinestate(t.get_coro()) == inspect.CORO_CREATED for t in fresh):
+            return fresh
+        await asyncio.sleep(0)
+    raise AssertionError("a handler never started")
+
+
+async def _finish(tasks: set[asyncio.Task], timeout: float) -> set[asyncio.Task]:
+    """Wait for the tasks to end; those still running after `timeout`."""
+    running = {t for t in tasks if not t.done()}
+    if not running:
+        return set()
+    _, pending = await asyncio.wait(running, timeout=timeout)
+    return pending
+
+
 async def _cancel_the_rest() -> None:
     tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     for task in tasks:
@@ -186,14 +229,6 @@ def answers(api: SlackAPI) -> list[dict[str, Any]]:
     return [c.body for c in api.calls if c.method in ("chat.postMessage", "chat.startStream")]
 
 
-def quiet(api: SlackAPI, seconds: float = 1.5) -> None:
-    """Wait until the bot has made no call for a while."""
-    seen = -1
-    while seen != len(api.calls):
-        seen = len(api.calls)
-        time.sleep(seconds)
-
-
 def delivered(api: SlackAPI) -> list[dict[str, Any]]:
     """Each message the bot started, as it finally reads: a post, or a stream and its last
     update (thread, text, blocks)."""
@@ -221,7 +256,7 @@ def posted_text(api: SlackAPI) -> str:
 def test_a_bad_signature_gets_401_and_does_nothing(slack, api):
     status, _ = slack.event(mention("what is the KV cache?"), signature="v0=" + "0" * 64)
     assert status == 401
-    time.sleep(0.5)  # nothing must happen: give a wrong implementation the chance to act
+    slack.settle()  # whatever the request started has ended
     assert not api.named("chat.postMessage") and not api.named("chat.startStream")
 
 
@@ -248,13 +283,12 @@ def test_a_mention_is_answered_in_its_thread_with_feedback_buttons(slack, api):
 
 def test_follow_ups_in_the_thread_need_no_mention_other_messages_are_left_alone(slack, api):
     slack.event(mention("How does gradient clipping by global norm work?", ts="1700000000.000001"))
-    api.wait_for(lambda calls: len(answers(api)) == 1)
+    slack.settle()  # the answer is complete (a follow-up while it streams has its own test)
     # A channel message without a mention: not for the tutor.
     slack.event(message("lunch anyone?", ts="1700000000.000005"))
     # A message in the tutor's thread: a follow-up.
     slack.event(message("give an example", ts="1700000000.000009", thread_ts="1700000000.000001"))
-    api.wait_for(lambda calls: len(answers(api)) == 2)
-    quiet(api)
+    slack.settle()
     assert [a["thread_ts"] for a in answers(api)] == ["1700000000.000001"] * 2
     assert "lunch" not in posted_text(api)
 
@@ -278,8 +312,7 @@ def test_a_retried_event_is_answered_once(slack, api):
     )
     assert status == 200
     slack.event(mention("what is a KV cache, again?", ts="1700000000.000050"))
-    api.wait_for(lambda calls: len(answers(api)) >= 2)
-    quiet(api)
+    slack.settle()
     threads = [a["thread_ts"] for a in answers(api)]
     assert threads == ["1700000000.000001", "1700000000.000050"]
 
@@ -349,18 +382,18 @@ def test_ask_replies_privately_with_a_share_button_that_posts_to_the_channel(hom
 
 def test_quiz_by_slash_command_then_hint_button_and_answer_in_the_thread(slack, api):
     slack.command("/quiz", "post-norm")
-    api.wait_for(lambda calls: any(c.method == "chat.postMessage" for c in calls))
-    question = api.named("chat.postMessage")[0]
+    slack.settle()
+    (question,) = api.named("chat.postMessage")
     assert "Pre-norm" in question.body["text"] or "post-norm" in question.body["text"]
     assert "thread_ts" not in question.body or question.body["thread_ts"] is None
     buttons = [
         e["value"] for b in question.body["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]
     assert [b.split()[0] for b in buttons] == ["/hint", "/skip", "/reveal"]
-    ts = slack.tutor.progress.open_quiz("slack:U1", "T1").thread  # the question's message
-    assert ts
+    ts = question.response["ts"]  # the question's message starts the quiz's thread
+    assert slack.tutor.progress.open_quiz("slack:U1", "T1").thread == ts
     slack.click(buttons[0], message_ts=ts)
-    api.wait_for(lambda calls: len([c for c in calls if c.method == "chat.postMessage"]) == 2)
+    slack.settle()
     hint = api.named("chat.postMessage")[1].body
     assert hint["thread_ts"] == ts and "Hint 1" in hint["text"]
     slack.event(
@@ -370,9 +403,29 @@ def test_quiz_by_slash_command_then_hint_button_and_answer_in_the_thread(slack, 
             thread_ts=ts,
         )
     )
-    api.wait_for(lambda calls: len([c for c in calls if c.method == "chat.postMessage"]) == 3)
+    slack.settle()
     graded = api.named("chat.postMessage")[2].body
     assert graded["thread_ts"] == ts and "Score:" in graded["text"]
+
+
+def test_an_answer_sent_before_the_quiz_question_post_returns_is_graded(slack, api):
+    held = api.hold("chat.postMessage")
+    slack.command("/quiz", "post-norm")
+    ts = held.ts  # Slack shows the question; its answer, with this ts, is still on the way
+    slack.event(
+        message(
+            "Pre-norm normalises the sublayer input and keeps an identity path.",
+            ts="1700000900.000100",
+            thread_ts=ts,
+        )
+    )
+    held.release()
+    slack.settle()
+    replies = [c.body for c in api.named("chat.postMessage")[1:]]
+    assert [r.get("thread_ts") for r in replies] == [ts]
+    assert "Score:" in replies[0]["text"]
+    assert not api.named("chat.startStream")  # not answered as a question
+    assert slack.tutor.progress.open_quiz("slack:U1", "T1") is None
 
 
 def test_feedback_button_is_stored_with_the_answer(slack, api):
@@ -422,6 +475,29 @@ def test_answers_stream_with_chat_streaming_at_most_about_once_a_second(home, em
         assert len(api.named("chat.stopStream")) == 1
         final = api.named("chat.update")[-1].body
         assert "word23" in final["text"] and final["ts"] == starts[0].response["ts"]
+    finally:
+        slack.close()
+
+
+def test_a_follow_up_while_the_answer_is_still_streaming_is_answered_in_the_thread(
+    home, embedder, api
+):
+    held = api.hold("chat.stopStream")
+    tutor = build(home, embedder, backend=Slow(CHUNKS[:3], 0.01))
+    slack = Slack(tutor, api)
+    try:
+        slack.event(mention("why divide attention scores by sqrt(d_k)?", ts="1700000000.000001"))
+        held.wait()  # the answer has streamed; its last calls are still on the way
+        slack.event(
+            message("give an example", ts="1700000000.000009", thread_ts="1700000000.000001")
+        )
+        # The thread is the tutor's from the answer's first post, not from its last edit.
+        api.wait_for(lambda _: len(api.named("chat.startStream")) == 2, timeout=30)
+        held.release()
+        slack.settle()
+        starts = api.named("chat.startStream")
+        assert [s.body["thread_ts"] for s in starts] == ["1700000000.000001"] * 2
+        assert [len(api.named(m)) for m in ("chat.stopStream", "chat.update")] == [2, 2]
     finally:
         slack.close()
 
