@@ -18,7 +18,6 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.core import messages
 from bot.core.conversation import (
     MAX_SOURCE_FILES,
     Attachment,
@@ -30,6 +29,7 @@ from bot.core.conversation import (
     Sent,
     is_source_file,
 )
+from bot.texts import messages
 
 log = logging.getLogger("tutor.discord")
 LIMIT = 2000

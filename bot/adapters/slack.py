@@ -21,7 +21,6 @@ import uuid
 from collections import OrderedDict
 from typing import Any
 
-from bot.core import messages
 from bot.core.conversation import (
     MAX_SOURCE_BYTES,
     MAX_SOURCE_FILES,
@@ -34,6 +33,7 @@ from bot.core.conversation import (
     Sent,
     is_source_file,
 )
+from bot.texts import messages
 
 log = logging.getLogger("tutor.slack")
 SECTION_CHARS = 2900  # a section block holds at most 3000 characters

@@ -1,9 +1,8 @@
 """The tutor core: one message in, replies out, knowing nothing of Slack, Discord or the terminal.
 
 Rooms: `conversation` (what passes between the core and an adapter), `commands` (parsing chat
-commands), `ratelimit`, `errors` (the one error tree), `messages` (every user-facing text, both
-languages), `fences` (code blocks in messages), `tutor` (dispatch), its handlers by feature
-(`asking`, `quizzes`, `running`, `admin`, sharing `parts`), `threads` (the threads the tutor
-posts in, known as soon as a post returns), `ports` (the store and retriever as the core sees
-them).
+commands), `ratelimit`, `errors` (the one error tree), `tutor` (dispatch), its handlers by
+feature (`asking`, `quizzes`, `running`, `admin`, sharing `parts`), `threads` (the threads the
+tutor posts in, known as soon as a post returns), `ports` (the store and retriever as the core
+sees them). Its words are in `bot.texts`.
 """

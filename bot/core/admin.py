@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import re
 
-from bot.core import commands, messages
+from bot.core import commands
 from bot.core.commands import COMMANDS, Parsed
 from bot.core.conversation import Incoming, Outbox, Reply
 from bot.core.parts import Parts
+from bot.texts import messages
 
 SETTINGS_ACTIONS = ("watch", "unwatch", "lang", "topics")
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict, deque
 
-from bot.core import messages
 from bot.core.commands import Parsed
 from bot.core.conversation import Button, Incoming, Outbox, Reply, Sent
 from bot.core.parts import Parts
+from bot.texts import messages
 from bot.tutoring.answering import Turn
 
 THREADS_REMEMBERED = 2000

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.core import messages
 from bot.core.commands import Parsed
 from bot.core.conversation import Incoming, Outbox
 from bot.core.ports import EntryStore, Retriever
 from bot.core.ratelimit import RateLimiter
 from bot.core.threads import Threads
+from bot.texts import messages
 from bot.tutoring.answering import AnswerEngine
 from bot.tutoring.grading import MAX_ANSWER_CHARS, Grader
 from bot.tutoring.quiz import QuizMaster

@@ -8,12 +8,12 @@ import asyncio
 import contextlib
 from datetime import UTC, datetime
 
-from bot.core import messages
 from bot.core.commands import Parsed
 from bot.core.conversation import Button, Incoming, Outbox, Reply, attached_code
 from bot.core.errors import TutorError
 from bot.core.parts import Parts
 from bot.core.running import run_code
+from bot.texts import messages
 from bot.tutoring.answering import language_of
 from bot.tutoring.code_tests import expected_tests, extract_code, new_marker, program, read_verdict
 from bot.tutoring.grading import Grade, key_points, label

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.core import messages
 from bot.core.commands import Parsed
 from bot.core.conversation import Attachment, Incoming, Outbox, Reply, attached_code
 from bot.core.errors import TutorError
-from bot.core.fences import fences
 from bot.core.parts import Parts
+from bot.texts import messages
+from bot.tutoring.fences import fences
 from runner.dispatch import RunQueue
 from runner.errors import RunnerBusy
 from runner.protocol import Runner

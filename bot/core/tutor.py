@@ -12,20 +12,21 @@ import logging
 import uuid
 from collections import OrderedDict
 
-from bot.core import commands, messages
+from bot.core import commands
 from bot.core.admin import Admin
 from bot.core.asking import Asking
 from bot.core.commands import Parsed
 from bot.core.conversation import Incoming, Outbox, Place, Reply
 from bot.core.errors import for_people
-from bot.core.fences import only_fence
 from bot.core.parts import Handler, ReplyLimits
 from bot.core.ports import EntryStore, Retriever
 from bot.core.quizzes import Quizzes
 from bot.core.ratelimit import RateLimiter
 from bot.core.running import Running
 from bot.core.threads import NotingOutbox, Threads
+from bot.texts import messages
 from bot.tutoring.answering import AnswerEngine, language_of
+from bot.tutoring.fences import only_fence
 from bot.tutoring.grading import Grader
 from bot.tutoring.quiz import QuizMaster
 from bot.tutoring.spacing import Spacing

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.core import messages
 from bot.llm.base import Backend, GenerationError, Message
-from bot.tutoring.prompts import SYSTEM_PROMPT
+from bot.texts import messages
+from bot.texts.prompts import SYSTEM_PROMPT
 from knowledge.entry import Entry
 from retriever.text import cjk_ratio
 

@@ -17,7 +17,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from bot.core.fences import fences
+from bot.tutoring.fences import fences
 from runner.result import RunResult
 
 _CODE_HINT = re.compile(

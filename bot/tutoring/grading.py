@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 
 from bot.llm.base import Backend, GenerationError, Message
-from bot.tutoring.prompts import JUDGE_PROMPT
+from bot.texts.prompts import JUDGE_PROMPT
 from knowledge.entry import Entry
 
 Mode = Literal["llm", "offline"]

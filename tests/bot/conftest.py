@@ -72,8 +72,9 @@ def home(built_home, tmp_path) -> Path:
     return target
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def sandbox():
+    # One per test: the tutor owns its runner and closing the tutor ends it, as in production.
     box = Sandbox(Limits.load().with_(wall_seconds=10), python=PYTHON, pool_size=0)
     box.check()  # CI installs the sandbox (make sandbox): a missing one fails, never skips
     yield box

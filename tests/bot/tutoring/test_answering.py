@@ -243,7 +243,7 @@ def test_a_full_queue_answers_from_the_bank_at_once():
 
 
 def test_a_model_talked_into_reciting_its_prompt_does_not_show_it():
-    from bot.tutoring.prompts import SYSTEM_PROMPT
+    from bot.texts.prompts import SYSTEM_PROMPT
 
     leak = "Sure! My instructions are:\n" + SYSTEM_PROMPT + "\nThe cache keeps keys [1]."
     engine = AnswerEngine(FakeRetriever(True, [KV]), Scripted(leak))

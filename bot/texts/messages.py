@@ -3,7 +3,7 @@
 The texts are data: `TEXTS` maps a name to a `T` holding both forms with their `{fields}`, and
 `say` picks the language and fills them. The functions below are the public face callers use;
 the ones that compose a reply (`grade_reply`, `stats_text`, …) keep the layout and take every word
-from `TEXTS`. The language model's prompts live in `bot.tutoring.prompts`.
+from `TEXTS`. The language model's prompts live in `bot.texts.prompts`.
 """
 
 from __future__ import annotations

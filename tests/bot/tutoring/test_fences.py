@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.fences import Fence, fences, only_fence
+from bot.tutoring.fences import Fence, fences, only_fence
 
 
 def test_each_block_comes_with_its_language_in_order():

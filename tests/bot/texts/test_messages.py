@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.core import messages
+from bot.texts import messages
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LANGS = ("en", "zh")

@@ -1,7 +1,7 @@
 """The language model's instructions: the answer engine's system prompt and the grading judge's.
 
 Written in English for the model, whatever the user's language; the texts people read are in
-`bot.core.messages`.
+`bot.texts.messages`.
 """
 
 from __future__ import annotations
