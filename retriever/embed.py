@@ -59,6 +59,10 @@ class Embedder:
         self._model: Any = None
         self._chinese: float | None = None
         self._lock = threading.Lock()
+        # A fast tokenizer keeps its padding and truncation settings in shared state that each
+        # call rewrites (blindness turns padding off, encode turns it on): two threads using it
+        # at once get batches of ragged length. So one call at a time uses the model.
+        self._busy = threading.Lock()
 
     @property
     def model(self) -> Any:
@@ -100,18 +104,21 @@ class Embedder:
         """Unit-length float32 vectors, one row per text."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode(
-            texts,
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        model = self.model
+        with self._busy:
+            vectors = model.encode(
+                texts,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def chinese_reach(self) -> float:
         """How well the model understands Chinese, from 0 (not at all) to 1: the share of probe
         sentences it matches to their English translation, above chance. Measured once."""
+        # Two threads may both measure it at first: the same answer, so no lock.
         if self._chinese is None:
             english = self.encode([en for en, _ in _PROBE])
             chinese = self.encode([zh for _, zh in _PROBE])
@@ -129,7 +136,8 @@ class Embedder:
         learned Chinese. all-MiniLM-L6-v2 knows a few hundred Chinese characters as tokens but
         no Chinese, so a Chinese query's vector says little and fusion leans on the lexical side."""
         tokenizer = self.model.tokenizer
-        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        with self._busy:
+            ids = tokenizer(text, add_special_tokens=False)["input_ids"]
         if not ids:
             return 1.0
         unk = tokenizer.unk_token_id

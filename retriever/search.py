@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -134,7 +135,11 @@ class SyncReport:
 
 
 class Retriever:
-    """Search over one data dir's bank; open() brings the indexes in step with the bank first."""
+    """Search over one data dir's bank; open() brings the indexes in step with the bank first.
+
+    Searches may run from many threads at once: the embedder guards its model, FAISS searches a
+    built index concurrently, the lexical side's SQLite connection is serialized by SQLite, and
+    sync() publishes new indexes only once they are complete."""
 
     def __init__(
         self,
@@ -163,6 +168,7 @@ class Retriever:
         self.dense: DenseIndex | None = None
         self.lexical: LexicalIndex | None = None
         self._entries: dict[str, Entry] = {}
+        self._syncing = threading.Lock()
 
     # -- what goes into the indexes ----------------------------------------------------------
 
@@ -242,16 +248,37 @@ class Retriever:
     ) -> SyncReport:
         """Bring both indexes in step with the bank, creating them if `create`; `vectors`
         supplies precomputed vectors by entry id."""
+        with self._syncing:
+            return self._sync(create, load_existing, vectors)
+
+    def _sync(
+        self, create: bool, load_existing: bool, vectors: dict[str, np.ndarray] | None
+    ) -> SyncReport:
         entries = self.store.entries()
-        self._entries = {e.id: e for e in entries}
+        by_id = {e.id: e for e in entries}
         dense = DenseIndex(
             self.index_dir, self.embedder.name, self.embedder.dim, self.ann_threshold
         )
         if load_existing and (dense.exists() or (entries and not create)):
             dense.load()
-        self.lexical = LexicalIndex(self.index_dir / "lexical.db")
+        lexical = LexicalIndex(self.index_dir / "lexical.db")
+        try:
+            report = self._catch_up(entries, dense, lexical, vectors)
+        except BaseException:
+            lexical.close()
+            raise
+        # Searches running meanwhile keep the indexes they hold; later ones see only new ones.
+        self._entries, self.dense, self.lexical = by_id, dense, lexical
+        return report
+
+    def _catch_up(
+        self,
+        entries: list[Entry],
+        dense: DenseIndex,
+        lexical: LexicalIndex,
+        vectors: dict[str, np.ndarray] | None,
+    ) -> SyncReport:
         fingerprint = self.fingerprint(entries)
-        self.dense = dense
         if dense.exists() and dense.fingerprint == fingerprint:
             return SyncReport(len(entries), 0, 0, 0)
 
@@ -265,15 +292,16 @@ class Retriever:
             fresh.update(zip(todo, encoded, strict=True))
         embedded, removed = dense.update(wanted, fresh)
 
-        lexical_hashes = self.lexical.hashes()
+        lexical_hashes = lexical.hashes()
         bodies: dict[str, tuple[str, list[str]]] = {}
         for entry in entries:
             h = self._body_hash(entry)
             if lexical_hashes.get(entry.id) != h:
                 bodies[entry.id] = (h, self.tokens_for_lexical(entry))
-        gone = [eid for eid in lexical_hashes if eid not in self._entries]
+        known = {e.id for e in entries}
+        gone = [eid for eid in lexical_hashes if eid not in known]
         if bodies or gone:
-            self.lexical.update(bodies, gone)
+            lexical.update(bodies, gone)
 
         dense.fingerprint = fingerprint
         dense.save()
@@ -289,8 +317,11 @@ class Retriever:
     def search(self, query: str, k: int = 5) -> SearchResult:
         """The k closest entries to a query, and whether the bank covers it."""
         if self.dense is None or self.lexical is None:
-            self.open()
-        assert self.dense is not None and self.lexical is not None
+            with self._syncing:
+                if self.dense is None or self.lexical is None:
+                    self._sync(False, True, None)
+        dense, lexical, entries = self.dense, self.lexical, self._entries
+        assert dense is not None and lexical is not None
         text = " ".join(query.split())
         if not text:
             raise QueryError("the query is empty: ask a question, or give some keywords")
@@ -314,12 +345,12 @@ class Retriever:
             dense_text, blindness = text, self.embedder.blindness(text)
         dense_hits = []
         if dense_text:
-            dense_hits = self.dense.search(self.embedder.encode([dense_text])[0], CANDIDATES)
-        lexical_hits = self.lexical.search(lexical_tokens, CANDIDATES)
+            dense_hits = dense.search(self.embedder.encode([dense_text])[0], CANDIDATES)
+        lexical_hits = lexical.search(lexical_tokens, CANDIDATES)
         fused = self._fuse(dense_hits, lexical_hits, blindness)
         hits = []
         for entry_id, score in fused[:k]:
-            entry = self._entries.get(entry_id)
+            entry = entries.get(entry_id)
             if entry is not None:
                 hits.append(
                     SearchHit(
@@ -335,21 +366,21 @@ class Retriever:
         signals = Signals(
             dense_top=dense_hits[0][1] if dense_hits else 0.0,
             blindness=blindness,
-            coverage=self._coverage(tokens, lexical_hits),
+            coverage=self._coverage(lexical, tokens, lexical_hits),
             content_tokens=len(set(tokens)),
             domain_terms=len(chinese) + len(matches),
         )
         return SearchResult(text, self.thresholds.grounded(signals), tuple(hits), signals)
 
-    def _coverage(self, tokens: list[str], hits: list) -> float:
+    @staticmethod
+    def _coverage(lexical: LexicalIndex, tokens: list[str], hits: list) -> float:
         """How much of the query (IDF-weighted) the best few lexical hits contain."""
-        assert self.lexical is not None
         if not tokens or not hits:
             return 0.0
-        idf = self.lexical.idf(tokens)
+        idf = lexical.idf(tokens)
         # A word no entry has weighs what BM25 would give a word of no document: the most.
         # Off-topic questions are betrayed by such words (puppy, 健身房), not by the common ones.
-        unseen = self.lexical.unseen_idf()
+        unseen = lexical.unseen_idf()
         weights = {t: idf.get(t) or unseen for t in set(tokens)}
         total = sum(weights.values())
         best = 0.0

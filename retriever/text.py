@@ -53,13 +53,19 @@ class Tokenizer:
         self._jieba = jieba.Tokenizer()
         self._extra = [w for w in extra_words if CJK_CHAR.search(w)]
         self._ready = False
+        self._preparing = threading.Lock()
 
     def _ensure(self) -> None:
-        if not self._ready:
-            self._jieba.initialize()
-            for word in self._extra:
-                self._jieba.add_word(word, freq=20000)
-            self._ready = True
+        # Threads that race here would add the extra words twice (doubling jieba's frequency
+        # total, which shifts every cut) or cut with half of them: one prepares, the rest wait.
+        if self._ready:
+            return
+        with self._preparing:
+            if not self._ready:
+                self._jieba.initialize()
+                for word in self._extra:
+                    self._jieba.add_word(word, freq=20000)
+                self._ready = True
 
     def tokens(self, text: str, *, keep_stop: bool = False) -> list[str]:
         """Tokens of a text in order, stop words removed unless keep_stop."""

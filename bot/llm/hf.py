@@ -29,7 +29,7 @@ class TransformersBackend:
         self.max_len = max_len
         self.scheduler: BatchScheduler | None = None
         self._model: Any = None
-        self._tokenizer: Any = None
+        self._tokenizer: GuardedTokenizer | None = None
         self._lock = threading.Lock()
         self._generate = threading.Lock()  # one generate at a time on one model
 
@@ -68,7 +68,8 @@ class TransformersBackend:
                 raise GenerationError(
                     f"cannot load the language model {self.name!r} ({first[:200]})"
                 ) from None
-            self._tokenizer, self._model, self.device = tokenizer, model, device
+            self._tokenizer = GuardedTokenizer(tokenizer)
+            self._model, self.device = model, device
             self.scheduler = self._scheduler(model, tokenizer)
 
     def _scheduler(self, model: Any, tokenizer: Any) -> BatchScheduler | None:
@@ -90,6 +91,7 @@ class TransformersBackend:
 
     def prompt_ids(self, messages: list[Message]) -> Any:
         """Token ids of the chat, through the tokenizer's chat template."""
+        assert self._tokenizer is not None
         return self._tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )
@@ -113,6 +115,7 @@ class TransformersBackend:
             return
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
+        # Its decode calls run on the generate thread while other chats tokenize theirs.
         streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
 
         def work(emit: Emit, stop: threading.Event) -> None:
@@ -151,6 +154,7 @@ class TransformersBackend:
         threading.Thread(
             target=lambda: (request.done.wait(), tokens.put(None)), daemon=True
         ).start()
+        assert self._tokenizer is not None
         text = Detokenizer(self._tokenizer)
         while (token := tokens.get()) is not None:
             piece = text.push(token)
@@ -171,6 +175,7 @@ class TransformersBackend:
         import torch
 
         thread = threading.current_thread()
+        assert self._tokenizer is not None
         try:
             with self._generate, torch.inference_mode():
                 self._model.generate(
@@ -184,6 +189,29 @@ class TransformersBackend:
         except BaseException as exc:
             thread.error = exc  # type: ignore[attr-defined]
             streamer.end()
+
+
+class GuardedTokenizer:
+    """A tokenizer that many threads share, used by one call at a time: a fast tokenizer keeps
+    its padding and truncation settings in state that each encoding call may rewrite."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+        self._lock = threading.Lock()
+
+    def apply_chat_template(self, *args: Any, **kwargs: Any) -> Any:
+        """The tokenizer's apply_chat_template, alone."""
+        with self._lock:
+            return self.tokenizer.apply_chat_template(*args, **kwargs)
+
+    def decode(self, *args: Any, **kwargs: Any) -> str:
+        """The tokenizer's decode, alone."""
+        with self._lock:
+            return self.tokenizer.decode(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        # Plain attributes (pad_token_id, eos_token_id) are read-only after loading.
+        return getattr(self.tokenizer, name)
 
 
 class Detokenizer:
