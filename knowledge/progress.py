@@ -1,5 +1,6 @@
 """Everyone's progress, in the bank's SQLite database: users, quizzes, reviews (one per graded
-answer), each user's spaced-repetition card per entry, answers given in chat and their feedback.
+answer), each user's spaced-repetition card per entry, answers given in chat and their feedback,
+and the ids of chat events already handled (so a retry or a replay is not answered twice).
 
 Every state change is one transaction (`BEGIN IMMEDIATE`, WAL mode): a review, its card and the
 closing of its quiz land together or not at all, and a quiz can be closed only once, so two
@@ -98,7 +99,19 @@ CREATE TABLE IF NOT EXISTS places (
     settings TEXT NOT NULL DEFAULT '{}',
     updated_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS handled_events (
+    platform TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (platform, event_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS handled_events_at ON handled_events (at);
 """
+
+# Slack retries an event for about 5 minutes and Discord replays what a resumed session
+# missed: an id kept for an hour outlives both.
+HANDLED_TTL = timedelta(hours=1)
+_SWEEP_EVERY = timedelta(minutes=5)
 
 
 def now() -> datetime:
@@ -187,6 +200,7 @@ class Progress:
             ) from None
         self._lock = threading.RLock()
         self._read_lock = threading.Lock()
+        self._swept = 0.0
 
     def close(self) -> None:
         """Close the connections."""
@@ -526,6 +540,33 @@ class Progress:
                 "updated_at = excluded.updated_at",
                 (workspace, json.dumps(settings, ensure_ascii=False), _iso(now())),
             )
+
+    # -- events already handled (retries, replays) ------------------------------------------
+
+    def first_time(self, platform: str, event_id: str, at: datetime | None = None) -> bool:
+        """Whether an event is delivered for the first time in HANDLED_TTL, across restarts and
+        processes: True once per id, False for its retries and replays."""
+        moment = (at or now()).timestamp()
+        expired = moment - HANDLED_TTL.total_seconds()
+        with self._write() as db:
+            # One statement decides: a new id is inserted, an expired one is taken again, a
+            # live one is left alone (no row changed: not the first time).
+            cursor = db.execute(
+                "INSERT INTO handled_events (platform, event_id, at) VALUES (?, ?, ?) "
+                "ON CONFLICT(platform, event_id) DO UPDATE SET at = excluded.at "
+                "WHERE handled_events.at < ?",
+                (platform, event_id, moment, expired),
+            )
+            first = cursor.rowcount == 1
+            if abs(moment - self._swept) >= _SWEEP_EVERY.total_seconds():
+                # Expired ids only take space: dropped now and then, through the index on `at`.
+                db.execute("DELETE FROM handled_events WHERE at < ?", (expired,))
+                self._swept = moment
+        return first
+
+    def handled_count(self) -> int:
+        """How many event ids are kept (expired ones included until the next sweep)."""
+        return int(self._read("SELECT count(*) FROM handled_events")[0][0])
 
 
 def _review(row: sqlite3.Row) -> Review:

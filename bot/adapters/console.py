@@ -12,9 +12,13 @@ import getpass
 import sys
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from bot.core.conversation import Incoming, OnPosted, Place, Reply, Sent
+from bot.texts import messages
+
+if TYPE_CHECKING:
+    from bot.core.tutor import Tutor
 
 # The terminal is one long conversation: one thread.
 PLACE = Place("console", "local", "terminal", "chat")
@@ -152,20 +156,18 @@ def read_message(readline: Any) -> str | None:
     return text
 
 
-async def chat(tutor: Any, *, folder: Path, interactive: bool | None = None) -> None:
+async def chat(tutor: Tutor, *, folder: Path, interactive: bool | None = None) -> None:
     """Run the local chat until end of input or /quit."""
     if interactive is None:
         interactive = sys.stdin.isatty() and sys.stdout.isatty()
     user = getpass.getuser()
     if interactive:
         from rich.console import Console
+        from rich.markup import escape
 
         console = Console()
         box: Any = RichOutbox(console, folder)
-        console.print(
-            "[bold]tutor[/] · ask a question, /quiz for a question, /help for the commands, "
-            "/quit to leave",
-        )
+        console.print(f"[bold]tutor[/] · {escape(messages.console_banner('en'))}")
 
         def readline() -> str:
             try:

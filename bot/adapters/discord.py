@@ -13,7 +13,8 @@ import io
 import logging
 import re
 import uuid
-from typing import Any
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -30,6 +31,10 @@ from bot.core.conversation import (
     is_source_file,
 )
 from bot.texts import messages
+from knowledge.errors import StoreError
+
+if TYPE_CHECKING:
+    from bot.core.tutor import Tutor
 
 log = logging.getLogger("tutor.discord")
 LIMIT = 2000
@@ -275,9 +280,10 @@ class EditingStream:
 class DiscordBot:
     """Routes Discord's interactions and messages to the tutor core."""
 
-    def __init__(self, tutor: Any, client: Any) -> None:
+    def __init__(self, tutor: Tutor, client: Any) -> None:
         self.tutor = tutor
         self.client = client
+        self._seen: OrderedDict[str, None] = OrderedDict()
 
     @staticmethod
     def place(channel: Any, guild_id: int | None) -> Place:
@@ -292,17 +298,39 @@ class DiscordBot:
         permissions = getattr(user, "guild_permissions", None)
         return bool(permissions and permissions.manage_guild)
 
+    async def first_time(self, snowflake: int) -> bool:
+        """A resumed gateway session replays what it missed: each interaction and message (by
+        id) is handled once, across restarts too."""
+        key = str(snowflake)
+        # The front in memory marks the id before any pause (two deliveries at once cannot both
+        # pass) and answers a replay to this process without the database.
+        if key in self._seen:
+            return False
+        self._seen[key] = None
+        while len(self._seen) > 10_000:
+            self._seen.popitem(last=False)
+        # The database write may wait for another process's: never on the event loop.
+        try:
+            return await asyncio.to_thread(self.tutor.progress.first_time, "discord", key)
+        except StoreError as exc:
+            log.warning("could not check Discord id %s against those handled (%s)", key, exc)
+            return True
+
     # -- interactions ------------------------------------------------------------------------
 
     async def command(
         self, interaction: discord.Interaction, text: str, *, private: bool = False
     ) -> None:
         """A slash command: defer at once (Discord waits 3 s), then the core's follow-ups."""
+        if not await self.first_time(interaction.id):
+            return
         await interaction.response.defer(thinking=True, ephemeral=private)
         await self._handle_interaction(interaction, text, private)
 
     async def on_button(self, interaction: discord.Interaction, command: str) -> None:
         """A click on one of the tutor's buttons."""
+        if not await self.first_time(interaction.id):
+            return
         await interaction.response.defer()
         await self._handle_interaction(interaction, command, False)
 
@@ -322,7 +350,7 @@ class DiscordBot:
 
     # -- messages ----------------------------------------------------------------------------
 
-    def addressed(self, message: discord.Message) -> bool:
+    async def addressed(self, message: discord.Message) -> bool:
         """Whether a message is for the tutor: a DM, a mention, a reply to the bot, or a
         message in a watched channel or in one of the tutor's threads."""
         me = self.client.user
@@ -337,11 +365,13 @@ class DiscordBot:
             return True
         place = self.place(message.channel, message.guild.id)
         if place.thread:
-            return self.tutor.follows(place)
+            # Not `follows`: the user can write in a thread the tutor just opened before its
+            # first post there returns, and only the core knows which posts are in flight.
+            return await self.tutor.following(place)
         return self.tutor.watched(place)
 
     async def on_message(self, message: discord.Message) -> None:
-        if not self.addressed(message):
+        if not await self.addressed(message) or not await self.first_time(message.id):
             return
         me = self.client.user
         text = re.sub(rf"<@!?{me.id}>\s*", "", message.content).strip() if me else message.content
@@ -363,16 +393,46 @@ class DiscordBot:
         await self.tutor.handle(incoming, out)
 
 
-class RunModal(discord.ui.Modal, title="Run Python"):
+def lang_of(locale: discord.Locale) -> messages.Lang:
+    """The catalogue's language for a Discord client's language setting."""
+    return "zh" if locale is discord.Locale.chinese else "en"
+
+
+class RunModal(discord.ui.Modal):
     """/run without code: a box for several lines of it."""
 
-    code: discord.ui.TextInput = discord.ui.TextInput(
-        label="Code", style=discord.TextStyle.paragraph, max_length=4000
-    )
+    def __init__(self, lang: messages.Lang = "en") -> None:
+        title, label = messages.run_box(lang)
+        super().__init__(title=title)
+        self.code: discord.ui.TextInput = discord.ui.TextInput(
+            label=label, style=discord.TextStyle.paragraph, max_length=4000
+        )
+        self.add_item(self.code)
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         bot = interaction.client.tutor_bot  # type: ignore[attr-defined]
         await bot.command(interaction, f"/run ```python\n{self.code.value}\n```")
+
+
+class Descriptions(app_commands.Translator):
+    """The slash commands' descriptions for Discord clients set to Chinese (zh-CN), from the
+    catalogue; Discord shows the English ones to everyone else."""
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContext,
+    ) -> str | None:
+        key = string.extras.get("key")
+        if key is None or lang_of(locale) == "en":
+            return None
+        return messages.slash_description(lang_of(locale), key)
+
+
+def described(key: str) -> app_commands.locale_str:
+    """A command's or option's description: English, translated by `Descriptions` on sync."""
+    return app_commands.locale_str(messages.slash_description("en", key), key=key)
 
 
 def build_tree(bot_ref: Any, tree: app_commands.CommandTree, cooldown: tuple[int, float]) -> None:
@@ -382,14 +442,16 @@ def build_tree(bot_ref: Any, tree: app_commands.CommandTree, cooldown: tuple[int
     def limited(func: Any) -> Any:
         return app_commands.checks.cooldown(rate, per, key=lambda i: i.user.id)(func)
 
-    @tree.command(name="ask", description="Answer a question from the bank, with citations")
-    @app_commands.describe(question="Your question")
+    @tree.command(name="ask", description=described("ask"))
+    @app_commands.describe(question=described("ask.question"))
     @limited
     async def ask(interaction: discord.Interaction, question: str) -> None:
         await bot_ref().command(interaction, f"/ask {question}")
 
-    @tree.command(name="quiz", description="A question from the bank: due reviews first")
-    @app_commands.describe(topic="A topic, or its number", lang="zh or en", code="Coding only")
+    @tree.command(name="quiz", description=described("quiz"))
+    @app_commands.describe(
+        topic=described("quiz.topic"), lang=described("quiz.lang"), code=described("quiz.code")
+    )
     @limited
     async def quiz(
         interaction: discord.Interaction,
@@ -400,35 +462,35 @@ def build_tree(bot_ref: Any, tree: app_commands.CommandTree, cooldown: tuple[int
         words = [topic, lang or "", "code" if code else ""]
         await bot_ref().command(interaction, "/quiz " + " ".join(w for w in words if w))
 
-    @tree.command(name="answer", description="Answer your open quiz question")
+    @tree.command(name="answer", description=described("answer"))
     @limited
     async def answer(interaction: discord.Interaction, text: str) -> None:
         await bot_ref().command(interaction, f"/answer {text}")
 
-    @tree.command(name="run", description="Run Python in the sandbox (a box opens without code)")
+    @tree.command(name="run", description=described("run"))
     @limited
     async def run(interaction: discord.Interaction, code: str | None = None) -> None:
         if not code:
-            await interaction.response.send_modal(RunModal())
+            await interaction.response.send_modal(RunModal(lang_of(interaction.locale)))
             return
         await bot_ref().command(interaction, f"/run {code}")
 
-    @tree.command(name="stats", description="Your progress")
+    @tree.command(name="stats", description=described("stats"))
     @limited
     async def stats(interaction: discord.Interaction) -> None:
         await bot_ref().command(interaction, "/stats", private=True)
 
-    @tree.command(name="leaderboard", description="Points in this server")
+    @tree.command(name="leaderboard", description=described("leaderboard"))
     @limited
     async def leaderboard(interaction: discord.Interaction) -> None:
         await bot_ref().command(interaction, "/leaderboard")
 
-    @tree.command(name="help", description="What the tutor can do")
+    @tree.command(name="help", description=described("help"))
     @limited
     async def help_(interaction: discord.Interaction) -> None:
         await bot_ref().command(interaction, "/help", private=True)
 
-    @tree.command(name="settings", description="Admins: watched channels, language, quiz topics")
+    @tree.command(name="settings", description=described("settings"))
     @limited
     async def settings(interaction: discord.Interaction, text: str = "show") -> None:
         await bot_ref().command(interaction, f"/settings {text}", private=True)
@@ -449,7 +511,7 @@ def build_tree(bot_ref: Any, tree: app_commands.CommandTree, cooldown: tuple[int
             )
 
 
-def make_client(tutor: Any, *, shards: str = "", cooldown: tuple[int, float] = (5, 30.0)) -> Any:
+def make_client(tutor: Tutor, *, shards: str = "", cooldown: tuple[int, float] = (5, 30.0)) -> Any:
     """The Discord client: sharded (AutoShardedClient) when `shards` is "auto" or a number."""
     base: type = discord.AutoShardedClient if shards else discord.Client
     intents = discord.Intents.default()
@@ -467,6 +529,7 @@ def make_client(tutor: Any, *, shards: str = "", cooldown: tuple[int, float] = (
 
         async def setup_hook(self) -> None:
             self.add_dynamic_items(CommandButton)
+            await self.tree.set_translator(Descriptions())
             await self.tree.sync()
 
         async def on_message(self, message: discord.Message) -> None:

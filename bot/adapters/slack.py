@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
+import hmac
+import json
 import logging
 import re
 import time
 import urllib.parse
 import uuid
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core.conversation import (
     MAX_SOURCE_BYTES,
@@ -34,6 +37,10 @@ from bot.core.conversation import (
     is_source_file,
 )
 from bot.texts import messages
+from knowledge.errors import StoreError
+
+if TYPE_CHECKING:
+    from bot.core.tutor import Tutor
 
 log = logging.getLogger("tutor.slack")
 SECTION_CHARS = 2900  # a section block holds at most 3000 characters
@@ -50,6 +57,8 @@ SLASH_COMMANDS = {
     "/tutor-settings": "/settings",
 }
 PRIVATE_COMMANDS = ("/ask", "/stats", "/tutor-help", "/tutor-settings")
+MAX_BODY = 2**20  # Slack's requests take a few KiB
+SIGNATURE_AGE = 300  # seconds, as Slack asks
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
 
 
@@ -367,7 +376,7 @@ class _NoThread(Exception):
 class SlackBot:
     """Routes Slack's requests to the tutor core."""
 
-    def __init__(self, tutor: Any, app: Any) -> None:
+    def __init__(self, tutor: Tutor, app: Any) -> None:
         self.tutor = tutor
         self.app = app
         self.bot_user = ""
@@ -386,17 +395,26 @@ class SlackBot:
         app.action(re.compile(r"^tutor_\d+$"))(self.on_button)
         app.error(self.on_error)
 
-    def first_time(self, body: dict[str, Any]) -> bool:
-        """Slack retries an event it thinks was missed; each event is handled once."""
+    async def first_time(self, body: dict[str, Any]) -> bool:
+        """Slack retries an event it thinks was missed (same event_id, X-Slack-Retry-Num): each
+        event is handled once, across restarts too."""
         event_id = body.get("event_id") or ""
         if not event_id:
             return True
+        # The front in memory marks the event before any pause (two deliveries at once cannot
+        # both pass) and answers a retry to this process without the database.
         if event_id in self._seen:
             return False
         self._seen[event_id] = None
         while len(self._seen) > 10_000:
             self._seen.popitem(last=False)
-        return True
+        # The database knows what was answered before a restart. Its write takes ~30 µs but may
+        # wait for another process's: never on the event loop.
+        try:
+            return await asyncio.to_thread(self.tutor.progress.first_time, "slack", event_id)
+        except StoreError as exc:
+            log.warning("could not check Slack event %s against those handled (%s)", event_id, exc)
+            return True
 
     async def is_admin(self, client: Any, user: str) -> bool:
         """Whether a user is a workspace admin or owner (asked again after ADMIN_TTL)."""
@@ -425,7 +443,7 @@ class SlackBot:
     async def on_mention(
         self, body: dict[str, Any], event: dict[str, Any], client: Any, say_stream: Any = None
     ) -> None:
-        if not self.first_time(body):
+        if not await self.first_time(body):
             return
         text = plain(_MENTION.sub("", event.get("text", "")).strip())
         await self._message(client, body, event, text, say_stream)
@@ -435,8 +453,6 @@ class SlackBot:
     ) -> None:
         # Edits, joins and bots' own messages are not for the tutor; a message with a file is.
         if event.get("subtype") not in (None, "file_share") or event.get("bot_id"):
-            return
-        if not self.first_time(body):
             return
         text = event.get("text", "")
         direct = event.get("channel_type") == "im"
@@ -449,7 +465,8 @@ class SlackBot:
         # that starts it, and only the core knows which of its posts are still in flight.
         followed = bool(place.thread) and await self.tutor.following(place)
         watched = not place.thread and self.tutor.watched(place)
-        if direct or followed or watched:
+        # Only messages for the tutor are recorded as handled (not every message it can see).
+        if (direct or followed or watched) and await self.first_time(body):
             await self._message(client, body, event, text, say_stream)
 
     async def _message(
@@ -566,7 +583,9 @@ class SlackBot:
                 log.info("could not tell the user about incident %s", incident)
 
 
-def build_app(tutor: Any, *, token: str, signing_secret: str, api_url: str) -> tuple[Any, SlackBot]:
+def build_app(
+    tutor: Tutor, *, token: str, signing_secret: str, api_url: str
+) -> tuple[Any, SlackBot]:
     """The Bolt app and its router; the Web API at `api_url` (Slack's, a proxy, or a test's)."""
     from slack_bolt.async_app import AsyncApp
     from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -584,16 +603,83 @@ def build_app(tutor: Any, *, token: str, signing_secret: str, api_url: str) -> t
     return app, SlackBot(tutor, app)
 
 
+def signed(secret: str, raw: bytes, headers: Any, now: float | None = None) -> bool:
+    """Whether a request bears Slack's signature over its body's bytes as received, made within
+    SIGNATURE_AGE seconds (an older one is a replay)."""
+    stamp = headers.get("X-Slack-Request-Timestamp", "")
+    signature = headers.get("X-Slack-Signature", "")
+    if not re.fullmatch(r"[0-9]{1,12}", stamp) or not signature.isascii():
+        return False
+    if abs((time.time() if now is None else now) - int(stamp)) > SIGNATURE_AGE:
+        return False
+    # slack_sdk's SignatureVerifier computes this HMAC over the body decoded as UTF-8 and
+    # raises on bytes that are not: the same HMAC over the bytes refuses them quietly.
+    base = b"v0:" + stamp.encode() + b":" + raw
+    expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+def slack_body(raw: bytes, content_type: str) -> str | None:
+    """The body as text when it has a shape Slack sends (a JSON object for events; a form with a
+    `payload` JSON object for interactions or a `command` for slash commands), else None."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if content_type == "application/json":
+        return text if _json_object(text) else None
+    # Bolt reads any body that starts with "{" as JSON.
+    if content_type != "application/x-www-form-urlencoded" or text.startswith("{"):
+        return None
+    form = urllib.parse.parse_qs(text, keep_blank_values=True)
+    if "payload" in form:
+        return text if len(form["payload"]) == 1 and _json_object(form["payload"][0]) else None
+    return text if form.get("command") or form.get("ssl_check") == ["1"] else None
+
+
+def _json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:  # JSONDecodeError, and numbers too long to convert
+        return False
+
+
 async def start_http(app: Any, host: str, port: int, path: str = "/slack/events") -> Any:
-    """Serve Slack's requests at `path` (aiohttp); the runner, whose `cleanup()` stops it."""
+    """Serve Slack's requests at `path` (aiohttp); the runner, whose `cleanup()` stops it.
+
+    Whatever comes in is checked before Bolt parses it: a body over MAX_BODY gets 413, a
+    missing, bad or stale signature 401, a body Slack would not send 400, each with one log
+    line and nothing of the body; another method gets 405, another path 404."""
     from aiohttp import web
-    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response
+    from slack_bolt.request.async_request import AsyncBoltRequest
+
+    secret = app._signing_secret  # Bolt keeps it for its own check, which stays on
+    if not secret:
+        raise ValueError("serving Slack over HTTP needs the app's signing secret")
 
     async def handle(request: web.Request) -> web.Response:
-        response = await app.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(response)
+        if (request.content_length or 0) > MAX_BODY:
+            return refuse(413, "a body over %d bytes", MAX_BODY)
+        try:
+            raw = await request.read()  # stops past client_max_size
+        except web.HTTPRequestEntityTooLarge:
+            return refuse(413, "a body over %d bytes", MAX_BODY)
+        if not signed(secret, raw, request.headers):
+            return refuse(401, "no valid signature (missing, wrong or stale)")
+        text = slack_body(raw, request.content_type)
+        if text is None:
+            return refuse(400, "a signed body Slack does not send (%.60r)", request.content_type)
+        bolt_request = AsyncBoltRequest(
+            body=text, query=request.query_string, headers=dict(request.headers)
+        )
+        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
-    web_app = web.Application(client_max_size=2**20)
+    def refuse(status: int, why: str, *args: Any) -> web.Response:
+        log.info("refused a request to %s with %d: " + why, path, status, *args)
+        return web.Response(status=status)
+
+    web_app = web.Application(client_max_size=MAX_BODY)
     web_app.add_routes([web.post(path, handle)])
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()

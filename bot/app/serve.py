@@ -30,7 +30,9 @@ def serve() -> None:
 @friendly
 def serve_runner(obj: Context, host: str, port: int) -> None:
     """Serve the sandbox over HTTP (POST /run, shared secret in TUTOR_RUNNER_SECRET)."""
+    from bot.app.metrics import runner_health, serve_metrics
     from bot.app.wiring import build_sandbox
+    from bot.core.telemetry import RunMetrics
     from runner.dispatch import RunQueue
     from runner.service import make_server
 
@@ -40,7 +42,10 @@ def serve_runner(obj: Context, host: str, port: int) -> None:
     queue = RunQueue(
         sandbox, max_running=settings.runner_workers, max_waiting=settings.runner_queue
     )
+    metrics = RunMetrics()
+    metrics.watch(queue)
     server = make_server(queue, settings.runner_secret.get_secret_value(), host, port)
+    stop_metrics = serve_metrics(settings.metrics_port, metrics.registry, runner_health(sandbox))
 
     def stop(signum: int, frame: object) -> None:
         # Unwinds serve_forever like Ctrl-C; the cleanup below runs outside the handler, and
@@ -56,6 +61,7 @@ def serve_runner(obj: Context, host: str, port: int) -> None:
     except (KeyboardInterrupt, _Stopped):
         pass
     finally:
+        stop_metrics()
         server.server_close()
         sandbox.close()  # ends runs in flight and removes their folders and cgroups
         signal.signal(signal.SIGTERM, previous)
@@ -73,19 +79,56 @@ def _secret(name: str, why: str) -> str:
     return value
 
 
-def _run_bot(obj: Context, name: str, main: Callable[[Tutor], Awaitable[None]]) -> None:
+# How long a stopping bot lets the replies in flight finish before it closes them as they are.
+DRAIN_SECONDS = 10.0
+
+BotMain = Callable[["Tutor", asyncio.Event], Awaitable[None]]
+
+
+def _run_bot(obj: Context, name: str, main: BotMain) -> None:
     """A bot's lifecycle: log to stderr and `<data dir>/logs/<name>.log`, build the tutor, run
-    `main(tutor)` until it ends or is interrupted, and close the tutor whatever happens."""
+    `main(tutor, stopping)` until it ends (SIGTERM or SIGINT sets `stopping`: the bot stops
+    taking work and drains the tutor), and close the tutor whatever happens; closing it ends
+    the sandbox's runs and removes their folders and cgroups."""
+    from bot.app.metrics import serve_metrics, tutor_health
     from bot.app.wiring import build_tutor
 
     obj.log_to_file(name, console=True)
     tutor = build_tutor(obj.settings, warn=warn)
+    stop_metrics: Callable[[], None] | None = None
     try:
-        asyncio.run(main(tutor))
+        health = tutor_health(tutor, obj.settings)
+        stop_metrics = serve_metrics(obj.settings.metrics_port, tutor.telemetry.registry, health)
+        asyncio.run(_until_stopped(tutor, main))
     except KeyboardInterrupt:
         pass
     finally:
+        if stop_metrics is not None:
+            stop_metrics()
         tutor.close()
+
+
+async def _until_stopped(tutor: Tutor, main: BotMain) -> None:
+    """`main(tutor, stopping)`, with SIGTERM and SIGINT setting `stopping` inside the loop."""
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for signum in signals:
+        loop.add_signal_handler(signum, stopping.set)
+    try:
+        await main(tutor, stopping)
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+
+
+async def _drain(tutor: Tutor) -> None:
+    """Let the replies in flight finish (bounded); new messages meanwhile start nothing."""
+    n = tutor.draining.in_flight
+    replies = "reply" if n == 1 else "replies"
+    click.echo(f"stopping: waiting up to {DRAIN_SECONDS:g} s for {n} {replies} in flight", err=True)
+    if not await tutor.drain(DRAIN_SECONDS):
+        click.echo("stopping: replies still in flight were closed as they were", err=True)
 
 
 @serve.command("slack")
@@ -112,21 +155,30 @@ def serve_slack(obj: Context, http_mode: bool, host: str, port: int) -> None:
         signing = ""
     api_url = obj.settings.slack_api_url
 
-    async def main(tutor: Tutor) -> None:
+    async def main(tutor: Tutor, stopping: asyncio.Event) -> None:
         app, bot = build_app(tutor, token=token, signing_secret=signing, api_url=api_url)
         bot.bot_user = (await app.client.auth_test())["user_id"]
         if http_mode:
             runner = await start_http(app, host, port)
             click.echo(f"Slack bot on http://{host}:{port}/slack/events", err=True)
             try:
-                await asyncio.Event().wait()
+                await stopping.wait()
+                # Still listening while draining: Slack retries a request nobody acknowledges,
+                # and the tutor starts nothing for one that comes now.
+                await _drain(tutor)
             finally:
                 await runner.cleanup()
         else:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             click.echo("Slack bot connecting in Socket Mode", err=True)
-            await AsyncSocketModeHandler(app, app_token).start_async()
+            handler = AsyncSocketModeHandler(app, app_token)
+            await handler.connect_async()
+            try:
+                await stopping.wait()
+            finally:
+                await handler.close_async()  # no new events; replies go out by the Web API
+            await _drain(tutor)
 
     _run_bot(obj, "slack", main)
 
@@ -141,8 +193,18 @@ def serve_discord(obj: Context) -> None:
     token = _secret("DISCORD_TOKEN", "the bot token from the Discord developer portal")
     shards = obj.settings.discord_shards
 
-    async def main(tutor: Tutor) -> None:
+    async def main(tutor: Tutor, stopping: asyncio.Event) -> None:
         async with make_client(tutor, shards=shards) as client:
-            await client.start(token)
+            running = asyncio.ensure_future(client.start(token))
+            stopped = asyncio.ensure_future(stopping.wait())
+            await asyncio.wait({running, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            if not running.done():
+                # The replies in flight go out through the client's HTTP session, which closing
+                # the gateway closes too: the drain comes first (new messages meanwhile are
+                # told to come back), then the gateway.
+                await _drain(tutor)
+                await client.close()
+            await running
 
     _run_bot(obj, "discord", main)

@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -126,11 +126,25 @@ class Settings(BaseSettings):
         description="Discord sharding: empty for one connection, auto for Discord's "
         "recommended number of shards, or a number. The token comes from DISCORD_TOKEN.",
     )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Port on 127.0.0.1 where each `tutor serve …` process serves /metrics "
+        "(Prometheus) and /healthz; one port per process, 0 picks a free one, empty serves "
+        "neither.",
+    )
     log_level: str = Field(
         default="WARNING",
         pattern=r"^(?i:debug|info|warning|error)$",
         description="How much the tutor logs to stderr: debug, info, warning or error.",
     )
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        # An environment variable set but empty means "off", as for the other settings.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def index_dir(self) -> Path:

@@ -1,45 +1,10 @@
-"""The parts the tutor core is given, as the core sees them: what it (and the quizmaster it
-builds) calls on the bank's store and on the retriever. `knowledge.store.Store` and
-`retriever.search.Retriever` are the real ones; tests may pass anything with these methods. The
-language model is `bot.llm.base.Backend` and the code runner `runner.dispatch.RunQueue`."""
+"""The parts the tutor core is given, as the core sees them: the bank's store and the retriever,
+whose protocols live with tutoring (`bot.tutoring.ports`), which uses them too and may not import
+the core. The language model is `bot.llm.base.Backend` and the code runner
+`runner.dispatch.RunQueue`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from bot.tutoring.ports import EntryStore, Retriever
 
-if TYPE_CHECKING:
-    from sqlite_utils import Database
-
-    from knowledge.entry import Entry
-    from retriever.search import SearchResult
-
-
-class EntryStore(Protocol):
-    """The bank's entries."""
-
-    # The quizmaster asks the database whether an ingest changed the bank since it last looked.
-    db: Database
-
-    def entry(self, entry_id: str) -> Entry | None:
-        """One entry by id, or None when the bank no longer has it."""
-        ...
-
-    def entries(self) -> list[Entry]:
-        """Every entry, in document order."""
-        ...
-
-    def close(self) -> None:
-        """Release the database connection."""
-        ...
-
-
-class Retriever(Protocol):
-    """Search over the bank."""
-
-    def search(self, query: str, k: int = 5) -> SearchResult:
-        """The entries closest to a query, and whether the bank covers it."""
-        ...
-
-    def close(self) -> None:
-        """Release the index."""
-        ...
+__all__ = ["EntryStore", "Retriever"]

@@ -17,12 +17,14 @@ from bot.core.admin import Admin
 from bot.core.asking import Asking
 from bot.core.commands import Parsed
 from bot.core.conversation import Incoming, Outbox, Place, Reply
+from bot.core.draining import Draining, Work
 from bot.core.errors import for_people
 from bot.core.parts import Handler, ReplyLimits
 from bot.core.ports import EntryStore, Retriever
 from bot.core.quizzes import Quizzes
 from bot.core.ratelimit import RateLimiter
 from bot.core.running import Running
+from bot.core.telemetry import Telemetry
 from bot.core.threads import NotingOutbox, Threads
 from bot.texts import messages
 from bot.tutoring.answering import AnswerEngine, language_of
@@ -59,6 +61,7 @@ class Tutor(Asking, Quizzes, Running, Admin):
         limits: ReplyLimits | None = None,
         rate: RateLimiter | None = None,
         threads: Threads | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.store = store
         self.retriever = retriever
@@ -71,6 +74,11 @@ class Tutor(Asking, Quizzes, Running, Admin):
         self.limits = limits or ReplyLimits()
         self.rate = rate or RateLimiter()
         self.threads = threads or Threads(progress)
+        self.telemetry = telemetry or Telemetry()
+        self.telemetry.watch_engine(engine)
+        if runs is not None:
+            self.telemetry.runs.watch(runs)
+        self.draining = Draining()
         self._turns = OrderedDict()
         self._last_lang: dict[str, messages.Lang] = {}
         self._names: dict[str, str] = {}
@@ -105,15 +113,36 @@ class Tutor(Asking, Quizzes, Running, Admin):
     # -- entry point -------------------------------------------------------------------------
 
     async def handle(self, message: Incoming, out: Outbox) -> None:
-        """Answer one message. Never raises: a failure is answered with an incident id."""
+        """Answer one message. Never raises: a failure is answered with an incident id. Once
+        the tutor is stopping, nothing is started: the message is told to come back."""
+        if self.draining.stopping:
+            await self.draining.run(lambda work: self._refuse(message, out))
+        else:
+            await self.draining.run(lambda work: self._handle(message, out, work))
+
+    async def drain(self, timeout: float) -> bool:
+        """Stop taking new work, let the replies in flight finish for up to `timeout` s, then
+        close the streams still open with their text so far and a note; whether all finished."""
+        return await self.draining.stop(timeout)
+
+    async def _refuse(self, message: Incoming, out: Outbox) -> None:
+        try:
+            lang = self._language(message, commands.clean(message.text))
+            await out.send(Reply(messages.restarting(lang), kind="error", private=True))
+        except Exception:
+            log.exception("could not tell %s that the tutor is stopping", message.place)
+
+    async def _handle(self, message: Incoming, out: Outbox, work: Work) -> None:
         text = commands.clean(message.text)
         lang: messages.Lang = "en"
-        noting = NotingOutbox(out, self.threads, message.place)
+        metered = self.telemetry.outbox(work.outbox(out))
+        noting = NotingOutbox(metered, self.threads, message.place)
         try:
-            lang = self._language(message, text)
+            lang = work.lang = self._language(message, text)
             await self._dispatch(message, text, lang, noting)
         except Exception as exc:
             said = for_people(exc)
+            self.telemetry.failed("incident" if said is None else "people")
             if said is None:
                 await self._incident(message, lang, noting)
             else:
@@ -148,6 +177,7 @@ class Tutor(Asking, Quizzes, Running, Admin):
             return
         wait = self.rate.check(message.user_key)
         if wait:
+            self.telemetry.limited(message.place.platform)
             if self.rate.should_warn(message.user_key):
                 text = messages.slow_down(lang, wait, self.rate.limit)
                 await out.send(Reply(text, kind="error", private=True))
@@ -156,6 +186,8 @@ class Tutor(Asking, Quizzes, Running, Admin):
             await asyncio.to_thread(self.progress.see_user, message.user_key, message.name)
             self._names[message.user_key] = message.name
         parsed = commands.parse(text)
+        if parsed.name:  # a plain message is counted once `_plain` knows what it is
+            self.telemetry.requested(message.place.platform, parsed.name)
         await self._handlers[parsed.name](message, parsed, lang, out)
 
     async def _plain(
@@ -173,12 +205,15 @@ class Tutor(Asking, Quizzes, Running, Admin):
             answers = quiz is not None and self._in_quiz_thread(quiz, place)
         block = only_fence(parsed.args)
         if quiz is not None and answers:
+            self.telemetry.requested(place.platform, "answer")
             await self._grade(quiz, message, parsed.args, lang, out)
         elif (block is not None and block.language in RUNNABLE_FENCES) or (
             not parsed.args and message.attachments
         ):
+            self.telemetry.requested(place.platform, "run")
             await self._run(message, parsed, lang, out)
         else:
+            self.telemetry.requested(place.platform, "ask")
             await self._ask(message, parsed, lang, out)
 
     def _in_quiz_thread(self, quiz: Quiz, place: Place) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -59,6 +60,11 @@ class BatchScheduler:
         self.waiting: collections.deque[Request] = collections.deque()
         self.batch_limit = self.max_batch
         self._calm = 0
+        # Read by the metrics when scraped: plain numbers, written by the loop's thread alone
+        # (rejected under the lock).
+        self.tokens_generated = 0
+        self.tokens_per_s = 0.0  # of the latest decode step; 0 while idle
+        self.rejected = 0
         self._wake = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="tutor-batch", daemon=True)
@@ -82,6 +88,7 @@ class BatchScheduler:
         request = Request(list(prompt), max_new_tokens, on_token, stop or threading.Event())
         with self._wake:
             if len(self.waiting) >= self.max_waiting:
+                self.rejected += 1
                 raise GenerationError("the language model is busy: try again in a moment")
             self.waiting.append(request)
             self._wake.notify()
@@ -109,6 +116,8 @@ class BatchScheduler:
                     self._drop_stopped()
                     if self.active:
                         self._decode()
+                    if not self.active:
+                        self.tokens_per_s = 0.0
                 except Exception as exc:  # a bug must not leave callers waiting forever
                     log.exception("the generation loop failed")
                     for request in [*self.active, *self.waiting]:
@@ -144,6 +153,7 @@ class BatchScheduler:
     def _decode(self) -> None:
         """One token for every active request, in one forward pass."""
         batch = list(self.active)
+        started = time.perf_counter()
         try:
             chosen = self.step.decode([r.generated[-1] for r in batch], [r.slot for r in batch])
         except torch.OutOfMemoryError:
@@ -151,6 +161,7 @@ class BatchScheduler:
                 for request in batch:
                     self._finish(request, _oom())
             return
+        self.tokens_per_s = len(batch) / max(time.perf_counter() - started, 1e-9)
         self._calm += 1
         if self._calm >= REGROW_STEPS and self.batch_limit < self.max_batch:
             self.batch_limit += 1  # memory pressure passes: win the batch back slowly
@@ -160,6 +171,7 @@ class BatchScheduler:
 
     def _take(self, request: Request, token: int) -> None:
         request.generated.append(token)
+        self.tokens_generated += 1
         ended = token in self.eos
         if not ended:
             request.on_token(token)

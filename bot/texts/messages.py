@@ -88,6 +88,14 @@ TEXTS = MappingProxyType(
             en="That's a lot of messages (at most {limit} a minute): try again in {wait} s.",
             zh="消息太频繁了（每分钟最多 {limit} 条），请 {wait} 秒后再试。",
         ),
+        "restarting": T(
+            en="I'm restarting: try again in a moment.",
+            zh="我正在重启，请稍后再试。",
+        ),
+        "cut_short": T(
+            en="_(Cut short: I'm restarting. Ask again in a moment for the whole answer.)_",
+            zh="_（回答被打断：我正在重启，请稍后再问一次以获得完整回答。）_",
+        ),
         # -- quiz ----------------------------------------------------------------------------
         "bank_empty": T(
             en="The question bank is empty: an admin can run `tutor ingest --starter` for the "
@@ -283,6 +291,38 @@ TEXTS = MappingProxyType(
         "share.post": T(
             en="{asker} asked: {question}\n\n{answer}",
             zh="{asker} 问：{question}\n\n{answer}",
+        ),
+        # -- the adapters' own words: the terminal's banner, Discord's menus and boxes --------
+        "console.banner": T(
+            en="ask a question, /quiz for a question, /help for the commands, /quit to leave",
+            zh="直接提问，/quiz 出一道题，/help 查看命令，/quit 退出",
+        ),
+        "run_box.title": T(en="Run Python", zh="运行 Python"),
+        "run_box.code": T(en="Code", zh="代码"),
+        # Discord lists these under each slash command (at most 100 characters each).
+        "slash.ask": T(
+            en="Answer a question from the bank, with citations",
+            zh="根据题库回答问题，并注明出处",
+        ),
+        "slash.ask.question": T(en="Your question", zh="你的问题"),
+        "slash.quiz": T(
+            en="A question from the bank: due reviews first",
+            zh="从题库出一道题：先复习到期的题",
+        ),
+        "slash.quiz.topic": T(en="A topic, or its number", zh="主题名或编号"),
+        "slash.quiz.lang": T(en="zh or en", zh="zh 或 en"),
+        "slash.quiz.code": T(en="Coding only", zh="只出编程题"),
+        "slash.answer": T(en="Answer your open quiz question", zh="回答当前的测验题"),
+        "slash.run": T(
+            en="Run Python in the sandbox (a box opens without code)",
+            zh="在沙箱里运行 Python 代码（不带代码时弹出输入框）",
+        ),
+        "slash.stats": T(en="Your progress", zh="你的进度"),
+        "slash.leaderboard": T(en="Points in this server", zh="本服务器的积分排行"),
+        "slash.help": T(en="What the tutor can do", zh="辅导机器人能做什么"),
+        "slash.settings": T(
+            en="Admins: watched channels, language, quiz topics",
+            zh="管理员：无需 @ 即回答的频道、语言、测验主题",
         ),
     }
 )
@@ -631,6 +671,16 @@ def slow_down(lang: Lang, seconds: float, limit: int) -> str:
     return say(lang, "slow_down", limit=limit, wait=max(1, round(seconds)))
 
 
+def restarting(lang: Lang) -> str:
+    """A message came while the bot is stopping: nothing is started for it."""
+    return say(lang, "restarting")
+
+
+def cut_short(lang: Lang) -> str:
+    """The note under an answer the bot had to close before it was complete (it is stopping)."""
+    return say(lang, "cut_short")
+
+
 def settings_text(lang: Lang, settings: dict) -> str:
     """/settings show."""
     watch = ", ".join(f"<#{c}>" for c in settings.get("watch", [])) or "—"
@@ -682,3 +732,18 @@ def shared(lang: Lang) -> str:
 def shared_answer(lang: Lang, asker: str, question: str, answer: str) -> str:
     """A private answer as posted to the channel: who asked what, then the answer."""
     return say(lang, "share.post", asker=asker, question=question, answer=answer)
+
+
+def console_banner(lang: Lang) -> str:
+    """The terminal chat's first line, after the tutor's name."""
+    return say(lang, "console.banner")
+
+
+def run_box(lang: Lang) -> tuple[str, str]:
+    """The title and the code field's label of the box /run opens without code (Discord)."""
+    return say(lang, "run_box.title"), say(lang, "run_box.code")
+
+
+def slash_description(lang: Lang, name: str) -> str:
+    """Discord's description of a slash command ("quiz") or of one of its options ("quiz.topic")."""
+    return say(lang, f"slash.{name}")

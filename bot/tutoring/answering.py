@@ -8,11 +8,12 @@ import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from bot.llm.base import Backend, GenerationError, Message
 from bot.texts import messages
 from bot.texts.prompts import SYSTEM_PROMPT
+from bot.tutoring.ports import Retriever
 from knowledge.entry import Entry
 from retriever.text import cjk_ratio
 
@@ -164,7 +165,7 @@ class AnswerEngine:
 
     def __init__(
         self,
-        retriever: Any,
+        retriever: Retriever,
         backend: Backend | None,
         *,
         k: int = 4,
@@ -177,6 +178,8 @@ class AnswerEngine:
         self.k = k
         self.timeout_s = timeout_s
         self.max_waiting = max_waiting
+        self.max_generating = max_generating
+        self.rejected = 0  # answers sent to the bank's key points by backpressure
         self._slots = asyncio.Semaphore(max_generating)
         self._admitted = 0
         self._max_admitted = max_generating + max_waiting
@@ -211,6 +214,7 @@ class AnswerEngine:
             return self._extractive(question, sources, on_text, "")
         if self._admitted >= self._max_admitted:
             # Backpressure: a full queue answers from the bank at once instead of piling up.
+            self.rejected += 1
             return self._extractive(question, sources, on_text, messages.model_busy(lang))
         chunks: list[str] = []
         self._admitted += 1
@@ -237,7 +241,18 @@ class AnswerEngine:
             text = f"{text}\n\n{messages.sources_line(lang, [e.id for e in sources])}"
         return Answer(text, tuple(cited or [e.id for e in sources]), True, "llm")
 
-    def _extractive(self, question: str, sources: list[Entry], on_text: Any, notice: str) -> Answer:
+    @property
+    def admitted(self) -> int:
+        """Answers generating or waiting for a generation slot now."""
+        return self._admitted
+
+    def _extractive(
+        self,
+        question: str,
+        sources: list[Entry],
+        on_text: Callable[[str], None] | None,
+        notice: str,
+    ) -> Answer:
         text = extractive(question, sources)
         if on_text:
             on_text(text)

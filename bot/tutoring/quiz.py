@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from bot.tutoring.ports import EntryStore, Retriever
 from bot.tutoring.spacing import PASS
 from knowledge.entry import Entry
 from knowledge.progress import Progress
@@ -59,7 +60,11 @@ class QuizMaster:
     """Picks questions from the bank for a user, and summarises the user's progress."""
 
     def __init__(
-        self, store: Any, retriever: Any, progress: Progress, rng: random.Random | None = None
+        self,
+        store: EntryStore,
+        retriever: Retriever,
+        progress: Progress,
+        rng: random.Random | None = None,
     ) -> None:
         self.store = store
         self.retriever = retriever
@@ -115,11 +120,8 @@ class QuizMaster:
         return [e for e in entries if e.id in ids]
 
     def _terms(self, topic: str) -> list[str]:
-        glossary = getattr(self.retriever, "glossary", None)
-        terms = [topic]
-        if glossary is not None:
-            terms += glossary.to_english(topic) + glossary.to_chinese(topic)
-        return terms
+        glossary = self.retriever.glossary
+        return [topic, *glossary.to_english(topic), *glossary.to_chinese(topic)]
 
     def pick(
         self, user: str, pool: list[Entry], *, language: str | None, kind: str | None

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from knowledge.errors import StoreError
-from knowledge.progress import Progress, QuizClosed
+from knowledge.progress import HANDLED_TTL, Progress, QuizClosed
 
 
 @pytest.fixture
@@ -161,3 +161,39 @@ def test_reads_are_not_held_up_by_a_writer_in_another_process(progress, data_dir
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+# -- events already handled ----------------------------------------------------------------------
+
+
+def test_an_event_is_handled_the_first_time_only_even_after_a_restart(progress, data_dir):
+    assert progress.first_time("slack", "Ev1")
+    assert not progress.first_time("slack", "Ev1")
+    assert progress.first_time("discord", "Ev1")  # ids are per platform
+    again = Progress(data_dir)
+    try:
+        assert not again.first_time("slack", "Ev1")
+    finally:
+        again.close()
+
+
+def test_an_event_delivered_from_many_threads_at_once_is_first_once(progress):
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        firsts = list(pool.map(lambda _: progress.first_time("slack", "EvRace"), range(32)))
+    assert firsts.count(True) == 1
+
+
+def test_handled_event_ids_expire_after_the_ttl_and_are_swept(progress):
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    assert progress.first_time("slack", "EvOld", at=start)
+    assert not progress.first_time("slack", "EvOld", at=start + HANDLED_TTL - timedelta(seconds=1))
+    # Past the TTL the id is forgotten: it counts as new again (and is kept from then on).
+    later = start + HANDLED_TTL + timedelta(seconds=1)
+    assert progress.first_time("slack", "EvOld", at=later)
+    assert not progress.first_time("slack", "EvOld", at=later + timedelta(minutes=1))
+    # Ids nobody asks about again are dropped by the next sweep, not kept forever.
+    for n in range(5):
+        progress.first_time("slack", f"Ev{n}", at=later)
+    assert progress.handled_count() == 6
+    progress.first_time("slack", "EvNew", at=later + HANDLED_TTL * 2)
+    assert progress.handled_count() == 1

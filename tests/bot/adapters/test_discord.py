@@ -11,6 +11,7 @@ import pytest
 from discord.user import ClientUser
 
 from bot.adapters.discord import CommandButton, make_client, split
+from bot.texts import messages
 from tests.bot.adapters.discord_http import (
     APP_ID,
     BOT_ID,
@@ -39,9 +40,19 @@ class Watched:
         self.closing = asyncio.Event()
         self.handled = 0
         self.changed = asyncio.Condition()
+        # Set once the bot asks whether a thread is one the tutor follows.
+        self.asked = asyncio.Event()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.tutor, name)
+
+    def follows(self, place: Any) -> bool:
+        self.asked.set()
+        return self.tutor.follows(place)
+
+    async def following(self, place: Any) -> bool:
+        self.asked.set()
+        return await self.tutor.following(place)
 
     async def handle(self, incoming: Any, out: Any) -> None:
         try:
@@ -132,11 +143,19 @@ class Discord:
 
     def release_on_closing(self, held: Hold) -> None:
         """Let the bot work until its streamed answer is closing, then let `held` answer."""
+        self.release_when(self.watched.closing, held)
+
+    def release_when(self, event: asyncio.Event, held: Hold) -> None:
+        """Let the bot work until `event` is set, then let `held` answer."""
+        self.wait_for(event)
+        held.release.set()
+
+    def wait_for(self, event: asyncio.Event) -> None:
+        """Let the bot work until `event` is set."""
 
         async def until() -> None:
             async with asyncio.timeout(60):
-                await self.watched.closing.wait()
-            held.release.set()
+                await event.wait()
 
         self.run(until())
 
@@ -274,6 +293,36 @@ def test_run_without_code_opens_a_modal_whose_code_runs(discord_bot):
     d.interact(submit)
     d.handled(1)
     assert "42" in followups(d.session)[0].payload["content"]
+
+
+def test_the_run_box_speaks_chinese_to_a_client_set_to_chinese(discord_bot):
+    d = discord_bot
+    d.interact({**slash("run"), "locale": "zh-CN"})
+    d.settle()
+    modal = callbacks(d.session)[0].payload["data"]
+    assert modal["title"] == "运行 Python"
+    assert modal["components"][0]["components"][0]["label"] == "代码"
+
+
+def test_slash_commands_are_described_in_english_and_in_chinese_for_chinese_clients(discord_bot):
+    d = discord_bot
+    d.run(d.client.setup_hook())  # what logging in runs: the translator is set, then the sync
+    (sync,) = d.session.named("PUT", r"^/applications/\d+/commands$")
+    commands = {command["name"]: command for command in sync.payload}
+    assert set(commands) == {
+        "ask", "quiz", "answer", "run", "stats", "leaderboard", "help", "settings"
+    }  # fmt: skip
+    for name, command in commands.items():
+        assert command["description"] == messages.slash_description("en", name)
+        assert command["description_localizations"] == {
+            "zh-CN": messages.slash_description("zh", name)
+        }
+        assert len(command["description_localizations"]["zh-CN"]) <= 100
+    topic = next(o for o in commands["quiz"]["options"] if o["name"] == "topic")
+    assert (topic["description"], topic["description_localizations"]) == (
+        "A topic, or its number",
+        {"zh-CN": "主题名或编号"},
+    )
 
 
 def test_run_output_with_a_mention_pings_nobody_and_plots_are_attached(discord_bot):
@@ -456,3 +505,25 @@ def test_an_answer_done_before_its_first_post_lands_edits_that_post_in_the_new_t
         assert all(r.payload["allowed_mentions"] == {"parse": []} for r in posts + edits)
     finally:
         d.close()
+
+
+# -- a follow-up in a thread whose first post is still on its way ---------------------------------
+
+
+def test_a_follow_up_in_the_thread_before_the_first_post_there_returns_is_answered(discord_bot):
+    d = discord_bot
+    first_post = d.session.hold("POST", r"^/channels/\d+/messages$")
+    d.message(channel_message(f"<@{BOT_ID}> what is the KV cache?", mentions=[BOT_ID]))
+    d.wait_for(first_post.arrived)  # the thread is open; the tutor's first post there is held
+    (opened,) = d.session.named("POST", r"/messages/\d+/threads$")
+    thread = opened.response["id"]
+    # The user sees the new thread and writes in it before the tutor's post there returns.
+    d.gateway(
+        "parse_thread_create", {**thread_payload(thread, CHANNEL_ID, "kv"), "newly_created": True}
+    )
+    d.message(channel_message("and why does it grow with the context?", channel_id=thread))
+    d.release_when(d.watched.asked, first_post)
+    d.settle()
+    assert d.watched.handled == 2
+    posts = d.session.named("POST", rf"^/channels/{thread}/messages$")
+    assert len(posts) == 2, [p.payload.get("content") for p in posts]

@@ -69,6 +69,8 @@ CASES: dict[str, list[tuple[Any, ...]]] = {
     "failure": [("abc123",)],
     "run_busy": [("you already have a run going",)],
     "slow_down": [(12.6, 20)],
+    "restarting": [()],
+    "cut_short": [()],
     "settings_text": [({"watch": ["C1"], "topics": ["RAG"], "lang": "zh"},)],
     "settings_usage": [()],
     "admins_only": [()],
@@ -79,6 +81,12 @@ CASES: dict[str, list[tuple[Any, ...]]] = {
     "share_gone": [()],
     "shared": [()],
     "shared_answer": [("<@U1>", "What is a KV cache?", "Stored keys and values.")],
+    "console_banner": [()],
+    "run_box": [()],
+    # Every command and option Discord describes.
+    "slash_description": [
+        (key.removeprefix("slash."),) for key in messages.TEXTS if key.startswith("slash.")
+    ],
 }
 RUN_ENDINGS = [
     {"timed_out": True, "signal": None, "exit_code": None, "truncated": False},

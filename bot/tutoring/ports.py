@@ -1,0 +1,55 @@
+"""The parts tutoring is given, as it sees them: what the quizmaster, the answer engine and the
+core above them call on the bank's store and on the retriever. `knowledge.store.Store` and
+`retriever.search.Retriever` are the real ones; tests may pass anything with these methods."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+    from knowledge.entry import Entry
+    from retriever.glossary import Glossary
+    from retriever.search import SearchResult
+
+
+class EntryStore(Protocol):
+    """The bank's entries."""
+
+    # The quizmaster asks the database whether an ingest changed the bank since it last looked.
+    db: Database
+
+    def entry(self, entry_id: str) -> Entry | None:
+        """One entry by id, or None when the bank no longer has it."""
+        ...
+
+    def entries(self) -> list[Entry]:
+        """Every entry, in document order."""
+        ...
+
+    def close(self) -> None:
+        """Release the database connection."""
+        ...
+
+
+class Retriever(Protocol):
+    """Search over the bank."""
+
+    @property
+    def store(self) -> EntryStore:
+        """The bank it searches: the answer engine reads the entries of its hits there."""
+        ...
+
+    @property
+    def glossary(self) -> Glossary:
+        """The field's terms in both languages: the quizmaster matches topics with it."""
+        ...
+
+    def search(self, query: str, k: int = 5) -> SearchResult:
+        """The entries closest to a query, and whether the bank covers it."""
+        ...
+
+    def close(self) -> None:
+        """Release the index."""
+        ...
