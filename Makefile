@@ -10,7 +10,8 @@ SANDBOX_PYTHON ?= /usr/bin/python3
 
 .PHONY: run test install sysdeps sandbox lint clean
 
-# System packages (Debian/Ubuntu): python3 with venv. Installed here when running as root.
+# System packages (Debian/Ubuntu): python3 with venv, a CJK font. Installed here when running as
+# root.
 sysdeps:
 	@if ! $(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -18,6 +19,17 @@ sysdeps:
 	  else \
 	    echo "error: python3 with venv is needed: sudo apt-get install -y python3 python3-venv" >&2; \
 	    exit 1; \
+	  fi; \
+	fi
+	@# A CJK font for the progress charts' Chinese topic names (bot/tutoring/charts.py); without
+	@# one, charts fall back to the default font and Chinese shows as boxes.
+	@if [ ! -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] && \
+	    [ ! -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1 || \
+	      { apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei; }; \
+	  else \
+	    echo "note: no CJK font: sudo apt-get install -y fonts-wqy-microhei for Chinese in charts" >&2; \
 	  fi; \
 	fi
 

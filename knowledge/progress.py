@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.errors import StoreError
+from knowledge.interviews import INTERVIEW_SCHEMA, InterviewRecords
 from knowledge.store import DB_NAME
 
 _SCHEMA = """
@@ -57,6 +58,7 @@ CREATE TABLE IF NOT EXISTS reviews (
     missed TEXT NOT NULL DEFAULT '[]',
     answer TEXT NOT NULL DEFAULT '',
     reviewed_at TEXT NOT NULL
+    -- suggested, prior_card and rated_at: see _REVIEW_COLUMNS (added to older databases too)
 );
 CREATE INDEX IF NOT EXISTS reviews_user ON reviews (user, reviewed_at);
 CREATE INDEX IF NOT EXISTS reviews_workspace ON reviews (workspace);
@@ -108,6 +110,11 @@ CREATE TABLE IF NOT EXISTS handled_events (
 CREATE INDEX IF NOT EXISTS handled_events_at ON handled_events (at);
 """
 
+# The learner's last word on a review (as in Anki): the grader's suggested rating, the card as it
+# was before the review ('' for none; NULL on reviews stored before it was kept, which cannot be
+# re-rated), and when the learner chose a rating.
+_REVIEW_COLUMNS = {"suggested": "INTEGER", "prior_card": "TEXT", "rated_at": "TEXT"}
+
 # Slack retries an event for about 5 minutes and Discord replays what a resumed session
 # missed: an id kept for an hour outlives both.
 HANDLED_TTL = timedelta(hours=1)
@@ -155,6 +162,8 @@ class Review:
     covered: tuple[str, ...]
     missed: tuple[str, ...]
     reviewed_at: str
+    suggested: int = 0  # the grader's rating; `rating` is the learner's when they chose one
+    rated_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -171,11 +180,23 @@ class QuizClosed(StoreError):
     """The quiz was already answered, skipped or revealed."""
 
 
+class NotYourReview(StoreError):
+    """A rating for a review that belongs to someone else."""
+
+
+class ReviewClosed(StoreError):
+    """A rating for a review that can no longer change: gone, or a newer quiz came since."""
+
+
+# Re-schedules a card as of the review's time: (card JSON before it or None, when) -> (card, due).
+Reschedule = Callable[[str | None, datetime], tuple[str, datetime]]
+
+
 # Computes (new card JSON, due time) from the previous card JSON (None for a first review).
 Schedule = Callable[[str | None], tuple[str, datetime]]
 
 
-class Progress:
+class Progress(InterviewRecords):
     """Read and change everyone's progress; each change is one transaction."""
 
     def __init__(self, data_dir: Path) -> None:
@@ -189,6 +210,8 @@ class Progress:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(_SCHEMA)
+            self.db.executescript(INTERVIEW_SCHEMA)  # mock interviews
+            self._add_review_columns()
             # Reads have a connection of their own: in WAL mode they never wait for a writer,
             # so the bots' event loops are not held up while another process writes.
             self.reader = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
@@ -201,6 +224,12 @@ class Progress:
         self._lock = threading.RLock()
         self._read_lock = threading.Lock()
         self._swept = 0.0
+
+    def _add_review_columns(self) -> None:
+        have = {r["name"] for r in self.db.execute("PRAGMA table_info(reviews)")}
+        for name, kind in _REVIEW_COLUMNS.items():
+            if name not in have:
+                self.db.execute(f"ALTER TABLE reviews ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         """Close the connections."""
@@ -345,9 +374,15 @@ class Progress:
             )
             if cursor.rowcount == 0:
                 raise QuizClosed("this quiz was already answered")
+            row = db.execute(
+                "SELECT card FROM cards WHERE user = ? AND entry_id = ?",
+                (quiz.user, quiz.entry_id),
+            ).fetchone()
+            prior = row["card"] if row else None
             cursor = db.execute(
                 "INSERT INTO reviews (quiz_id, user, workspace, entry_id, score, rating, mode, "
-                "covered, missed, answer, reviewed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "covered, missed, answer, reviewed_at, suggested, prior_card) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     quiz.id,
                     quiz.user,
@@ -360,14 +395,12 @@ class Progress:
                     json.dumps(missed, ensure_ascii=False),
                     answer,
                     stamp,
+                    rating,
+                    prior or "",
                 ),
             )
             review_id = cursor.lastrowid
-            row = db.execute(
-                "SELECT card FROM cards WHERE user = ? AND entry_id = ?",
-                (quiz.user, quiz.entry_id),
-            ).fetchone()
-            card, due = schedule(row["card"] if row else None)
+            card, due = schedule(prior)
             db.execute(
                 "INSERT INTO cards (user, entry_id, card, due) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(user, entry_id) DO UPDATE SET card = excluded.card, "
@@ -386,7 +419,85 @@ class Progress:
             tuple(covered),
             tuple(missed),
             stamp,
+            rating,
         )
+
+    # -- the learner's rating (as in Anki) --------------------------------------------------
+
+    def rate_review(self, review_id: int, user: str, rating: int, reschedule: Reschedule) -> Review:
+        """Replace a review's rating with the learner's and schedule its card again from the
+        card as it was before the review, at the review's time; the last rating wins until the
+        user's next quiz in that workspace. Raises NotYourReview or ReviewClosed."""
+        with self._write() as db:
+            row = db.execute("SELECT * FROM reviews WHERE id = ?", (review_id,)).fetchone()
+            if row is None:
+                raise ReviewClosed(f"no review {review_id}")
+            if row["user"] != user:
+                raise NotYourReview("this review belongs to someone else")
+            newer = db.execute(
+                "SELECT 1 FROM quizzes WHERE user = ? AND workspace = ? AND id > ? LIMIT 1",
+                (row["user"], row["workspace"], row["quiz_id"] or 0),
+            ).fetchone()
+            later = db.execute(
+                "SELECT 1 FROM reviews WHERE user = ? AND entry_id = ? AND id > ? LIMIT 1",
+                (row["user"], row["entry_id"], review_id),
+            ).fetchone()
+            if row["prior_card"] is None or newer is not None or later is not None:
+                raise ReviewClosed("this review can no longer be rated")
+            at = datetime.fromisoformat(row["reviewed_at"])
+            card, due = reschedule(row["prior_card"] or None, at)
+            stamp = _iso(now())
+            db.execute(
+                "UPDATE reviews SET rating = ?, rated_at = ? WHERE id = ?",
+                (rating, stamp, review_id),
+            )
+            db.execute(
+                "INSERT INTO cards (user, entry_id, card, due) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(user, entry_id) DO UPDATE SET card = excluded.card, "
+                "due = excluded.due",
+                (row["user"], row["entry_id"], card, _iso(due)),
+            )
+            row = db.execute("SELECT * FROM reviews WHERE id = ?", (review_id,)).fetchone()
+        return _review(row)
+
+    def review(self, review_id: int) -> Review | None:
+        """A review by id."""
+        rows = self._read("SELECT * FROM reviews WHERE id = ?", (review_id,))
+        return _review(rows[0]) if rows else None
+
+    def last_review(self, user: str, workspace: str) -> Review | None:
+        """A user's latest review in a workspace (the one a plain /rate is about)."""
+        rows = self._read(
+            "SELECT * FROM reviews WHERE user = ? AND workspace = ? ORDER BY id DESC LIMIT 1",
+            (user, workspace),
+        )
+        return _review(rows[0]) if rows else None
+
+    def card_of(self, user: str, entry_id: str) -> str | None:
+        """A user's FSRS card for one entry, as JSON."""
+        rows = self._read(
+            "SELECT card FROM cards WHERE user = ? AND entry_id = ?", (user, entry_id)
+        )
+        return rows[0]["card"] if rows else None
+
+    def grading_agreement(self) -> dict[str, dict[str, int]]:
+        """Per grading mode: reviews, how many the learner rated, and how many of those they
+        rated higher or lower than the grader suggested."""
+        rows = self._read(
+            "SELECT mode, count(*) AS reviews, count(rated_at) AS rated, "
+            "sum(rated_at IS NOT NULL AND rating > coalesce(suggested, rating)) AS higher, "
+            "sum(rated_at IS NOT NULL AND rating < coalesce(suggested, rating)) AS lower "
+            "FROM reviews GROUP BY mode ORDER BY mode"
+        )
+        return {
+            r["mode"]: {
+                "reviews": int(r["reviews"]),
+                "rated": int(r["rated"]),
+                "higher": int(r["higher"] or 0),
+                "lower": int(r["lower"] or 0),
+            }
+            for r in rows
+        }
 
     # -- what to ask -------------------------------------------------------------------------
 
@@ -541,6 +652,52 @@ class Progress:
                 (workspace, json.dumps(settings, ensure_ascii=False), _iso(now())),
             )
 
+    # -- progress to see: charts (/stats) and the class overview (/class) --------------------
+
+    def daily_counts(
+        self, since: datetime, *, user: str = "", workspace: str = "", passing: int = 60
+    ) -> list[tuple[str, int, int]]:
+        """(UTC day as YYYY-MM-DD, reviews, reviews scoring at least `passing`) for each day
+        since `since` with a review, of one user or of everyone in one workspace."""
+        where, args = ("user = ?", [user]) if user else ("workspace = ?", [workspace])
+        rows = self._read(
+            "SELECT substr(reviewed_at, 1, 10) AS day, count(*) AS n, "
+            f"sum(score >= ?) AS correct FROM reviews WHERE {where} AND reviewed_at >= ? "
+            "GROUP BY day ORDER BY day",
+            [passing, *args, _iso(since)],
+        )
+        return [(r["day"], int(r["n"]), int(r["correct"])) for r in rows]
+
+    def latest_scores_in(self, workspace: str) -> list[tuple[str, str, int]]:
+        """(user, entry id, score) of each user's latest review of each entry in a workspace."""
+        rows = self._read(
+            "SELECT user, entry_id, score FROM reviews WHERE id IN "
+            "(SELECT max(id) FROM reviews WHERE workspace = ? GROUP BY user, entry_id)",
+            (workspace,),
+        )
+        return [(r["user"], r["entry_id"], int(r["score"])) for r in rows]
+
+    def most_missed(
+        self, workspace: str, limit: int = 5, min_answers: int = 2
+    ) -> list[tuple[str, float, int]]:
+        """(entry id, average score, answers) of the entries a workspace scores lowest on,
+        counting only entries answered at least `min_answers` times."""
+        rows = self._read(
+            "SELECT entry_id, avg(score) AS average, count(*) AS answers FROM reviews "
+            "WHERE workspace = ? GROUP BY entry_id HAVING count(*) >= ? "
+            "ORDER BY average, answers DESC, entry_id LIMIT ?",
+            (workspace, min_answers, limit),
+        )
+        return [(r["entry_id"], float(r["average"]), int(r["answers"])) for r in rows]
+
+    def learners_since(self, workspace: str, since: datetime) -> int:
+        """How many users of a workspace have a review since `since`."""
+        rows = self._read(
+            "SELECT count(DISTINCT user) FROM reviews WHERE workspace = ? AND reviewed_at >= ?",
+            (workspace, _iso(since)),
+        )
+        return int(rows[0][0])
+
     # -- events already handled (retries, replays) ------------------------------------------
 
     def first_time(self, platform: str, event_id: str, at: datetime | None = None) -> bool:
@@ -582,4 +739,6 @@ def _review(row: sqlite3.Row) -> Review:
         covered=tuple(json.loads(row["covered"])),
         missed=tuple(json.loads(row["missed"])),
         reviewed_at=row["reviewed_at"],
+        suggested=row["suggested"] if row["suggested"] is not None else row["rating"],
+        rated_at=row["rated_at"],
     )

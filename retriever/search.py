@@ -33,6 +33,7 @@ CANDIDATES = 50
 RRF_K = 60
 
 Fusion = Literal["rrf", "weighted_rrf", "scores", "dense_only", "lexical_only"]
+Coverage = Literal["covered", "related", "off-topic"]
 DenseText = Literal["question", "title_question", "full"]
 
 
@@ -69,6 +70,7 @@ class Signals:
     coverage: float = 0.0
     content_tokens: int = 0
     domain_terms: int = 0
+    known: float = 0.0  # IDF-weighted share of the query's words that some entry uses
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,14 @@ class SearchResult:
     grounded: bool
     hits: tuple[SearchHit, ...]
     signals: Signals = field(default_factory=Signals)
+    related: bool = False  # not covered, but in the field with a close entry
+
+    @property
+    def coverage(self) -> Coverage:
+        """Covered (answer), related (answer from the closest entries, saying so) or off-topic."""
+        if self.grounded:
+            return "covered"
+        return "related" if self.related and self.hits else "off-topic"
 
     def as_json(self) -> dict[str, object]:
         """The object of the search contract."""
@@ -102,6 +112,12 @@ class Thresholds:
     dense_blind: float
     coverage: float
     max_blindness: float = 0.5
+    # Related (not covered): the query names `related_terms` of the field's terms, the bank
+    # knows `related_known` of its words, and it is within `related_margin` of covered.
+    # Tuned on eval/coverage_dev.jsonl (eval/coverage.py); docs/retrieval.md has the figures.
+    related_terms: int = 2
+    related_known: float = 0.45
+    related_margin: float = -0.2
 
     @classmethod
     def calibrated(cls, model: str) -> Thresholds:
@@ -122,6 +138,14 @@ class Thresholds:
     def grounded(self, s: Signals) -> bool:
         """The decision."""
         return self.margin(s) >= 0
+
+    def related(self, s: Signals) -> bool:
+        """Whether a query the bank does not cover is still of its field, near an entry."""
+        return (
+            s.domain_terms >= self.related_terms
+            and s.known >= self.related_known
+            and self.margin(s) >= self.related_margin
+        )
 
 
 @dataclass(frozen=True)
@@ -369,8 +393,22 @@ class Retriever:
             coverage=self._coverage(lexical, tokens, lexical_hits),
             content_tokens=len(set(tokens)),
             domain_terms=len(chinese) + len(matches),
+            known=self._known(lexical, tokens),
         )
-        return SearchResult(text, self.thresholds.grounded(signals), tuple(hits), signals)
+        grounded = self.thresholds.grounded(signals)
+        related = not grounded and self.thresholds.related(signals)
+        return SearchResult(text, grounded, tuple(hits), signals, related)
+
+    @staticmethod
+    def _known(lexical: LexicalIndex, tokens: list[str]) -> float:
+        """How much of the query (IDF-weighted) is words some entry uses: off-topic questions
+        carry words the bank never uses (sourdough, 健身房)."""
+        if not tokens:
+            return 0.0
+        idf = lexical.idf(tokens)
+        unseen = lexical.unseen_idf()
+        weights = {t: idf.get(t) or unseen for t in set(tokens)}
+        return sum(w for t, w in weights.items() if idf.get(t)) / sum(weights.values())
 
     @staticmethod
     def _coverage(lexical: LexicalIndex, tokens: list[str], hits: list) -> float:

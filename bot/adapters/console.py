@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from bot.core.conversation import Incoming, OnPosted, Place, Reply, Sent
+from bot.core.courier import CannotPost
 from bot.texts import messages
 
 if TYPE_CHECKING:
@@ -178,6 +179,22 @@ async def chat(tutor: Tutor, *, folder: Path, interactive: bool | None = None) -
     else:
         box = PlainOutbox(sys.stdout, folder)
         readline = sys.stdin.readline
+    scheduler = tutor.study_scheduler(ConsoleCourier(box))
+    if interactive:
+        scheduler.start()
+    else:
+        # A script sees what is owed when it starts (a reminder, a daily question), first.
+        await scheduler.run_due()
+    try:
+        await _converse(tutor, box, readline, user, interactive)
+    finally:
+        await scheduler.stop()
+
+
+async def _converse(tutor: Tutor, box: Any, readline: Any, user: str, interactive: bool) -> None:
+    # The terminal's user runs the tutor over their own data dir: they are its admin, and the
+    # machine's timezone is theirs.
+    tz = local_zone()
     while True:
         try:
             text = await asyncio.to_thread(read_message, readline)
@@ -187,4 +204,36 @@ async def chat(tutor: Tutor, *, folder: Path, interactive: bool | None = None) -
             break
         if not text.strip() and interactive:
             continue
-        await tutor.handle(Incoming(user, PLACE, text, name=user), box)
+        await tutor.handle(Incoming(user, PLACE, text, name=user, admin=True, tz=tz), box)
+
+
+# -- the study loop: the terminal as the courier of reminders and daily questions ----------------
+
+
+def local_zone() -> str:
+    """The machine's UTC offset as `+HH:MM` ("UTC" when none)."""
+    from datetime import datetime
+
+    offset = datetime.now().astimezone().strftime("%z")
+    return "UTC" if offset in ("+0000", "-0000", "") else f"{offset[:3]}:{offset[3:]}"
+
+
+class ConsoleCourier:
+    """Reminders and daily questions printed in the chat: the terminal is the only user's
+    direct messages and the only channel (`#terminal`)."""
+
+    platform = PLACE.platform
+
+    def __init__(self, box: PlainOutbox | RichOutbox) -> None:
+        self.box = box
+
+    async def direct(self, user_key: str, reply: Reply) -> Sent:
+        return await self.box.send(reply)
+
+    async def post(self, place: Place, reply: Reply) -> Sent:
+        if not await self.reachable(place):
+            raise CannotPost(f"the terminal chat has no channel {place.channel}")
+        return await self.box.send(reply)
+
+    async def reachable(self, place: Place) -> bool:
+        return place.channel == PLACE.channel

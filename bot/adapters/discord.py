@@ -12,6 +12,7 @@ import asyncio
 import io
 import logging
 import re
+import sys
 import uuid
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ import discord
 from discord import app_commands
 
 from bot.core.conversation import (
+    MAX_BANK_FILES,
     MAX_SOURCE_FILES,
     Attachment,
     Button,
@@ -28,6 +30,8 @@ from bot.core.conversation import (
     Place,
     Reply,
     Sent,
+    is_bank_add,
+    is_bank_file,
     is_source_file,
 )
 from bot.texts import messages
@@ -94,7 +98,10 @@ def view_of(buttons: tuple[Button, ...]) -> discord.ui.View | None:
         return None
     view = discord.ui.View(timeout=None)
     for button in buttons[:25]:
-        view.add_item(CommandButton(button.label, button.command, button.style))
+        if button.box:
+            view.add_item(BoxButton(button.label, button.command, button.box, button.style))
+        else:
+            view.add_item(CommandButton(button.label, button.command, button.style))
     return view
 
 
@@ -161,6 +168,10 @@ class InteractionOutbox:
 
     async def send(self, reply: Reply) -> Sent:
         private = self.private or reply.private
+        # mock interviews: in a private thread where the server allows one
+        interview = reply.kind == "interview" and not private and not self.thread
+        if interview and await self._private_thread(reply):
+            return Sent(self.thread)
         pieces = split(reply.text)
         message = None
         for n, piece in enumerate(pieces):
@@ -177,7 +188,8 @@ class InteractionOutbox:
                 if reply.files:
                     kwargs["files"] = files_of(reply.files)
             message = await self.interaction.followup.send(piece, **kwargs)
-        if reply.kind == "quiz" and not private and message is not None and not self.thread:
+        opens = reply.kind in ("quiz", "interview")  # an interview: when no private thread
+        if opens and not private and message is not None and not self.thread:
             await self._thread_for(message, reply)
         return Sent(self.thread)
 
@@ -191,6 +203,27 @@ class InteractionOutbox:
                 self.thread = str(thread.id)
             except discord.HTTPException as exc:
                 log.info("could not open a quiz thread (%s)", exc)
+
+    async def _private_thread(self, reply: Reply) -> bool:
+        """A mock interview in a private thread with the learner; False where none opens."""
+        channel = self.interaction.channel
+        if not isinstance(channel, discord.TextChannel):
+            return False
+        try:
+            title = reply.text.split("\n", 1)[0].strip("*")[:90]
+            thread = await channel.create_thread(
+                name=title or "interview", type=discord.ChannelType.private_thread, invitable=False
+            )
+            await thread.add_user(self.interaction.user)
+            for piece in split(reply.text):
+                await thread.send(piece, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as exc:
+            log.info("could not open a private interview thread (%s)", exc)
+            return False
+        self.thread = str(thread.id)
+        note = messages.interview_thread(lang_of(self.interaction.locale), thread.mention)
+        await self.interaction.followup.send(note, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        return True
 
     def stream(self, on_posted: OnPosted | None = None) -> EditingStream:
         return EditingStream(self, on_posted)
@@ -319,13 +352,18 @@ class DiscordBot:
     # -- interactions ------------------------------------------------------------------------
 
     async def command(
-        self, interaction: discord.Interaction, text: str, *, private: bool = False
+        self,
+        interaction: discord.Interaction,
+        text: str,
+        *,
+        private: bool = False,
+        attachments: tuple[Attachment, ...] = (),
     ) -> None:
         """A slash command: defer at once (Discord waits 3 s), then the core's follow-ups."""
         if not await self.first_time(interaction.id):
             return
         await interaction.response.defer(thinking=True, ephemeral=private)
-        await self._handle_interaction(interaction, text, private)
+        await self._handle_interaction(interaction, text, private, attachments)
 
     async def on_button(self, interaction: discord.Interaction, command: str) -> None:
         """A click on one of the tutor's buttons."""
@@ -335,7 +373,11 @@ class DiscordBot:
         await self._handle_interaction(interaction, command, False)
 
     async def _handle_interaction(
-        self, interaction: discord.Interaction, text: str, private: bool
+        self,
+        interaction: discord.Interaction,
+        text: str,
+        private: bool,
+        attachments: tuple[Attachment, ...] = (),
     ) -> None:
         user = interaction.user
         message = Incoming(
@@ -345,6 +387,7 @@ class DiscordBot:
             name=getattr(user, "display_name", "") or user.name,
             # What Discord resolved for this user in this channel: "Manage Server" is admin.
             admin=bool(interaction.guild_id) and interaction.permissions.manage_guild,
+            attachments=attachments,
         )
         await self.tutor.handle(message, InteractionOutbox(interaction, private=private))
 
@@ -375,10 +418,8 @@ class DiscordBot:
             return
         me = self.client.user
         text = re.sub(rf"<@!?{me.id}>\s*", "", message.content).strip() if me else message.content
-        attachments = []
-        for attachment in message.attachments[:MAX_SOURCE_FILES]:
-            if is_source_file(attachment.filename, attachment.size):
-                attachments.append(Attachment(attachment.filename, await attachment.read()))
+        limit = self.tutor.limits.max_bank_bytes
+        attachments = await shared_files(message.attachments, text, limit)
         place = self.place(message.channel, message.guild.id if message.guild else None)
         incoming = Incoming(
             str(message.author.id),
@@ -391,6 +432,123 @@ class DiscordBot:
         in_server_channel = message.guild is not None and not place.thread
         out = ChannelOutbox(message, open_thread=in_server_channel, thread_name=text[:80])
         await self.tutor.handle(incoming, out)
+
+
+# -- the study loop: private answer boxes and messages nobody asked for --------------------------
+
+
+class BoxButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"tutorbox:(?P<box>[^|]*)\|(?P<command>.+)"
+):
+    """A button that opens a private answer box (a modal) whose text follows its command; it
+    keeps working after a restart (persistent)."""
+
+    def __init__(self, label: str, command: str, box: str, style: str = "default") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label[:80],
+                custom_id=f"tutorbox:{box.replace('|', ' ')[:40]}|{command}"[:100],
+                style=_STYLES.get(style, discord.ButtonStyle.secondary),
+            )
+        )
+        self.command = command
+        self.box = box
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> BoxButton:
+        return cls(item.label or "", match["command"], match["box"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        label = self.item.label or self.box
+        await interaction.response.send_modal(AnswerModal(label, self.box, self.command))
+
+
+class AnswerModal(discord.ui.Modal):
+    """A private answer box: its text is sent as `command TEXT`, the reply is private."""
+
+    def __init__(self, title: str, label: str, command: str) -> None:
+        super().__init__(title=title[:45] or "tutor")
+        self.command = command
+        self.text: discord.ui.TextInput = discord.ui.TextInput(
+            label=label[:45] or "…", style=discord.TextStyle.paragraph, max_length=3000
+        )
+        self.add_item(self.text)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        bot = interaction.client.tutor_bot  # type: ignore[attr-defined]
+        await bot.command(interaction, f"{self.command} {self.text.value}", private=True)
+
+
+async def send_to(target: Any, reply: Reply) -> None:
+    """A reply posted whole in a channel or a DM, split under Discord's limit."""
+    pieces = split(reply.text)
+    for n, piece in enumerate(pieces):
+        kwargs: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
+        if n == len(pieces) - 1:
+            view = view_of(reply.buttons)
+            if view is not None:
+                kwargs["view"] = view
+            if reply.files:
+                kwargs["files"] = files_of(reply.files)
+        await target.send(piece, **kwargs)
+
+
+class DiscordCourier:
+    """Reminders by DM (`user.create_dm()`) and daily questions in channels."""
+
+    platform = "discord"
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    async def direct(self, user_key: str, reply: Reply) -> Sent:
+        user = await self.client.fetch_user(int(user_key.split(":", 1)[-1]))
+        await send_to(await user.create_dm(), reply)
+        return Sent()
+
+    async def post(self, place: Place, reply: Reply) -> Sent:
+        await send_to(await self._channel(place), reply)
+        return Sent()
+
+    async def _channel(self, place: Place) -> Any:
+        channel_id = int(place.channel)
+        return self.client.get_channel(channel_id) or await self.client.fetch_channel(channel_id)
+
+    async def reachable(self, place: Place) -> bool:
+        """Whether the channel exists, is in the server, and lets the bot send messages."""
+        if not place.channel.isdigit():
+            return False
+        try:
+            channel = await self._channel(place)
+        except (discord.HTTPException, discord.InvalidData) as exc:
+            log.info("cannot see channel %s (%s)", place.channel, exc)
+            return False
+        guild = getattr(channel, "guild", None)
+        if guild is None or str(guild.id) != place.workspace or guild.me is None:
+            return False
+        return bool(channel.permissions_for(guild.me).send_messages)
+
+
+# -- files shared with a message: source code to run, or bank documents for /bank add ----------
+
+
+async def shared_files(files: Any, text: str, max_bank_bytes: int) -> tuple[Attachment, ...]:
+    """The Discord attachments the core gets: small source files, or with /bank add every file
+    by name and the bank documents within the ingest's limit (`max_bank_bytes`)."""
+    found = []
+    if not is_bank_add(text):
+        for attachment in list(files)[:MAX_SOURCE_FILES]:
+            if is_source_file(attachment.filename, attachment.size):
+                found.append(Attachment(attachment.filename, await attachment.read()))
+        return tuple(found)
+    for attachment in list(files)[:MAX_BANK_FILES]:
+        if is_bank_file(attachment.filename, attachment.size, max_bank_bytes):
+            found.append(Attachment(attachment.filename, await attachment.read()))
+        else:
+            found.append(Attachment(attachment.filename, b"", fetched=False))  # refused by name
+    return tuple(found)
 
 
 def lang_of(locale: discord.Locale) -> messages.Lang:
@@ -495,6 +653,46 @@ def build_tree(bot_ref: Any, tree: app_commands.CommandTree, cooldown: tuple[int
     async def settings(interaction: discord.Interaction, text: str = "show") -> None:
         await bot_ref().command(interaction, f"/settings {text}", private=True)
 
+    # -- the study loop --
+    @tree.command(name="remind", description=described("remind"))
+    @limited
+    async def remind(interaction: discord.Interaction, text: str = "") -> None:
+        await bot_ref().command(interaction, f"/remind {text}".strip(), private=True)
+
+    @tree.command(name="daily", description=described("daily"))
+    @limited
+    async def daily(interaction: discord.Interaction, text: str = "") -> None:
+        await bot_ref().command(interaction, f"/daily {text}".strip(), private=True)
+
+    # -- progress to see and the bank from the chat --
+    @tree.command(name="class", description=described("class"))
+    @limited
+    async def class_(interaction: discord.Interaction) -> None:
+        await bot_ref().command(interaction, "/class", private=True)
+
+    @tree.command(name="bank", description=described("bank"))
+    @app_commands.describe(action=described("bank.action"), file=described("bank.file"))
+    @limited
+    async def bank(
+        interaction: discord.Interaction, action: str = "", file: discord.Attachment | None = None
+    ) -> None:
+        text = f"/bank {action}".strip()
+        limit = bot_ref().tutor.limits.max_bank_bytes
+        files = await shared_files([file], text, limit) if file is not None else ()
+        await bot_ref().command(interaction, text, private=True, attachments=files)
+
+    # -- mock interviews --
+    @tree.command(name="interview", description=described("interview"))
+    @app_commands.describe(topic=described("interview.topic"), n=described("interview.n"))
+    @limited
+    async def interview(
+        interaction: discord.Interaction,
+        topic: str = "",
+        n: app_commands.Range[int, 1, 10] | None = None,
+    ) -> None:
+        words = [topic, str(n) if n else ""]
+        await bot_ref().command(interaction, "/interview " + " ".join(w for w in words if w))
+
     @tree.error
     async def on_error(interaction: discord.Interaction, error: Exception) -> None:
         if isinstance(error, app_commands.CommandOnCooldown):
@@ -511,6 +709,26 @@ def build_tree(bot_ref: Any, tree: app_commands.CommandTree, cooldown: tuple[int
             )
 
 
+def rejected(event: str, exc: BaseException | None) -> str:
+    """Log a Discord event discord.py could not handle in one line, with an incident id."""
+    incident = uuid.uuid4().hex[:8]
+    what = f"{type(exc).__name__}: {str(exc)[:200]}" if exc is not None else "unknown error"
+    log.warning("incident %s: Discord event %s could not be handled (%s)", incident, event, what)
+    return incident
+
+
+def _guarded(event: str, parse: Any) -> Any:
+    """A gateway parser that logs a payload it rejects instead of raising into the gateway."""
+
+    def parse_or_log(data: Any) -> None:
+        try:
+            parse(data)
+        except Exception as exc:
+            rejected(event, exc)
+
+    return parse_or_log
+
+
 def make_client(tutor: Tutor, *, shards: str = "", cooldown: tuple[int, float] = (5, 30.0)) -> Any:
     """The Discord client: sharded (AutoShardedClient) when `shards` is "auto" or a number."""
     base: type = discord.AutoShardedClient if shards else discord.Client
@@ -523,14 +741,23 @@ def make_client(tutor: Tutor, *, shards: str = "", cooldown: tuple[int, float] =
             if shards and shards != "auto":
                 options["shard_count"] = int(shards)
             super().__init__(**options)
+            # A payload a parser cannot read would end the gateway connection: logged instead.
+            parsers = self._connection.parsers
+            for event, parse in list(parsers.items()):
+                if event != "READY":  # without READY the client is not usable: let it fail
+                    parsers[event] = _guarded(event, parse)
             self.tree = app_commands.CommandTree(self)
             self.tutor_bot = DiscordBot(tutor, self)
             build_tree(lambda: self.tutor_bot, self.tree, cooldown)
 
         async def setup_hook(self) -> None:
-            self.add_dynamic_items(CommandButton)
+            self.add_dynamic_items(CommandButton, BoxButton)
             await self.tree.set_translator(Descriptions())
             await self.tree.sync()
+
+        async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+            # discord.py's default logs a traceback for every event it could not handle.
+            rejected(event_method, sys.exc_info()[1])
 
         async def on_message(self, message: discord.Message) -> None:
             try:

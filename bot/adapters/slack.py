@@ -25,6 +25,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from bot.core.conversation import (
+    MAX_BANK_FILES,
     MAX_SOURCE_BYTES,
     MAX_SOURCE_FILES,
     Attachment,
@@ -34,6 +35,8 @@ from bot.core.conversation import (
     Place,
     Reply,
     Sent,
+    is_bank_add,
+    is_bank_file,
     is_source_file,
 )
 from bot.texts import messages
@@ -55,11 +58,21 @@ SLASH_COMMANDS = {
     "/leaderboard": "/leaderboard",
     "/tutor-help": "/help",
     "/tutor-settings": "/settings",
+    # the study loop (Slack keeps /remind for itself)
+    "/tutor-remind": "/remind",
+    "/tutor-daily": "/daily",
+    # progress to see and the bank from the chat
+    "/class": "/class",
+    "/bank": "/bank",
+    # mock interviews
+    "/interview": "/interview",
 }
-PRIVATE_COMMANDS = ("/ask", "/stats", "/tutor-help", "/tutor-settings")
+PRIVATE_COMMANDS = ("/ask", "/stats", "/tutor-help", "/tutor-settings", "/tutor-remind")
+PRIVATE_COMMANDS += ("/class", "/bank")
 MAX_BODY = 2**20  # Slack's requests take a few KiB
 SIGNATURE_AGE = 300  # seconds, as Slack asks
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
+BOX_CALLBACK = "tutor_box"  # the modal of a button that opens a private answer box
 
 
 def mrkdwn(text: str) -> str:
@@ -103,6 +116,9 @@ def blocks(reply: Reply, extra: tuple[Button, ...] = ()) -> list[dict[str, Any]]
                 "action_id": f"tutor_{n}",
                 "value": button.command[:2000],
             }
+            if button.box:  # opens a private box first (a modal): see SlackBot.on_box_button
+                element["action_id"] = f"tutor_box_{n}"
+                element["value"] = json.dumps({"command": button.command, "box": button.box})
             if button.style in ("primary", "danger"):
                 element["style"] = button.style
             elements.append(element)
@@ -191,6 +207,18 @@ class SlackOutbox:
                 thread_ts=self.thread or None,
                 text=text,
                 blocks=blocks(reply, extra),
+            )
+        await self._upload_privately(reply.files)
+
+    async def _upload_privately(self, files: tuple[Attachment, ...]) -> None:
+        """A private reply's files (a progress chart): Slack has no private files in a channel,
+        so they go to the user's direct messages with the tutor."""
+        if files:
+            opened = await call(self.client.conversations_open, users=self.user)
+            await call(
+                self.client.files_upload_v2,
+                channel=opened["channel"]["id"],
+                file_uploads=[{"content": f.content, "filename": f.name} for f in files],
             )
 
     async def _upload(self, files: tuple[Attachment, ...]) -> None:
@@ -382,6 +410,7 @@ class SlackBot:
         self.bot_user = ""
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._admins: dict[str, tuple[bool, float]] = {}
+        self._zones: dict[str, str] = {}  # each user's timezone, from users.info
         self._register()
 
     # -- wiring Bolt's listeners -------------------------------------------------------------
@@ -393,6 +422,8 @@ class SlackBot:
         for name in SLASH_COMMANDS:
             app.command(name)(self.on_command)
         app.action(re.compile(r"^tutor_\d+$"))(self.on_button)
+        app.action(re.compile(r"^tutor_box_\d+$"))(self.on_box_button)
+        app.view(BOX_CALLBACK)(self.on_box_submit)
         app.error(self.on_error)
 
     async def first_time(self, body: dict[str, Any]) -> bool:
@@ -424,6 +455,7 @@ class SlackBot:
                 info = await client.users_info(user=user)
                 member = info["user"]
                 admin = bool(member.get("is_admin") or member.get("is_owner"))
+                self._zones[user] = str(member.get("tz") or "")
             except Exception as exc:
                 log.info("users.info failed (%s): treating the user as not an admin", exc)
                 return False
@@ -433,10 +465,16 @@ class SlackBot:
     async def _incoming(
         self, client: Any, user: str, team: str, channel: str, thread: str, text: str
     ) -> Incoming:
-        admin = text.lstrip().startswith(("/settings", "/tutor-settings")) and await self.is_admin(
-            client, user
-        )
-        return Incoming(user, Place("slack", team, channel, thread), text, admin=admin)
+        admin = text.lstrip().startswith(
+            ("/settings", "/tutor-settings", "/daily")
+        ) and await self.is_admin(client, user)
+        if not admin and text.lstrip().startswith(("/class", "/bank")):
+            admin = await self.is_admin(client, user)
+        tz = ""
+        if text.lstrip().startswith(("/remind", "/daily")):
+            await self.is_admin(client, user)  # reads the profile, timezone included
+            tz = self._zones.get(user, "")
+        return Incoming(user, Place("slack", team, channel, thread), text, admin=admin, tz=tz)
 
     # -- events ------------------------------------------------------------------------------
 
@@ -490,21 +528,32 @@ class SlackBot:
             say_stream=say_stream,
         )
         message = await self._incoming(client, user, team, channel, thread, text)
-        files = await self._files(client, event.get("files") or [])
+        files = await self._files(client, event.get("files") or [], text)
         if files:
             message = dataclasses.replace(message, attachments=files)
         await self.tutor.handle(message, out)
 
-    async def _files(self, client: Any, files: list[dict[str, Any]]) -> tuple[Attachment, ...]:
-        """Small source files shared with a message (a .py to run or to answer a coding quiz).
+    async def _files(
+        self, client: Any, files: list[dict[str, Any]], text: str = ""
+    ) -> tuple[Attachment, ...]:
+        """Small source files shared with a message (a .py to run or to answer a coding quiz),
+        or with /bank add every file by name and the bank documents within the ingest's limit.
         The bot token goes only to Slack's own file host (or the configured API host)."""
         import aiohttp
 
         allowed = {"files.slack.com", urllib.parse.urlparse(client.base_url).hostname}
         found = []
-        for item in files[:MAX_SOURCE_FILES]:
+        bank = is_bank_add(text)
+        limit = self.tutor.limits.max_bank_bytes if bank else MAX_SOURCE_BYTES
+        # A bank document's declared size may be wrong: one byte over lets the ingest refuse it.
+        cap = limit + 1 if bank else MAX_SOURCE_BYTES
+        for item in files[: MAX_BANK_FILES if bank else MAX_SOURCE_FILES]:
             name, url = item.get("name", ""), item.get("url_private_download", "")
-            if not is_source_file(name, int(item.get("size") or 0)):
+            size = int(item.get("size") or 0)
+            if bank and not is_bank_file(name, size, limit):
+                found.append(Attachment(name, b"", fetched=False))  # refused by name
+                continue
+            if not bank and not is_source_file(name, size):
                 continue
             if urllib.parse.urlparse(url).hostname not in allowed:
                 continue
@@ -514,7 +563,7 @@ class SlackBot:
                     session.get(url, headers={"Authorization": f"Bearer {client.token}"}) as got,
                 ):
                     if got.status == 200:
-                        found.append(Attachment(name, (await got.read())[:MAX_SOURCE_BYTES]))
+                        found.append(Attachment(name, (await got.read())[:cap]))
             except aiohttp.ClientError as exc:
                 log.info("could not fetch a shared file (%s)", exc)
         return tuple(found)
@@ -581,6 +630,98 @@ class SlackBot:
                 )
             except Exception:
                 log.info("could not tell the user about incident %s", incident)
+
+    # -- the study loop: private answer boxes ------------------------------------------------
+
+    async def on_box_button(self, ack: Any, body: dict[str, Any], client: Any) -> None:
+        """A button that opens a private answer box: a modal, opened with the click's trigger_id;
+        its text comes back as a view_submission (`on_box_submit`)."""
+        await ack()
+        action = body["actions"][0]
+        try:
+            wanted = json.loads(action.get("value", ""))
+            command, box = str(wanted["command"]), str(wanted["box"])
+        except (ValueError, KeyError, TypeError):
+            log.info("a box button with an unreadable value")
+            return
+        lang: messages.Lang = "zh" if re.search(r"[\u4e00-\u9fff]", box) else "en"
+        label = (action.get("text") or {}).get("text") or box
+        channel = (body.get("channel") or {}).get("id", "")
+        view = {
+            "type": "modal",
+            "callback_id": BOX_CALLBACK,
+            "title": {"type": "plain_text", "text": label[:24]},
+            "submit": {"type": "plain_text", "text": messages.box_submit(lang)},
+            "private_metadata": json.dumps({"command": command, "channel": channel}),
+            "blocks": [
+                {
+                    "type": "input",
+                    "block_id": "answer",
+                    "label": {"type": "plain_text", "text": box[:2000]},
+                    "element": {
+                        "type": "plain_text_input",
+                        "action_id": "text",
+                        "multiline": True,
+                        "max_length": 3000,
+                    },
+                }
+            ],
+        }
+        await call(client.views_open, trigger_id=body["trigger_id"], view=view)
+
+    async def on_box_submit(
+        self, ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any
+    ) -> None:
+        """The text of a private answer box, sent as the box's command; the reply is private."""
+        await ack()
+        meta = json.loads(view.get("private_metadata") or "{}")
+        value = (((view.get("state") or {}).get("values") or {}).get("answer") or {}).get(
+            "text"
+        ) or {}
+        text = plain(str(value.get("value") or ""))
+        user = body["user"]["id"]
+        team = (body.get("team") or {}).get("id", "") or body["user"].get("team_id", "")
+        channel = str(meta.get("channel", ""))
+        out = SlackOutbox(client, channel=channel, user=user, team=team, private=True)
+        incoming = await self._incoming(
+            client, user, team, channel, "", f"{meta.get('command', '')} {text}"
+        )
+        await self.tutor.handle(incoming, out)
+
+
+# -- the study loop: messages nobody asked for ----------------------------------------------------
+
+
+class SlackCourier:
+    """Reminders by direct message (conversations.open, chat.postMessage) and daily questions
+    in channels, through the Web API."""
+
+    platform = "slack"
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    async def direct(self, user_key: str, reply: Reply) -> Sent:
+        user = user_key.split(":", 1)[-1]
+        opened = await call(self.client.conversations_open, users=user)
+        channel = opened["channel"]["id"]
+        return await SlackOutbox(self.client, channel=channel, user=user, team="").send(reply)
+
+    async def post(self, place: Place, reply: Reply) -> Sent:
+        box = SlackOutbox(self.client, channel=place.channel, user="", team=place.workspace)
+        return await box.send(reply)
+
+    async def reachable(self, place: Place) -> bool:
+        """Whether the bot is a member of the channel (it cannot post elsewhere)."""
+        from slack_sdk.errors import SlackApiError
+
+        try:
+            info = await call(self.client.conversations_info, channel=place.channel)
+        except SlackApiError as exc:
+            log.info("conversations.info on %s failed (%s)", place.channel, error_code(exc))
+            return False
+        channel = info.get("channel") or {}
+        return bool(channel.get("is_member") or channel.get("is_im"))
 
 
 def build_app(

@@ -419,6 +419,46 @@ def bank_stats(obj: Context, as_json: bool) -> None:
         click.echo(f"  {n:>4}  {source}")
 
 
+@cli.command("stats")
+@click.option(
+    "--grading",
+    is_flag=True,
+    help="How often learners disagree with the grader's suggested rating, per grading mode.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@click.pass_obj
+@friendly
+def stats_cmd(obj: Context, grading: bool, as_json: bool) -> None:
+    """Figures from the progress database; --grading: learners' ratings against the grader's."""
+    from knowledge.progress import Progress
+
+    progress = Progress(obj.settings.home)
+    try:
+        modes = progress.grading_agreement()
+    finally:
+        progress.close()
+    rows = {
+        mode: counts | {"disagreement": _share(counts["higher"] + counts["lower"], counts["rated"])}
+        for mode, counts in modes.items()
+    }
+    if as_json:
+        print_json({"grading": rows})
+        return
+    click.echo("grading: learners' ratings against the grader's suggestion, per mode")
+    if not rows:
+        click.echo("  no reviews yet")
+    for mode, row in rows.items():
+        share = "-" if row["disagreement"] is None else f"{row['disagreement']:.0%}"
+        click.echo(
+            f"  {mode:<9} {row['reviews']:>5} reviews, {row['rated']:>5} rated by the learner, "
+            f"disagreed {share} (higher {row['higher']}, lower {row['lower']})"
+        )
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
 @cli.command("config")
 @click.option("--json", "as_json", is_flag=True, help="Print the settings as one JSON array.")
 @click.pass_obj

@@ -7,7 +7,7 @@ import asyncio
 import os
 import signal
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -156,17 +156,24 @@ def serve_slack(obj: Context, http_mode: bool, host: str, port: int) -> None:
     api_url = obj.settings.slack_api_url
 
     async def main(tutor: Tutor, stopping: asyncio.Event) -> None:
+        from bot.adapters.slack import SlackCourier
+
         app, bot = build_app(tutor, token=token, signing_secret=signing, api_url=api_url)
         bot.bot_user = (await app.client.auth_test())["user_id"]
+        # The study loop: reminders and daily questions, sent through the Web API.
+        study = tutor.study_scheduler(SlackCourier(app.client))
+        study.start()
         if http_mode:
             runner = await start_http(app, host, port)
             click.echo(f"Slack bot on http://{host}:{port}/slack/events", err=True)
             try:
                 await stopping.wait()
+                await study.stop()
                 # Still listening while draining: Slack retries a request nobody acknowledges,
                 # and the tutor starts nothing for one that comes now.
                 await _drain(tutor)
             finally:
+                await study.stop()
                 await runner.cleanup()
         else:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -177,6 +184,7 @@ def serve_slack(obj: Context, http_mode: bool, host: str, port: int) -> None:
             try:
                 await stopping.wait()
             finally:
+                await study.stop()
                 await handler.close_async()  # no new events; replies go out by the Web API
             await _drain(tutor)
 
@@ -188,7 +196,7 @@ def serve_slack(obj: Context, http_mode: bool, host: str, port: int) -> None:
 @friendly
 def serve_discord(obj: Context) -> None:
     """The Discord bot (DISCORD_TOKEN); TUTOR_DISCORD_SHARDS shards it for large installs."""
-    from bot.adapters.discord import make_client
+    from bot.adapters.discord import DiscordCourier, make_client
 
     token = _secret("DISCORD_TOKEN", "the bot token from the Discord developer portal")
     shards = obj.settings.discord_shards
@@ -197,8 +205,12 @@ def serve_discord(obj: Context) -> None:
         async with make_client(tutor, shards=shards) as client:
             running = asyncio.ensure_future(client.start(token))
             stopped = asyncio.ensure_future(stopping.wait())
+            study = tutor.study_scheduler(DiscordCourier(client))
+            studying = asyncio.ensure_future(_study_when_ready(client, study))
             await asyncio.wait({running, stopped}, return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()
+            studying.cancel()
+            await study.stop()
             if not running.done():
                 # The replies in flight go out through the client's HTTP session, which closing
                 # the gateway closes too: the drain comes first (new messages meanwhile are
@@ -208,3 +220,9 @@ def serve_discord(obj: Context) -> None:
             await running
 
     _run_bot(obj, "discord", main)
+
+
+async def _study_when_ready(client: Any, study: Any) -> None:
+    """The study loop's task, once the Discord client can fetch users and channels."""
+    await client.wait_until_ready()
+    study.start()

@@ -20,6 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.app.hardware import AUTO, resolve_model
 from bot.core.errors import ConfigError
 
 ENV_PREFIX = "TUTOR_"
@@ -89,10 +90,11 @@ class Settings(BaseSettings):
         default=8, ge=0, description="Runs that may wait for a slot before new ones get 'busy'."
     )
     llm_model: str = Field(
-        default="Qwen/Qwen2.5-0.5B-Instruct",
+        default="auto",
         description="Language model for answers: a Hugging Face name (downloaded on first use "
         "where there is network), a local folder, or a .gguf file; empty or none answers "
-        "extractively from the bank's key points.",
+        "extractively from the bank's key points. auto picks by free GPU memory: "
+        "Qwen2.5-7B-Instruct from 24 GB, 3B from 10 GB, else 1.5B; on CPU Qwen2.5-0.5B-Instruct.",
     )
     llm_url: str = Field(
         default="",
@@ -216,11 +218,14 @@ def describe(settings: Settings) -> list[dict[str, Any]]:
     rows = []
     for name, field in Settings.model_fields.items():
         default = field.get_default(call_default_factory=True)
+        value = _plain(getattr(settings, name))
+        if name == "llm_model" and str(value).strip().lower() == AUTO:
+            value = f"{value} ({resolve_model(value)} on this machine)"
         rows.append(
             {
                 "name": name,
                 "env": ENV_PREFIX + name.upper(),
-                "value": _plain(getattr(settings, name)),
+                "value": value,
                 "default": _plain(default),
                 "description": field.description or "",
             }

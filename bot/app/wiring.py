@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from bot.app.hardware import AUTO, CPU_MODEL, resolve_model
 from bot.app.settings import Settings
 
 if TYPE_CHECKING:
@@ -62,12 +63,14 @@ def build_backend(settings: Settings) -> Backend | None:
         from bot.llm.openai import OpenAIBackend
 
         key = settings.llm_api_key.get_secret_value()
-        return OpenAIBackend(settings.llm_url, settings.llm_model, api_key=key)
+        # The server's model is not this machine's to choose: auto keeps the small default name.
+        name = CPU_MODEL if settings.llm_model.strip().lower() == AUTO else settings.llm_model
+        return OpenAIBackend(settings.llm_url, name, api_key=key)
     if settings.llm_model.strip().lower() in ("", "none"):
         return None
     from bot.llm.hf import TransformersBackend
 
-    return TransformersBackend(settings.llm_model, batch=settings.llm_batch)
+    return TransformersBackend(resolve_model(settings.llm_model), batch=settings.llm_batch)
 
 
 def load_backend(settings: Settings, warn: Any = None) -> Backend | None:
@@ -112,6 +115,8 @@ def build_tutor(settings: Settings, *, warn: Any = None, rate_limited: bool = Tr
         engine=AnswerEngine(retriever, backend, max_generating=max(4, settings.llm_batch)),
         grader=Grader(OfflineGrader(retriever), backend),
         runs=runs,
-        limits=ReplyLimits(max_new_tokens=settings.llm_max_new_tokens),
+        limits=ReplyLimits(
+            max_new_tokens=settings.llm_max_new_tokens, max_bank_bytes=settings.max_file_bytes
+        ),
         rate=RateLimiter(limit=settings.rate_per_minute if rate_limited else 10**9),
     )

@@ -52,6 +52,12 @@ COMMANDS: tuple[Command, ...] = (
         "显示参考答案（记为没有答出）。",
     ),
     Command(
+        "rate",
+        "/rate again|hard|good|easy",
+        "After a grade: how well you knew it; replaces the suggested rating for scheduling.",
+        "评分之后：你掌握得怎么样；替换建议的评级来安排复习。",
+    ),
+    Command(
         "stats",
         "/stats",
         "Your progress: answered, accuracy, streak, due reviews, mastery.",
@@ -81,6 +87,44 @@ COMMANDS: tuple[Command, ...] = (
         "Admins: channels answered without a mention, default language, quiz topics.",
         "管理员：无需 @ 即回答的频道、默认语言、测验主题。",
     ),
+    # -- the study loop: reminders and the daily question --
+    Command(
+        "remind",
+        "/remind [on [HH:MM] | off | tz Area/City]",
+        "A direct message at your time of day when reviews are due (UTC unless your timezone "
+        "is known).",
+        "有到期复习时，在你设定的时间私信提醒（未知时区时按 UTC）。",
+    ),
+    Command(
+        "daily",
+        "/daily [#channel HH:MM [Area/City] | off]",
+        "Admins: a question of the day in a channel, answered privately, revealed the next day.",
+        "管理员：每天在频道发一道题，私下作答，第二天公布答案。",
+    ),
+    # -- end of the study loop --
+    # -- mock interviews --
+    Command(
+        "interview",
+        "/interview [topic] [n]",
+        "A mock interview: n questions (1-10, default 5) with follow-ups, then a scorecard; "
+        "/interview stop ends it.",
+        "模拟面试：n 道题（1-10，默认 5），有追问，最后给出成绩单；/interview stop 提前结束。",
+    ),
+    # -- end of mock interviews --
+    # -- progress to see and the bank from the chat --
+    Command(
+        "class",
+        "/class",
+        "Admins: this server's or workspace's mastery by topic, most missed questions, a chart.",
+        "管理员：本服务器/工作区各主题的掌握度、最常答错的题和图表。",
+    ),
+    Command(
+        "bank",
+        "/bank [add]",
+        "The bank's documents; admins attach Markdown files to /bank add to ingest them.",
+        "题库的文档；管理员在 /bank add 消息里附上 Markdown 文件即可导入。",
+    ),
+    # -- end of progress and the bank --
     Command("help", "/help", "This list.", "显示本帮助。"),
 )
 NAMES = tuple(c.name for c in COMMANDS)

@@ -8,6 +8,7 @@ core as a message whose text is the button's command.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -34,6 +35,9 @@ class Attachment:
 
     name: str
     content: bytes
+    # False for a file shared with /bank add that was not fetched (not a bank document, or over
+    # the size limit): the core names it in its refusal.
+    fetched: bool = True
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class Incoming:
     name: str = ""
     attachments: tuple[Attachment, ...] = ()
     admin: bool = False  # may change the server's or workspace's settings
+    tz: str = ""  # the user's timezone when the platform knows it (Slack's profile)
 
     @property
     def user_key(self) -> str:
@@ -71,6 +76,26 @@ def attached_code(attachments: tuple[Attachment, ...]) -> tuple[str, str]:
     return "", "python"
 
 
+# -- files for the bank: /bank add ----------------------------------------------------------------
+
+# The suffixes `tutor ingest` reads (knowledge.ingest.BANK_SUFFIXES), without the dot.
+BANK_FILE_SUFFIXES = ("md", "markdown", "txt")
+MAX_BANK_FILES = 10
+_BANK_ADD = re.compile(r"^\s*[/!]bank\s+add\b", re.IGNORECASE)
+
+
+def is_bank_add(text: str) -> bool:
+    """Whether a message asks to add its files to the bank (/bank add): then adapters fetch
+    bank documents instead of source files."""
+    return _BANK_ADD.match(text) is not None
+
+
+def is_bank_file(name: str, size: int, max_bytes: int) -> bool:
+    """Whether a file shared with /bank add is a bank document to fetch (.md, .markdown or .txt
+    within the ingest's size limit)."""
+    return _suffix(name) in BANK_FILE_SUFFIXES and size <= max_bytes
+
+
 def _suffix(name: str) -> str:
     return name.rsplit(".", 1)[-1].lower() if "." in name else ""
 
@@ -82,6 +107,8 @@ class Button:
     label: str
     command: str
     style: str = "default"  # default | primary | danger
+    # When set, the click first opens a private box titled so, and its text follows `command`.
+    box: str = ""
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ class ReplyLimits:
     max_answer_chars: int = MAX_ANSWER_CHARS
     max_question_chars: int = MAX_QUESTION_CHARS
     max_new_tokens: int = 512
+    # The largest file /bank add takes: `tutor ingest`'s limit (TUTOR_MAX_FILE_MB).
+    max_bank_bytes: int = 20_000_000
 
 
 class Parts:

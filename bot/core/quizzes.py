@@ -10,17 +10,18 @@ from datetime import UTC, datetime
 
 from bot.core.commands import Parsed
 from bot.core.conversation import Button, Incoming, Outbox, Reply, attached_code
-from bot.core.errors import TutorError
 from bot.core.parts import Parts
+from bot.core.reports import progress_chart
 from bot.core.running import run_code
 from bot.texts import messages
 from bot.tutoring.answering import language_of
+from bot.tutoring.code_rubric import rubric_entry, run_problem, runs_cleanly, untested_score
 from bot.tutoring.code_tests import expected_tests, extract_code, new_marker, program, read_verdict
 from bot.tutoring.grading import Grade, key_points, label
 from bot.tutoring.quiz import parse_request
-from bot.tutoring.spacing import rating_for
+from bot.tutoring.spacing import RATINGS, rating_for
 from knowledge.entry import Entry
-from knowledge.progress import Quiz, QuizClosed, Review
+from knowledge.progress import NotYourReview, Quiz, QuizClosed, Review, ReviewClosed
 
 HINT_PENALTY = 10
 
@@ -147,7 +148,9 @@ class Quizzes(Parts):
             self._due_in(lang, review),
         )
         thread = self.threads.thread_of(quiz)
-        await out.send(Reply(notice + body, kind="grade", thread=thread))
+        body += "\n" + messages.rating_offer(lang, review.suggested)
+        buttons = _rating_buttons(lang, review)
+        await out.send(Reply(notice + body, buttons=buttons, kind="grade", thread=thread))
 
     async def _judge_code(
         self,
@@ -163,9 +166,8 @@ class Quizzes(Parts):
             await out.send(Reply(messages.need_code(lang), kind="error"))
             return
         if not entry.tests.strip():
-            raise TutorError(
-                "this coding question has no tests in the bank, so it cannot be judged"
-            )
+            await self._judge_untested(quiz, entry, message, code, lang, out)
+            return
         marker = new_marker()
         result = await run_code(
             self.runs, message.user_key, program(code, entry.tests, marker), "python", lang, out
@@ -190,7 +192,89 @@ class Quizzes(Parts):
             entry.solution,
             self._due_in(lang, review),
         )
-        await out.send(Reply(body, kind="grade", thread=self.threads.thread_of(quiz)))
+        body += "\n" + messages.rating_offer(lang, review.suggested)
+        thread = self.threads.thread_of(quiz)
+        buttons = _rating_buttons(lang, review)
+        await out.send(Reply(body, buttons=buttons, kind="grade", thread=thread))
+
+    # -- coding problems without tests: the rubric plus a run -------------------------------
+
+    async def _judge_untested(
+        self,
+        quiz: Quiz,
+        entry: Entry,
+        message: Incoming,
+        code: str,
+        lang: messages.Lang,
+        out: Outbox,
+    ) -> None:
+        ran: bool | None = None
+        why = ""
+        if self.runs is not None:
+            result = await run_code(self.runs, message.user_key, code, "python", lang, out)
+            if result is None:
+                return  # the sandbox is busy: the user was told, the quiz stays open to retry
+            ran = runs_cleanly(result)
+            why = "" if ran else run_problem(result)
+        grade = await self.grader.grade(rubric_entry(entry), code)
+        total = untested_score(grade.score, ran)
+        penalty = min(total, HINT_PENALTY * quiz.hints)
+        score = total - penalty
+        review = await self._record_review(
+            quiz, "answered", score, grade.mode, grade, code, lang, out
+        )
+        if review is None:
+            return
+        body = messages.grade_reply(
+            lang,
+            score,
+            list(grade.covered),
+            list(grade.missed),
+            grade.feedback,
+            penalty,
+            _reference(entry),
+            self._due_in(lang, review),
+        )
+        note = messages.untested_code_note(lang, ran, why)
+        body = f"{note}\n\n{body}\n{messages.rating_offer(lang, review.suggested)}"
+        thread = self.threads.thread_of(quiz)
+        buttons = _rating_buttons(lang, review)
+        await out.send(Reply(body, buttons=buttons, kind="grade", thread=thread))
+
+    # -- the learner's rating (as in Anki) --------------------------------------------------
+
+    async def _rate(
+        self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+    ) -> None:
+        words = parsed.args.lower().split()
+        review_id = int(words.pop(0)) if words and words[0].isdigit() else None
+        if len(words) != 1 or words[0] not in RATINGS:
+            await out.send(Reply(messages.rating_usage(lang), kind="error", private=True))
+            return
+        rating = RATINGS.index(words[0]) + 1
+        if review_id is None:
+            last = self.progress.last_review(message.user_key, message.place.workspace)
+            if last is None:
+                await out.send(Reply(messages.rating_none(lang), kind="error", private=True))
+                return
+            review_id = last.id
+        try:
+            review = await asyncio.to_thread(
+                self.progress.rate_review,
+                review_id,
+                message.user_key,
+                rating,
+                lambda card, at: self.spacing.rate(card, rating, at),
+            )
+        except NotYourReview:
+            await out.send(Reply(messages.rating_not_yours(lang), kind="error", private=True))
+            return
+        except ReviewClosed:
+            await out.send(Reply(messages.rating_closed(lang), kind="error", private=True))
+            return
+        text = messages.rating_saved(lang, rating, review.suggested, self._due_in(lang, review))
+        quiz = self.progress.quiz(review.quiz_id) if review.quiz_id else None
+        await out.send(Reply(text, thread=self.threads.thread_of(quiz) if quiz else ""))
 
     async def _record_review(
         self,
@@ -302,7 +386,8 @@ class Quizzes(Parts):
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         data = self.quizmaster.stats(message.user_key)
-        await out.send(Reply(messages.stats_text(lang, data)))
+        chart = await progress_chart(self.quizmaster, message.user_key, lang, data)
+        await out.send(Reply(messages.stats_text(lang, data), files=chart))
 
     async def _leaderboard(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
@@ -310,6 +395,17 @@ class Quizzes(Parts):
         standings = self.progress.leaderboard(message.place.workspace)
         rows = [(s.name or s.user.split(":", 1)[-1], s.points, s.answered) for s in standings]
         await out.send(Reply(messages.leaderboard_text(lang, rows)))
+
+
+def _rating_buttons(lang: messages.Lang, review: Review) -> tuple[Button, ...]:
+    """Again / Hard / Good / Easy for one review, the grader's suggestion marked and primary."""
+    labels = messages.rating_buttons(lang, review.suggested)
+    return tuple(
+        Button(
+            label, f"/rate {review.id} {name}", "primary" if n == review.suggested else "default"
+        )
+        for n, (label, name) in enumerate(zip(labels, RATINGS, strict=True), start=1)
+    )
 
 
 def _question_text(entry: Entry) -> str:

@@ -15,15 +15,19 @@ from collections import OrderedDict
 from bot.core import commands
 from bot.core.admin import Admin
 from bot.core.asking import Asking
+from bot.core.banking import Banking
 from bot.core.commands import Parsed
 from bot.core.conversation import Incoming, Outbox, Place, Reply
 from bot.core.draining import Draining, Work
 from bot.core.errors import for_people
+from bot.core.interviews import Interviews
 from bot.core.parts import Handler, ReplyLimits
 from bot.core.ports import EntryStore, Retriever
 from bot.core.quizzes import Quizzes
 from bot.core.ratelimit import RateLimiter
+from bot.core.reports import Reports
 from bot.core.running import Running
+from bot.core.study import Study, StudyLoop
 from bot.core.telemetry import Telemetry
 from bot.core.threads import NotingOutbox, Threads
 from bot.texts import messages
@@ -33,6 +37,7 @@ from bot.tutoring.grading import Grader
 from bot.tutoring.quiz import QuizMaster
 from bot.tutoring.spacing import Spacing
 from knowledge.progress import Progress, Quiz
+from knowledge.studybook import StudyBook
 from runner.dispatch import RunQueue
 from runner.protocol import Runner
 
@@ -44,7 +49,7 @@ MAX_MESSAGE_CHARS = 20_000
 RUNNABLE_FENCES = ("", "python", "py", "sh", "bash")
 
 
-class Tutor(Asking, Quizzes, Running, Admin):
+class Tutor(Asking, Quizzes, Running, Admin, Study, Interviews, Reports, Banking):
     """Handles messages; everything it needs comes in through the constructor."""
 
     def __init__(
@@ -62,6 +67,7 @@ class Tutor(Asking, Quizzes, Running, Admin):
         rate: RateLimiter | None = None,
         threads: Threads | None = None,
         telemetry: Telemetry | None = None,
+        study: StudyLoop | None = None,
     ) -> None:
         self.store = store
         self.retriever = retriever
@@ -79,6 +85,8 @@ class Tutor(Asking, Quizzes, Running, Admin):
         if runs is not None:
             self.telemetry.runs.watch(runs)
         self.draining = Draining()
+        # The study loop (reminders, daily questions): its schedule lives beside the progress.
+        self.study = study or StudyLoop(StudyBook(progress.path.parent))
         self._turns = OrderedDict()
         self._last_lang: dict[str, messages.Lang] = {}
         self._names: dict[str, str] = {}
@@ -86,10 +94,11 @@ class Tutor(Asking, Quizzes, Running, Admin):
             "": self._plain,
             "ask": self._ask,
             "quiz": self._quiz,
-            "answer": self._answer_command,
+            "answer": self._answer_any,  # the open quiz, or the daily question
             "hint": self._hint,
             "skip": self._skip,
             "reveal": self._reveal,
+            "rate": self._rate,
             "stats": self._stats,
             "leaderboard": self._leaderboard,
             "run": self._run,
@@ -97,13 +106,20 @@ class Tutor(Asking, Quizzes, Running, Admin):
             "help": self._help,
             "settings": self._settings,
             "feedback": self._feedback,
+            "remind": self._remind,
+            "daily": self._daily,
             "?": self._unknown,
         }
+        # -- progress to see and the bank from the chat: /class (admins), /bank --
+        self._handlers.update({"class": self._class, "bank": self._bank})
+        # -- mock interviews: /interview, and answers while one is open come to it first --
+        self._handlers.update(self._interview_handlers(self._handlers))
 
     def close(self) -> None:
         """Release the database connections, the index, the language model and the sandbox."""
         self.retriever.close()
         self.progress.close()
+        self.study.book.close()
         self.store.close()
         if self.engine.backend is not None:
             self.engine.backend.close()

@@ -299,6 +299,146 @@ TEXTS = MappingProxyType(
         ),
         "run_box.title": T(en="Run Python", zh="运行 Python"),
         "run_box.code": T(en="Code", zh="代码"),
+        # -- the learner's rating, untested code, the closest material ----------------------
+        "rating.again": T(en="Again", zh="重来"),
+        "rating.hard": T(en="Hard", zh="困难"),
+        "rating.good": T(en="Good", zh="良好"),
+        "rating.easy": T(en="Easy", zh="简单"),
+        "rating.suggested": T(en="✓ {name}", zh="✓ {name}"),
+        "rating.offer": T(
+            en="How well did you know it? Suggested: {name} (keep it, or choose with /rate).",
+            zh="你掌握得怎么样？建议：{name}（保持不变，或用 /rate 选择）。",
+        ),
+        "rating.saved": T(
+            en="Rated {name} (the grader suggested {suggested}). Next review {due}.",
+            zh="已记为{name}（评分建议为{suggested}）。下次复习：{due}。",
+        ),
+        "rating.usage": T(
+            en="Usage: /rate again|hard|good|easy, right after a grade.",
+            zh="用法：/rate again|hard|good|easy，在评分之后使用。",
+        ),
+        "rating.none": T(
+            en="There is no graded answer to rate yet: answer a /quiz question first.",
+            zh="还没有可以评价的答题：先用 /quiz 答一道题。",
+        ),
+        "rating.closed": T(
+            en="That grade can no longer be rated: a newer question came since.",
+            zh="这次评分已经不能再修改了：之后已经出了新题。",
+        ),
+        "rating.not_yours": T(
+            en="Only the one who answered can rate this grade.",
+            zh="只有答题的人才能评价这次评分。",
+        ),
+        "code.untested": T(
+            en="The bank has no tests for this problem: graded against the reference "
+            "solution and explanation, plus a run in the sandbox.",
+            zh="题库没有这道题的测试：按参考解法和讲解评分，并在沙箱里运行了一次。",
+        ),
+        "code.ran": T(en="✅ It runs cleanly.", zh="✅ 代码可以正常运行。"),
+        "code.ran_badly": T(
+            en="❌ It does not run cleanly: {why}", zh="❌ 代码没有正常运行：{why}"
+        ),
+        "code.not_run": T(
+            en="(The sandbox is off here, so the code was not run.)",
+            zh="（这里没有开启沙箱，代码没有运行。）",
+        ),
+        "closest_intro": T(
+            en="The bank has no entry on exactly this; the closest material it has is below.",
+            zh="题库里没有正好回答这个问题的条目，下面是题库中最接近的内容。",
+        ),
+        # -- mock interviews (/interview) ----------------------------------------------------
+        "interview.intro": T(
+            en="**Mock interview** · {count} questions on {topic}. Answer each one here (or "
+            "with /answer); I may ask one follow-up per question. /interview stop ends it early.",
+            zh="**模拟面试** · 共 {count} 道题，主题：{topic}。请在这里逐题作答（也可以用 "
+            "/answer），每道题我最多追问一次。发 /interview stop 可以提前结束。",
+        ),
+        "interview.weakest": T(en="your weakest topics", zh="你最薄弱的主题"),
+        "interview.spread": T(en="a spread of topics", zh="多个主题"),
+        "interview.question": T(
+            en="**Question {number}/{count}** · {topic}\n{question}",
+            zh="**第 {number}/{count} 题** · {topic}\n{question}",
+        ),
+        "interview.coding": T(
+            en="_(A programming problem: send your code in a ```python block.)_",
+            zh="_（编程题：请把代码放在 ```python 代码块里发送。）_",
+        ),
+        "interview.noted": T(en="_Noted: {score}._", zh="_已记录：{score}。_"),
+        "interview.follow_up": T(en="**Follow-up** · {text}", zh="**追问** · {text}"),
+        "interview.follow_up.point": T(
+            en="You didn't mention “{point}” — how does it come into your answer?",
+            zh="你没有提到“{point}”——它在这个问题里起什么作用？",
+        ),
+        "interview.follow_up.test": T(
+            en="Your code fails {test} — how would you fix it? Send the corrected code.",
+            zh="你的代码没有通过 {test}——你会怎么修改？请发送修改后的代码。",
+        ),
+        "interview.scorecard": T(en="**Interview scorecard**", zh="**面试成绩单**"),
+        "interview.scorecard.early": T(
+            en="(Ended early: {answered} of {count} questions answered.)",
+            zh="（提前结束：{count} 道题中答了 {answered} 道。）",
+        ),
+        "interview.scorecard.follow_up": T(en=" (with follow-up)", zh="（含追问）"),
+        "interview.scorecard.average": T(en="Overall: {score}", zh="总分：{score}"),
+        "interview.scorecard.strongest": T(
+            en="Strongest topic: {topic} ({score})", zh="最强的主题：{topic}（{score}）"
+        ),
+        "interview.scorecard.weakest": T(
+            en="Weakest topic: {topic} ({score})", zh="最弱的主题：{topic}（{score}）"
+        ),
+        "interview.scorecard.missed": T(
+            en="Missed (below 60), now on your review list: {titles}",
+            zh="没答好的题（低于 60 分），已加入你的复习计划：{titles}",
+        ),
+        "interview.scorecard.none_missed": T(
+            en="Nothing missed: every question scored 60 or more.",
+            zh="没有答砸的题：每道题都在 60 分以上。",
+        ),
+        "interview.nothing_answered": T(
+            en="Interview stopped. No question was answered, so there is no scorecard.",
+            zh="面试已结束。没有回答任何题目，所以没有成绩单。",
+        ),
+        "interview.none_open": T(
+            en="You have no interview open: start one with /interview [topic] [n].",
+            zh="你没有进行中的面试：用 /interview [主题] [题数] 开始一场。",
+        ),
+        "interview.bad_count": T(
+            en="n is how many questions to ask, from 1 to 10: /interview [topic] [n].",
+            zh="题数必须在 1 到 10 之间：/interview [主题] [题数]。",
+        ),
+        "interview.topic_unknown": T(
+            en="The bank has no questions on “{topic}”. Topics (use /interview NAME or "
+            "NUMBER, then n):\n{listing}",
+            zh="题库里没有关于“{topic}”的题目。可选的主题（/interview 主题名或编号，再加题数）："
+            "\n{listing}",
+        ),
+        "interview.already_open": T(
+            en="You already have an interview open (question {number} of {count}): answer it, "
+            "or send /interview stop.",
+            zh="你已经有一场进行中的面试（第 {number}/{count} 题）：请继续作答，"
+            "或发 /interview stop 结束。",
+        ),
+        "interview.blocks_quiz": T(
+            en="You're in a mock interview: answer its question, or send /interview stop "
+            "before starting a quiz.",
+            zh="你正在进行模拟面试：请先回答面试题，或发 /interview stop 结束后再做测验。",
+        ),
+        "interview.thread": T(
+            en="Your mock interview is in a private thread: {where}",
+            zh="你的模拟面试在一个私密线程里：{where}",
+        ),
+        "slash.interview": T(
+            en="A mock interview: questions, follow-ups, a scorecard",
+            zh="模拟面试：逐题提问、追问，最后给出成绩单",
+        ),
+        "slash.interview.topic": T(
+            en="A topic, its number, or stop (default: your weakest topics)",
+            zh="主题名、编号或 stop（默认：你最薄弱的主题）",
+        ),
+        "slash.interview.n": T(
+            en="How many questions (1-10, default 5)", zh="题数（1-10，默认 5）"
+        ),
+        # -- end of mock interviews ----------------------------------------------------------
         # Discord lists these under each slash command (at most 100 characters each).
         "slash.ask": T(
             en="Answer a question from the bank, with citations",
@@ -324,6 +464,217 @@ TEXTS = MappingProxyType(
             en="Admins: watched channels, language, quiz topics",
             zh="管理员：无需 @ 即回答的频道、语言、测验主题",
         ),
+        # -- progress charts, the class overview, the bank from the chat ---------------------
+        "chart.per_day": T(en="Reviews per day (last 30 days)", zh="每日复习数（近 30 天）"),
+        "chart.per_week": T(
+            en="Share correct per week (score ≥ 60)", zh="每周答对比例（得分 ≥ 60）"
+        ),
+        "chart.mastery": T(en="Mastery per topic", zh="各主题掌握度"),
+        "chart.title.you": T(en="Your progress", zh="你的进度"),
+        "chart.title.class": T(en="Progress of this group", zh="本群组的学习进度"),
+        "class.admins_only": T(
+            en="Only admins can see the class overview.",
+            zh="只有管理员可以查看班级概况。",
+        ),
+        "class.none": T(
+            en="Nobody here has answered a quiz question in the last 30 days: nothing to show.",
+            zh="近 30 天这里没有人答过测验题，暂时没有可显示的内容。",
+        ),
+        "class.head": T(
+            en="**Class overview**\n{learners} learner(s) reviewed in the last 7 days; "
+            "{reviews} review(s) in the last 30 days.",
+            zh="**班级概况**\n近 7 天有 {learners} 人复习；近 30 天共 {reviews} 次复习。",
+        ),
+        "class.mastery": T(
+            en="Mastery by topic (each learner's latest score on each question):",
+            zh="各主题掌握度（每人每题的最近一次得分）：",
+        ),
+        "class.topic_row": T(
+            en="`{bar}` {mastery}% · {topic} ({learners} learner(s))",
+            zh="`{bar}` {mastery}% · {topic}（{learners} 人）",
+        ),
+        "class.missed": T(
+            en="Most missed (lowest average score, at least 2 answers):",
+            zh="最常答错的题（平均分最低，至少 2 次作答）：",
+        ),
+        "class.missed_row": T(
+            en="{n}. {title}: average {average}/100 over {answers} answers",
+            zh="{n}. {title}：平均 {average}/100，共 {answers} 次作答",
+        ),
+        "class.missed_none": T(
+            en="No question has two answers yet.",
+            zh="还没有被作答两次以上的题目。",
+        ),
+        "bank.admins_only": T(
+            en="Only admins can add to the bank; /bank lists what it holds.",
+            zh="只有管理员可以向题库添加文档；/bank 可以查看题库内容。",
+        ),
+        "bank.usage": T(
+            en="Usage: /bank lists the documents · /bank add with Markdown files attached (admins)",
+            zh="用法：/bank 列出文档 · /bank add 并附上 Markdown 文件（管理员）",
+        ),
+        "bank.no_files": T(
+            en="Attach Markdown (.md) or .txt files of at most {mb} MB to the message that "
+            "says /bank add (a slash command cannot carry files: send it as a message).",
+            zh="请在发送 /bank add 的消息里附上 Markdown（.md）或 .txt 文件，每个不超过 {mb} MB"
+            "（斜杠命令无法携带文件，请以普通消息发送）。",
+        ),
+        "bank.list_head": T(
+            en="**The bank**: {documents} document(s), {entries} entries",
+            zh="**题库**：{documents} 个文档，{entries} 个条目",
+        ),
+        "bank.list_row": T(
+            en="- {name}: {title} ({entries} entries)",
+            zh="- {name}：{title}（{entries} 个条目）",
+        ),
+        "bank.list_empty": T(
+            en="The bank has no documents yet: an admin can attach Markdown files to /bank add.",
+            zh="题库里还没有文档：管理员可以用 /bank add 附上 Markdown 文件导入。",
+        ),
+        "bank.report_head": T(en="**What the bank took**", zh="**题库导入结果**"),
+        "bank.changed": T(
+            en="- {name}: {added} added, {updated} updated, {removed} removed ({entries} entries)",
+            zh="- {name}：新增 {added}，更新 {updated}，删除 {removed}（共 {entries} 个条目）",
+        ),
+        "bank.unchanged": T(
+            en="- {name}: unchanged ({entries} entries)",
+            zh="- {name}：没有变化（共 {entries} 个条目）",
+        ),
+        "bank.no_entries": T(
+            en="- {name}: read, but no recognisable questions were found (see docs/bank-format.md)",
+            zh="- {name}：已读取，但没有找到可识别的题目（见 docs/bank-format.md）",
+        ),
+        "bank.refused": T(en="- {name}: refused, {reason}", zh="- {name}：未导入，{reason}"),
+        "bank.not_markdown": T(
+            en="not a Markdown (.md, .markdown) or .txt file",
+            zh="不是 Markdown（.md、.markdown）或 .txt 文件",
+        ),
+        "bank.too_big": T(en="over the {mb} MB limit", zh="超过 {mb} MB 的上限"),
+        "bank.index_failed": T(
+            en="The bank was updated, but not its search index ({reason}): "
+            "`tutor index rebuild` repairs it.",
+            zh="题库已更新，但搜索索引没有更新（{reason}）：运行 `tutor index rebuild` 可以修复。",
+        ),
+        "slash.class": T(
+            en="Admins: the group's mastery, most missed questions, a chart",
+            zh="管理员：本群组的掌握度、最常答错的题和图表",
+        ),
+        "slash.bank": T(
+            en="The bank's documents; admins add Markdown files with add",
+            zh="题库的文档；管理员可用 add 导入 Markdown 文件",
+        ),
+        "slash.bank.action": T(en="Empty to list, or add", zh="留空为列出，或 add"),
+        "slash.bank.file": T(en="A Markdown file to add", zh="要导入的 Markdown 文件"),
+        # -- the study loop: reminders and the daily question --------------------------------
+        "remind.status_on": T(
+            en="Reminders are on: every day at {at} ({tz}), when reviews are due.",
+            zh="复习提醒已开启：每天 {at}（{tz}），有到期复习时提醒你。",
+        ),
+        "remind.status_off": T(
+            en="Reminders are off. Turn them on with /remind on [HH:MM].",
+            zh="复习提醒未开启。用 /remind on [HH:MM] 开启。",
+        ),
+        "remind.on": T(
+            en="Done: on days when reviews are due, I'll message you at {at} ({tz}).",
+            zh="好的：有到期复习的日子，我会在 {at}（{tz}）私信提醒你。",
+        ),
+        "remind.utc_note": T(
+            en="Your timezone is not known, so that is UTC: set yours with /remind tz Area/City "
+            "or /remind tz +08:00.",
+            zh="还不知道你的时区，所以按 UTC 计算：用 /remind tz 地区/城市 "
+            "或 /remind tz +08:00 设置。",
+        ),
+        "remind.off": T(en="Reminders are off.", zh="复习提醒已关闭。"),
+        "remind.tz": T(en="Your timezone is now {tz}.", zh="你的时区已设为 {tz}。"),
+        "remind.usage": T(
+            en="Use /remind on [HH:MM], /remind off, /remind tz Area/City|+08:00, or /remind "
+            "to see the setting.",
+            zh="用法：/remind on [HH:MM]、/remind off、/remind tz 地区/城市|+08:00，"
+            "或 /remind 查看设置。",
+        ),
+        "bad_time": T(
+            en='"{text}" is not a time of day: use HH:MM on the 24-hour clock, such as 08:00.',
+            zh="“{text}”不是有效的时间：请用 24 小时制的 HH:MM，例如 08:00。",
+        ),
+        "bad_zone": T(
+            en='"{text}" is not a timezone I know: use Area/City (Asia/Shanghai) or an offset '
+            "such as +08:00.",
+            zh="不认识“{text}”这个时区：请用 地区/城市（如 Asia/Shanghai）或 +08:00 这样的偏移。",
+        ),
+        "reminder": T(
+            en="⏰ Reviews due today: {count} ({topics}). A few minutes now keeps them fresh.",
+            zh="⏰ 今天有 {count} 道题到期待复习（{topics}）。现在花几分钟，记得更牢。",
+        ),
+        "reminder.button": T(en="Start review", zh="开始复习"),
+        "daily.status": T(
+            en="The daily question goes to <#{channel}> every day at {at} ({tz}).",
+            zh="每日一题每天 {at}（{tz}）发到 <#{channel}>。",
+        ),
+        "daily.none": T(
+            en="There is no daily question here. Admins: /daily #channel HH:MM.",
+            zh="这里还没有每日一题。管理员可以用 /daily #频道 HH:MM 开启。",
+        ),
+        "daily.set": T(
+            en="Done: a daily question goes to <#{channel}> every day at {at} ({tz}).",
+            zh="好的：每天 {at}（{tz}）在 <#{channel}> 发一道每日一题。",
+        ),
+        "daily.off": T(en="The daily question is off.", zh="每日一题已关闭。"),
+        "daily.usage": T(
+            en="Use /daily #channel HH:MM [Area/City|+08:00], /daily off, or /daily to see the "
+            "setting.",
+            zh="用法：/daily #频道 HH:MM [地区/城市|+08:00]、/daily off，或 /daily 查看设置。",
+        ),
+        "daily.admins_only": T(
+            en="Only admins can set the daily question; /daily shows the setting.",
+            zh="只有管理员可以设置每日一题；/daily 可以查看当前设置。",
+        ),
+        "daily.cannot_post": T(
+            en="I cannot post in <#{channel}>: add me to it (or let me send messages there) "
+            "and try again.",
+            zh="我无法在 <#{channel}> 发消息：请把我加入该频道（或授予发言权限）后再试。",
+        ),
+        "daily.question": T(
+            en="**Question of the day**: {title}\n{question}\n\nAnswer privately with the "
+            "button: nobody sees your answer, and the reference answer comes with tomorrow's "
+            "question.",
+            zh="**每日一题**：{title}\n{question}\n\n点按钮私下作答：别人看不到你的答案，"
+            "参考答案随明天的题目公布。",
+        ),
+        "daily.reveal": T(
+            en="**Yesterday's question**: {title}\n{reference}\n{figures}",
+            zh="**昨天的题目**：{title}\n{reference}\n{figures}",
+        ),
+        "daily.figures": T(
+            en="_Answered by {answered} · average {average}/100_",
+            zh="_作答 {answered} 人 · 平均 {average}/100_",
+        ),
+        "daily.most_missed": T(en=" _· most missed: {point}_", zh=" _· 最常漏掉：{point}_"),
+        "daily.nobody": T(en="_Nobody answered it._", zh="_没有人作答。_"),
+        "daily.button": T(en="Answer privately", zh="私下作答"),
+        "daily.box": T(en="Your answer", zh="你的答案"),
+        "box.submit": T(en="Send", zh="提交"),
+        "daily.closed": T(
+            en="There is no daily question open for answers here.",
+            zh="这里没有可以作答的每日一题。",
+        ),
+        "daily.already": T(
+            en="You already answered this daily question; the reference answer comes with "
+            "tomorrow's.",
+            zh="你已经答过这道每日一题了；参考答案随明天的题目公布。",
+        ),
+        "daily.reference_later": T(
+            en="(shown to everyone with tomorrow's question)",
+            zh="（随明天的题目向大家公布）",
+        ),
+        "slash.remind": T(
+            en="Reminders of due reviews: on [HH:MM], off, tz Area/City",
+            zh="到期复习提醒：on [HH:MM]、off、tz 地区/城市",
+        ),
+        "slash.daily": T(
+            en="Admins: a daily question in a channel (#channel HH:MM, off)",
+            zh="管理员：在频道里发每日一题（#频道 HH:MM、off）",
+        ),
+        # -- end of the study loop -----------------------------------------------------------
     }
 )
 
@@ -747,3 +1098,445 @@ def run_box(lang: Lang) -> tuple[str, str]:
 def slash_description(lang: Lang, name: str) -> str:
     """Discord's description of a slash command ("quiz") or of one of its options ("quiz.topic")."""
     return say(lang, f"slash.{name}")
+
+
+# -- the learner's rating, untested code, the closest material ----------------------------------
+
+
+def rating_names(lang: Lang) -> tuple[str, str, str, str]:
+    """FSRS's four ratings by name: Again, Hard, Good, Easy."""
+    return (
+        say(lang, "rating.again"),
+        say(lang, "rating.hard"),
+        say(lang, "rating.good"),
+        say(lang, "rating.easy"),
+    )
+
+
+def rating_buttons(lang: Lang, suggested: int) -> tuple[str, str, str, str]:
+    """Labels of the four rating buttons, the suggested one (1-4) marked."""
+    names = rating_names(lang)
+    return tuple(  # type: ignore[return-value]
+        say(lang, "rating.suggested", name=n) if i == suggested else n
+        for i, n in enumerate(names, start=1)
+    )
+
+
+def rating_offer(lang: Lang, suggested: int) -> str:
+    """The line under a grade that offers the ratings, naming the suggested one."""
+    return say(lang, "rating.offer", name=rating_names(lang)[suggested - 1])
+
+
+def rating_saved(lang: Lang, rating: int, suggested: int, due: str) -> str:
+    """After /rate: the rating kept, the suggestion it replaced, the next review."""
+    names = rating_names(lang)
+    return say(
+        lang, "rating.saved", name=names[rating - 1], suggested=names[suggested - 1], due=due
+    )
+
+
+def rating_usage(lang: Lang) -> str:
+    """/rate without a rating it knows."""
+    return say(lang, "rating.usage")
+
+
+def rating_none(lang: Lang) -> str:
+    """/rate before any graded answer."""
+    return say(lang, "rating.none")
+
+
+def rating_closed(lang: Lang) -> str:
+    """/rate for a grade that can no longer change."""
+    return say(lang, "rating.closed")
+
+
+def rating_not_yours(lang: Lang) -> str:
+    """A rating button pressed by someone other than the one who answered."""
+    return say(lang, "rating.not_yours")
+
+
+def untested_code_note(lang: Lang, ran: bool | None, why: str) -> str:
+    """How an untested coding answer was judged, and whether it ran."""
+    if ran is None:
+        run = say(lang, "code.not_run")
+    elif ran:
+        run = say(lang, "code.ran")
+    else:
+        run = say(lang, "code.ran_badly", why=why)
+    return say(lang, "code.untested") + "\n" + run
+
+
+def closest_intro(lang: Lang) -> str:
+    """The first line of an answer from the closest entries, when none covers the question."""
+    return say(lang, "closest_intro")
+
+
+# -- mock interviews (/interview) ---------------------------------------------------------------
+
+
+def interview_intro(lang: Lang, count: int, topic: str, first: str) -> str:
+    """An interview's opening: how many questions on what, how to answer, then the first one;
+    `topic` "" is the learner's weakest topics, "*" a spread for a new learner."""
+    if topic == "":
+        topic = say(lang, "interview.weakest")
+    elif topic == "*":
+        topic = say(lang, "interview.spread")
+    return say(lang, "interview.intro", count=count, topic=topic) + "\n\n" + first
+
+
+def interview_question(
+    lang: Lang, number: int, count: int, topic: str, question: str, coding: bool
+) -> str:
+    """One interview question, numbered."""
+    text = say(
+        lang, "interview.question", number=number, count=count, topic=topic, question=question
+    )
+    return text + ("\n" + say(lang, "interview.coding") if coding else "")
+
+
+def interview_noted(lang: Lang, score: str) -> str:
+    """Said when an answer (with its follow-up, if any) was scored: the score as `NN/100`."""
+    return say(lang, "interview.noted", score=score)
+
+
+def interview_follow_up(lang: Lang, text: str) -> str:
+    """The follow-up question, as posted."""
+    return say(lang, "interview.follow_up", text=text)
+
+
+def interview_follow_up_text(lang: Lang, point: str, test: bool) -> str:
+    """A follow-up phrased from the missed key point itself (no model, or the model failed);
+    `test`: the point is a failing test of a programming problem."""
+    if test:
+        return say(lang, "interview.follow_up.test", test=point)
+    return say(lang, "interview.follow_up.point", point=point)
+
+
+def interview_scorecard(
+    lang: Lang,
+    rows: list[tuple[int, str, str, bool]],
+    strongest: tuple[str, str] | None,
+    weakest: tuple[str, str] | None,
+    missed: list[str],
+    average: str,
+    answered: int,
+    count: int,
+) -> str:
+    """The scorecard: each question (number, title, score as `NN/100`, followed up?), the
+    overall score, the strongest and weakest topics, and the missed questions."""
+    lines = [say(lang, "interview.scorecard")]
+    if answered < count:
+        lines.append(say(lang, "interview.scorecard.early", answered=answered, count=count))
+    for number, title, score, followed in rows:
+        extra = say(lang, "interview.scorecard.follow_up") if followed else ""
+        lines.append(f"{number}. `{score}` {title}{extra}")
+    lines.append(say(lang, "interview.scorecard.average", score=average))
+    if strongest is not None:
+        lines.append(
+            say(lang, "interview.scorecard.strongest", topic=strongest[0], score=strongest[1])
+        )
+    if weakest is not None:
+        lines.append(say(lang, "interview.scorecard.weakest", topic=weakest[0], score=weakest[1]))
+    if missed:
+        lines.append(say(lang, "interview.scorecard.missed", titles="; ".join(missed)))
+    else:
+        lines.append(say(lang, "interview.scorecard.none_missed"))
+    return "\n".join(lines)
+
+
+def interview_nothing_answered(lang: Lang) -> str:
+    """/interview stop before any answer."""
+    return say(lang, "interview.nothing_answered")
+
+
+def interview_none_open(lang: Lang) -> str:
+    """/interview stop (or a follow-up command) without an interview."""
+    return say(lang, "interview.none_open")
+
+
+def interview_bad_count(lang: Lang) -> str:
+    """/interview with n outside 1..10."""
+    return say(lang, "interview.bad_count")
+
+
+def interview_topic_unknown(lang: Lang, topic: str, topics: list[str]) -> str:
+    """/interview on a topic the bank lacks."""
+    listing = "\n".join(f"{n}. {t}" for n, t in enumerate(topics, start=1))
+    return say(lang, "interview.topic_unknown", topic=topic, listing=listing)
+
+
+def interview_already_open(lang: Lang, number: int, count: int) -> str:
+    """/interview while one is open (its current question follows)."""
+    return say(lang, "interview.already_open", number=number, count=count)
+
+
+def interview_thread(lang: Lang, where: str) -> str:
+    """Where a mock interview went: a private thread (Discord)."""
+    return say(lang, "interview.thread", where=where)
+
+
+def interview_blocks_quiz(lang: Lang) -> str:
+    """/quiz while an interview is open."""
+    return say(lang, "interview.blocks_quiz")
+
+
+# -- progress charts, the class overview, the bank from the chat --------------------------------
+
+
+def chart_labels(lang: Lang) -> tuple[str, str, str]:
+    """The titles of a progress chart's three panels: per day, per week, per topic."""
+    return say(lang, "chart.per_day"), say(lang, "chart.per_week"), say(lang, "chart.mastery")
+
+
+def chart_title(lang: Lang, group: bool) -> str:
+    """The heading of a progress chart: a learner's own (/stats) or a group's (/class)."""
+    return say(lang, "chart.title.class" if group else "chart.title.you")
+
+
+def class_admins_only(lang: Lang) -> str:
+    """/class from someone who is not an admin."""
+    return say(lang, "class.admins_only")
+
+
+def class_text(lang: Lang, data: dict) -> str:
+    """/class: learners this week, mastery by topic, the most missed questions."""
+    if not data["reviews"]:
+        return say(lang, "class.none")
+    lines = [
+        say(lang, "class.head", learners=data["learners"], reviews=data["reviews"]),
+        say(lang, "class.mastery"),
+    ]
+    for topic, mastery, learners in data["topics"]:
+        bar = "█" * round(mastery / 10) + "░" * (10 - round(mastery / 10))
+        lines.append(
+            say(lang, "class.topic_row", bar=bar, mastery=mastery, topic=topic, learners=learners)
+        )
+    lines.append(say(lang, "class.missed"))
+    for n, (title, average, answers) in enumerate(data["missed"], 1):
+        lines.append(
+            say(lang, "class.missed_row", n=n, title=title, average=average, answers=answers)
+        )
+    if not data["missed"]:
+        lines.append(say(lang, "class.missed_none"))
+    return "\n".join(lines)
+
+
+def bank_admins_only(lang: Lang) -> str:
+    """/bank add from someone who is not an admin."""
+    return say(lang, "bank.admins_only")
+
+
+def bank_usage(lang: Lang) -> str:
+    """/bank with something it does not understand."""
+    return say(lang, "bank.usage")
+
+
+def bank_no_files(lang: Lang, mb: float) -> str:
+    """/bank add without a Markdown file attached."""
+    return say(lang, "bank.no_files", mb=f"{mb:g}")
+
+
+def bank_list(lang: Lang, rows: list[tuple[str, str, int]]) -> str:
+    """/bank: each document's file name, title and number of entries."""
+    if not rows:
+        return say(lang, "bank.list_empty")
+    total = sum(entries for _, _, entries in rows)
+    lines = [say(lang, "bank.list_head", documents=len(rows), entries=total)]
+    lines += [
+        say(lang, "bank.list_row", name=name, title=title or "—", entries=entries)
+        for name, title, entries in rows
+    ]
+    return "\n".join(lines)
+
+
+def bank_changed(
+    lang: Lang, name: str, added: int, updated: int, removed: int, entries: int
+) -> str:
+    """One file of /bank add that changed the bank."""
+    return say(
+        lang,
+        "bank.changed",
+        name=name,
+        added=added,
+        updated=updated,
+        removed=removed,
+        entries=entries,
+    )
+
+
+def bank_unchanged(lang: Lang, name: str, entries: int) -> str:
+    """One file of /bank add the bank already held as it is."""
+    return say(lang, "bank.unchanged", name=name, entries=entries)
+
+
+def bank_no_entries(lang: Lang, name: str) -> str:
+    """One file of /bank add in which no question was found."""
+    return say(lang, "bank.no_entries", name=name)
+
+
+def bank_refused(lang: Lang, name: str, reason: str) -> str:
+    """One file of /bank add that was not taken, and why."""
+    return say(lang, "bank.refused", name=name, reason=reason)
+
+
+def bank_not_markdown(lang: Lang) -> str:
+    """Why a file of another kind is refused by /bank add."""
+    return say(lang, "bank.not_markdown")
+
+
+def bank_too_big(lang: Lang, mb: float) -> str:
+    """Why a file over the ingest's size limit is refused by /bank add."""
+    return say(lang, "bank.too_big", mb=f"{mb:g}")
+
+
+def bank_report(lang: Lang, lines: list[str]) -> str:
+    """/bank add's reply: a heading, then one line per file."""
+    return "\n".join([say(lang, "bank.report_head"), *lines])
+
+
+def bank_index_failed(lang: Lang, reason: str) -> str:
+    """The bank took the files but its search index could not be brought in step."""
+    return say(lang, "bank.index_failed", reason=reason)
+
+
+# -- the study loop: reminders and the daily question ---------------------------------------------
+
+
+def remind_status_on(lang: Lang, at: str, tz: str) -> str:
+    """/remind: the reminder is on, at what time in which timezone."""
+    return say(lang, "remind.status_on", at=at, tz=tz)
+
+
+def remind_status_off(lang: Lang) -> str:
+    """/remind: the reminder is off."""
+    return say(lang, "remind.status_off")
+
+
+def remind_on(lang: Lang, at: str, tz: str) -> str:
+    """After /remind on."""
+    return say(lang, "remind.on", at=at, tz=tz)
+
+
+def utc_note(lang: Lang) -> str:
+    """Said when a time is read as UTC because the learner's timezone is not known."""
+    return say(lang, "remind.utc_note")
+
+
+def remind_off(lang: Lang) -> str:
+    """After /remind off."""
+    return say(lang, "remind.off")
+
+
+def remind_tz(lang: Lang, tz: str) -> str:
+    """After /remind tz."""
+    return say(lang, "remind.tz", tz=tz)
+
+
+def remind_usage(lang: Lang) -> str:
+    """/remind with something it does not understand."""
+    return say(lang, "remind.usage")
+
+
+def bad_time(lang: Lang, text: str) -> str:
+    """A time of day that is not HH:MM."""
+    return say(lang, "bad_time", text=text)
+
+
+def bad_zone(lang: Lang, text: str) -> str:
+    """A timezone that is neither Area/City nor an offset."""
+    return say(lang, "bad_zone", text=text)
+
+
+def reminder(lang: Lang, count: int, topics: list[str]) -> str:
+    """The direct message of a reminder: how many reviews are due, on which topics."""
+    return say(lang, "reminder", count=count, topics="; ".join(topics) or "—")
+
+
+def reminder_button(lang: Lang) -> str:
+    """Label of the reminder's button, which starts the review."""
+    return say(lang, "reminder.button")
+
+
+def daily_status(lang: Lang, channel: str, at: str, tz: str) -> str:
+    """/daily: where and when the daily question goes."""
+    return say(lang, "daily.status", channel=channel, at=at, tz=tz)
+
+
+def daily_none(lang: Lang) -> str:
+    """/daily with no daily question set."""
+    return say(lang, "daily.none")
+
+
+def daily_set(lang: Lang, channel: str, at: str, tz: str) -> str:
+    """After /daily #channel HH:MM."""
+    return say(lang, "daily.set", channel=channel, at=at, tz=tz)
+
+
+def daily_off(lang: Lang) -> str:
+    """After /daily off."""
+    return say(lang, "daily.off")
+
+
+def daily_usage(lang: Lang) -> str:
+    """/daily with something it does not understand."""
+    return say(lang, "daily.usage")
+
+
+def daily_admins_only(lang: Lang) -> str:
+    """/daily #channel HH:MM or /daily off from someone who is not an admin."""
+    return say(lang, "daily.admins_only")
+
+
+def daily_cannot_post(lang: Lang, channel: str) -> str:
+    """/daily names a channel the bot cannot post in."""
+    return say(lang, "daily.cannot_post", channel=channel)
+
+
+def daily_question(lang: Lang, title: str, question: str) -> str:
+    """The daily question as posted in the channel."""
+    return say(lang, "daily.question", title=title, question=question)
+
+
+def daily_reveal(lang: Lang, title: str, reference: str, figures: str) -> str:
+    """Yesterday's question revealed: its reference answer and the group's figures."""
+    return say(lang, "daily.reveal", title=title, reference=reference, figures=figures)
+
+
+def daily_figures(lang: Lang, answered: int, average: int, most_missed: str) -> str:
+    """How the group did: answers, average score, the key point missed most."""
+    if not answered:
+        return say(lang, "daily.nobody")
+    text = say(lang, "daily.figures", answered=answered, average=average)
+    if most_missed:
+        text += say(lang, "daily.most_missed", point=most_missed)
+    return text
+
+
+def daily_button(lang: Lang) -> str:
+    """Label of the daily question's button, which opens a private answer box."""
+    return say(lang, "daily.button")
+
+
+def daily_box(lang: Lang) -> str:
+    """Title of the private answer box."""
+    return say(lang, "daily.box")
+
+
+def box_submit(lang: Lang) -> str:
+    """The submit button of a private answer box."""
+    return say(lang, "box.submit")
+
+
+def daily_closed(lang: Lang) -> str:
+    """An answer to a daily question that is not open (revealed already, or none)."""
+    return say(lang, "daily.closed")
+
+
+def daily_already(lang: Lang) -> str:
+    """A second answer to the same daily question."""
+    return say(lang, "daily.already")
+
+
+def daily_reference_later(lang: Lang) -> str:
+    """In place of the reference answer in a daily answer's grade: it comes tomorrow."""
+    return say(lang, "daily.reference_later")

@@ -5,10 +5,11 @@ with citations checked against what was retrieved."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bot.llm.base import Backend, GenerationError, Message
 from bot.texts import messages
@@ -17,9 +18,13 @@ from bot.tutoring.ports import Retriever
 from knowledge.entry import Entry
 from retriever.text import cjk_ratio
 
+if TYPE_CHECKING:
+    from retriever.search import Coverage
+
 Mode = Literal["llm", "extractive"]
 _CITATION = re.compile(r"\[([0-9a-f]{6,16}|\d{1,2})\]")
 MAX_QUESTION_CHARS = 2000
+RELATED_SOURCES = 2  # a related answer rests on this many of the closest entries
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class Answer:
     grounded: bool
     mode: Mode
     notice: str = ""
+    coverage: Coverage = "covered"
 
     def as_json(self) -> dict[str, object]:
         """The contract's object."""
@@ -39,6 +45,7 @@ class Answer:
             "citations": list(self.citations),
             "grounded": self.grounded,
             "mode": self.mode,
+            "coverage": self.coverage,
         }
 
 
@@ -200,16 +207,44 @@ class AnswerEngine:
         lang = language_of(question)
         query = standalone_query(question, history)[:MAX_QUESTION_CHARS]
         result = await asyncio.to_thread(self.retriever.search, query, self.k)
-        if not result.grounded:
+        coverage: Coverage = getattr(result, "coverage", "covered" if result.grounded else "")
+        if coverage not in ("covered", "related"):
             topics = [h.title for h in result.hits[:3]]
             text = messages.not_in_bank(lang, topics)
             if on_text:
                 on_text(text)
-            return Answer(text, (), False, "extractive")
+            return Answer(text, (), False, "extractive", coverage="off-topic")
+        # Related: no entry covers the question, so only the closest few are offered, as such.
+        hits = result.hits if coverage == "covered" else result.hits[:RELATED_SOURCES]
         entries = self.retriever.store
-        found = [e for e in (entries.entry(h.id) for h in result.hits) if e is not None]
+        found = [e for e in (entries.entry(h.id) for h in hits) if e is not None]
         # Same-language entries first (stable): the answer should read in the asker's language.
         sources = sorted(found, key=lambda e: e.language != lang)
+        answer = await self._answer(
+            question, sources, on_text, cancel, max_new_tokens, history, coverage
+        )
+        return dataclasses.replace(answer, coverage=coverage)
+
+    async def _answer(
+        self,
+        question: str,
+        sources: list[Entry],
+        on_text: Callable[[str], None] | None,
+        cancel: asyncio.Event | None,
+        max_new_tokens: int,
+        history: list[Turn],
+        coverage: Coverage,
+    ) -> Answer:
+        lang = language_of(question)
+        if coverage == "related":
+            intro = messages.closest_intro(lang) + "\n\n"
+            if on_text:
+                on_text(intro)
+            inner = on_text
+            answer = await self._answer(
+                question, sources, inner, cancel, max_new_tokens, history, "covered"
+            )
+            return dataclasses.replace(answer, answer=intro + answer.answer)
         if self.backend is None:
             return self._extractive(question, sources, on_text, "")
         if self._admitted >= self._max_admitted:

@@ -3,16 +3,16 @@ points covered and missed.
 
 Offline, each key point is compared with the answer two ways: by meaning (the embedding model,
 best-matching sentence of the answer) and by words (IDF-weighted share of the key point's terms
-the answer uses, through the glossary in both languages). With a language model, a rubric judge
-returns a JSON verdict that is validated; a malformed verdict falls back to the offline grade,
-and a valid one is combined with the offline coverage score.
+the answer uses, through the glossary in both languages). With a language model, the rubric
+judge (`bot.tutoring.rubric`) classifies each key point and quotes contradictions; a malformed
+verdict falls back to the offline grade, and a valid one is blended with the offline score by the
+judge's measured reliability.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -20,20 +20,37 @@ from typing import Any, Literal
 import numpy as np
 
 from bot.llm.base import Backend, GenerationError, Message
-from bot.texts.prompts import JUDGE_PROMPT
+from bot.tutoring.code_similarity import code_similarity, looks_like_code
+from bot.tutoring.code_tests import extract_code
+from bot.tutoring.contradiction import clauses, negated, reversed_terms
+from bot.tutoring.rubric import (
+    MAX_VERDICT_TOKENS,
+    Reliability,
+    Verdict,
+    blend,
+    judge_messages,
+    parse_verdict,
+    reliability_for,
+    verdict_score,
+)
 from knowledge.entry import Entry
 
 Mode = Literal["llm", "offline"]
 MAX_ANSWER_CHARS = 4000
 COVERED = 0.5
 _SENTENCE = re.compile(r"(?<=[。！？；!?;])|(?<=[.])\s+|\n+")
+_FENCED = re.compile(r"```.*?(?:```|$)", re.S)
 _LABEL = re.compile(r"^([^:：]{1,40})[:：]\s*\S")
 
 # Offline weights; docs/grading.md measures them on eval/grading_set.jsonl.
 SEMANTIC_FLOOR = 0.25
 SEMANTIC_SPAN = 0.45
 SEMANTIC_WEIGHT = 0.5
-JUDGE_WEIGHT = 0.6
+# Contradictions (docs/grading.md measures them on eval/grading_dev.jsonl): an answer clause is
+# about a key point when this share of the smaller side's weighted terms is shared ...
+CLAIM_OVERLAP = 0.4
+# ... and one contradicted key point keeps the whole answer below Hard (FSRS "Again").
+CONTRADICTION_CAP = 35
 
 
 @dataclass(frozen=True)
@@ -45,6 +62,7 @@ class Grade:
     missed: tuple[str, ...]
     mode: Mode
     feedback: str = ""
+    contradicted: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, object]:
         """The contract's object."""
@@ -53,6 +71,7 @@ class Grade:
             "covered": list(self.covered),
             "missed": list(self.missed),
             "mode": self.mode,
+            "contradicted": list(self.contradicted),
         }
 
 
@@ -105,36 +124,93 @@ class OfflineGrader:
         return self.retriever.embedder.encode(readable)
 
     def coverage(self, entry: Entry, answer: str) -> list[float]:
-        """Per key point, how well the answer covers it (0..1)."""
+        """Per key point, how well the answer covers it (0..1); a contradicted one, 0."""
+        return [c for c, _ in self.assess(entry, answer)]
+
+    def assess(self, entry: Entry, answer: str) -> list[tuple[float, bool]]:
+        """Per key point, its coverage (0..1) and whether the answer contradicts it."""
         points = key_points(entry)
         if not answer.strip() or not points:
-            return [0.0] * len(points)
+            return [(0.0, False)] * len(points)
+        code = extract_code(answer) or answer
+        prose = [p for p in points if not looks_like_code(p)]
         answer_terms = self._terms(answer)
         # Repeating the question's own words shows nothing: they do not count as coverage.
         given = self._terms(f"{entry.title} {entry.question}")
         sentences = split_sentences(answer)
-        vectors = self._vectors([*points, *sentences])
-        semantic = (vectors[: len(points)] @ vectors[len(points) :].T).max(axis=1)
-        scores = []
-        for point, sim in zip(points, semantic, strict=True):
+        vectors = self._vectors([*prose, *sentences])
+        best = (vectors[: len(prose)] @ vectors[len(prose) :].T).max(axis=1) if prose else []
+        semantic = dict(zip(prose, best, strict=True))
+        weighed = {}
+        for point in prose:
             terms = self._terms(point)
             weights = self._weights(terms - given or terms)
-            total = sum(weights.values())
+            weighed[point] = (weights, sum(weights.values()))
+        contradicted = self._contradicted(prose, weighed, clauses(_prose_of(answer)))
+        results = []
+        for point in points:
+            if point not in semantic:
+                results.append((code_similarity(point, code), False))
+                continue
+            if point in contradicted:
+                results.append((0.0, True))
+                continue
+            weights, total = weighed[point]
             found = sum(w for t, w in weights.items() if t in answer_terms)
             lexical = found / total if total else 0.0
-            scores.append(SEMANTIC_WEIGHT * _stretch(float(sim)) + (1 - SEMANTIC_WEIGHT) * lexical)
-        return scores
+            sim = _stretch(float(semantic[point]))
+            results.append((SEMANTIC_WEIGHT * sim + (1 - SEMANTIC_WEIGHT) * lexical, False))
+        return results
+
+    def _contradicted(
+        self,
+        points: list[str],
+        weighed: dict[str, tuple[dict[str, float], float]],
+        claims: list[str],
+    ) -> set[str]:
+        """The key points that a clause of the answer speaking about them denies (a negation
+        no key point on the same terms has) or reverses (an antonym of the point's word)."""
+        denying = {p for p in points if any(negated(c) for c in clauses(p))}
+        whole = "\n".join(points)
+        found: set[str] = set()
+        for claim in claims:
+            terms = self._terms(claim)
+            # A short clause is about a long point when most of its words are the point's.
+            claim_total = sum(self._weights(terms).values())
+            shares = {}
+            for point in points:
+                weights, total = weighed[point]
+                shared = sum(w for t, w in weights.items() if t in terms)
+                share = shared / min(total, claim_total) if total and claim_total else 0.0
+                if share >= CLAIM_OVERLAP:
+                    shares[point] = share
+            about = sorted(shares, key=shares.__getitem__, reverse=True)
+            # A denial the reference makes too, in the point closest to it, is agreement.
+            if about and negated(claim) and about[0] not in denying:
+                found.update(about)
+            found.update(p for p in about if reversed_terms(p, claim, whole=whole))
+        return found
 
     def grade(self, entry: Entry, answer: str) -> Grade:
         """The offline grade of an answer."""
         points = key_points(entry)
         if not points:
             return Grade(0, (), (), "offline")
-        per_point = self.coverage(entry, answer)
+        assessed = self.assess(entry, answer)
+        per_point = [c for c, _ in assessed]
         score = round(100 * _curve(sum(per_point) / len(per_point)))
+        contradicted = tuple(label(p) for p, (_, bad) in zip(points, assessed, strict=True) if bad)
+        if contradicted:
+            score = min(score, CONTRADICTION_CAP)
         covered = tuple(label(p) for p, c in zip(points, per_point, strict=True) if c >= COVERED)
         missed = tuple(label(p) for p, c in zip(points, per_point, strict=True) if c < COVERED)
-        return Grade(max(0, min(100, score)), covered, missed, "offline")
+        return Grade(max(0, min(100, score)), covered, missed, "offline", "", contradicted)
+
+
+def _prose_of(answer: str) -> str:
+    """An answer's words outside its code: `if x is not None` is no claim about the topic."""
+    text = _FENCED.sub("\n", answer)
+    return "" if extract_code(text) else text
 
 
 def _stretch(cosine: float) -> float:
@@ -148,53 +224,28 @@ def _curve(coverage: float) -> float:
 
 
 def rubric_messages(entry: Entry, answer: str) -> list[Message]:
-    """The rubric judge's chat."""
-    points = "\n".join(f"{n}. {p}" for n, p in enumerate(key_points(entry), start=1))
-
-    def data(text: str, tag: str) -> str:
-        return text.replace(f"</{tag}>", f"</ {tag}>")
-
-    user = (
-        f"<question>\n{data(entry.question, 'question')}\n</question>\n"
-        f"<key_points>\n{data(points, 'key_points')}\n</key_points>\n"
-        f"<reference>\n{data(entry.answer, 'reference')}\n</reference>\n"
-        f"<answer>\n{data(answer, 'answer')}\n</answer>"
-    )
-    return [{"role": "system", "content": JUDGE_PROMPT}, {"role": "user", "content": user}]
-
-
-def parse_verdict(text: str, n_points: int) -> tuple[int, list[int], str] | None:
-    """The judge's (score, covered key point numbers, feedback), or None when malformed."""
-    start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end <= start:
-        return None
-    try:
-        data = json.loads(text[start : end + 1])
-    except json.JSONDecodeError:
-        return None
-    if not isinstance(data, dict) or "score" not in data or "covered" not in data:
-        return None
-    score, covered, feedback = data["score"], data["covered"], data.get("feedback", "")
-    if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 100:
-        return None
-    if not isinstance(covered, list) or not all(
-        isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= n_points for n in covered
-    ):
-        return None
-    if not isinstance(feedback, str):
-        return None
-    return round(score), sorted(set(covered)), " ".join(feedback.split())[:300]
+    """The rubric judge's chat for an answer to the entry."""
+    return judge_messages(entry, answer, key_points(entry))
 
 
 class Grader:
-    """Grades answers: the offline grader, plus the rubric judge when a model is loaded."""
+    """Grades answers: the offline grader, plus the rubric judge when a model is loaded, trusted
+    as far as its calibration (by model name) says."""
 
     def __init__(
-        self, offline: OfflineGrader, backend: Backend | None = None, *, timeout_s: float = 60.0
+        self,
+        offline: OfflineGrader,
+        backend: Backend | None = None,
+        *,
+        timeout_s: float = 60.0,
+        reliability: Reliability | None = None,
     ) -> None:
         self.offline = offline
         self.backend = backend
         self.timeout_s = timeout_s
+        if reliability is None and backend is not None:
+            reliability = reliability_for(getattr(backend, "name", ""))
+        self.reliability = reliability or Reliability()
 
     async def grade(self, entry: Entry, answer: str) -> Grade:
         """Grade one answer (cut to MAX_ANSWER_CHARS)."""
@@ -203,24 +254,25 @@ class Grader:
         if self.backend is None or not answer:
             return offline
         points = key_points(entry)
-        verdict = await self._judge(entry, answer, len(points))
+        verdict = await self._judge(entry, answer, points)
         if verdict is None:
             return offline
-        score, numbers, feedback = verdict
-        covered = tuple(label(points[n - 1]) for n in numbers)
-        missed = tuple(label(p) for n, p in enumerate(points, start=1) if n not in numbers)
-        combined = round(JUDGE_WEIGHT * score + (1 - JUDGE_WEIGHT) * offline.score)
-        return Grade(combined, covered, missed, "llm", feedback)
+        judged = verdict_score(verdict)
+        score = blend(judged, offline.score, verdict.contradicts, self.reliability)
+        right = set(verdict.covered())
+        covered = tuple(label(p) for n, p in enumerate(points) if n in right)
+        missed = tuple(label(p) for n, p in enumerate(points) if n not in right)
+        return Grade(score, covered, missed, "llm", verdict.feedback)
 
-    async def _judge(self, entry: Entry, answer: str, n_points: int) -> Any:
+    async def _judge(self, entry: Entry, answer: str, points: list[str]) -> Verdict | None:
         assert self.backend is not None
         chunks: list[str] = []
         try:
             async with asyncio.timeout(self.timeout_s):
                 async for chunk in self.backend.stream(
-                    rubric_messages(entry, answer), max_new_tokens=200
+                    judge_messages(entry, answer, points), max_new_tokens=MAX_VERDICT_TOKENS
                 ):
                     chunks.append(chunk)
         except (GenerationError, TimeoutError):
             return None
-        return parse_verdict("".join(chunks), n_points)
+        return parse_verdict("".join(chunks), points, answer)

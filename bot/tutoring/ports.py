@@ -50,6 +50,10 @@ class Retriever(Protocol):
         """The entries closest to a query, and whether the bank covers it."""
         ...
 
+    def sync(self) -> object:
+        """Bring the index in step with the bank (after /bank add changed it)."""
+        ...
+
     def close(self) -> None:
         """Release the index."""
         ...

@@ -11,6 +11,7 @@ AGAIN_BELOW = 40
 HARD_BELOW = 60
 GOOD_BELOW = 85
 PASS = HARD_BELOW
+RATINGS = ("again", "hard", "good", "easy")  # FSRS's ratings 1-4, by the names /rate takes
 
 
 def rating_for(score: int) -> int:
@@ -36,8 +37,14 @@ class Spacing:
         self, card_json: str | None, score: int, at: datetime | None = None
     ) -> tuple[str, datetime]:
         """The card after this review (as JSON) and when it is next due."""
+        return self.rate(card_json, rating_for(score), at)
+
+    def rate(
+        self, card_json: str | None, rating: int, at: datetime | None = None
+    ) -> tuple[str, datetime]:
+        """The card after a review with an explicit FSRS rating (1-4), and when it is next due."""
         from fsrs import Card, Rating
 
         card = Card.from_json(card_json) if card_json else Card()
-        card, _ = self.scheduler.review_card(card, Rating(rating_for(score)), at)
+        card, _ = self.scheduler.review_card(card, Rating(rating), at)
         return card.to_json(), card.due

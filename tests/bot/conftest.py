@@ -51,9 +51,10 @@ class Scripted:
             yield word + " "
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def built_home(tmp_path_factory, embedder) -> Path:
-    """A data dir with the starter bank ingested and indexed, built once per module."""
+    """A data dir with the starter bank ingested and indexed, built once per run: tests read it
+    or copy it (`home`), never write to it."""
     home = tmp_path_factory.mktemp("home")
     store = Store(home)
     ingest(store, [STARTER_DIR], max_bytes=10**7)

@@ -7,6 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pytest
 
 THREADS = 8
 CALLS = 100
@@ -58,6 +59,7 @@ def hammer(embedder) -> list[str]:
         return [p for ps in pool.map(worker, range(THREADS)) for p in ps]
 
 
+@pytest.mark.slow  # 800 encodes: a stress check, run once by CI after `make test`
 def test_concurrent_encodes_and_blindness_equal_single_threaded(embedder):
     problems = hammer(embedder)
     assert not problems, f"{len(problems)} of {THREADS * CALLS} calls went wrong: {problems[:3]}"

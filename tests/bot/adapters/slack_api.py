@@ -154,6 +154,8 @@ class SlackAPI:
             return 200, {"ok": True, "user": {"id": user, "is_admin": user in self.admins}}
         if method in ("chat.postMessage", "chat.startStream"):
             return 200, {"ok": True, "channel": body.get("channel"), "ts": ts}
+        if method == "conversations.open":  # a direct message with the user
+            return 200, {"ok": True, "channel": {"id": "D" + str(body.get("users", ""))}}
         if method == "chat.postEphemeral":
             return 200, {"ok": True, "message_ts": ts}
         if method == "files.getUploadURLExternal":

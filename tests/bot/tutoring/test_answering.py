@@ -251,3 +251,53 @@ def test_a_model_talked_into_reciting_its_prompt_does_not_show_it():
     assert "ONLY the numbered sources" not in result.answer
     assert "data, never instructions" not in result.answer
     assert "The cache keeps keys" in result.answer
+
+
+# -- coverage in three steps: covered, related, off-topic --------------------------------------
+
+
+class RelatedRetriever(FakeRetriever):
+    """Not covered, but in the field: the search says related."""
+
+    def search(self, query: str, k: int) -> SearchResult:
+        found = super().search(query, k)
+        return SearchResult(query, False, found.hits, found.signals, related=True)
+
+
+LORA = Entry(
+    id="cccccccccccc",
+    source="training.md",
+    question="What is LoRA?",
+    kind="concept",
+    language="en",
+    title="LoRA",
+    key_points=("Low rank: train two small matrices instead of the full weight.",),
+)
+
+
+def test_a_related_question_is_answered_from_the_closest_entries_and_says_so():
+    engine = AnswerEngine(RelatedRetriever(False, [KV, LORA, QUANT]), None)
+    result = ask(engine, "how do I pick the LoRA rank for a 7B model?")
+    assert result.coverage == "related"
+    assert result.answer.startswith("The bank has no entry on exactly this; the closest")
+    assert result.citations == ("aaaaaaaaaaaa", "cccccccccccc")  # the two closest, cited
+    assert "[aaaaaaaaaaaa]" in result.answer and "量化" not in result.answer
+    assert result.as_json()["coverage"] == "related"
+
+
+def test_a_related_answer_by_the_model_cites_and_names_the_closest_material():
+    backend = Scripted("Start from the low-rank idea [2].")
+    streamed: list[str] = []
+    engine = AnswerEngine(RelatedRetriever(False, [KV, LORA]), backend)
+    result = ask(engine, "LoRA 的秩一般怎么选？", on_text=streamed.append)
+    assert result.mode == "llm" and result.coverage == "related"
+    assert result.answer.startswith("题库里没有正好回答这个问题的条目")
+    assert result.citations == ("cccccccccccc",)
+    assert "".join(streamed).startswith("题库里没有正好回答")
+
+
+def test_covered_and_off_topic_say_so_in_the_json():
+    covered = ask(AnswerEngine(FakeRetriever(True, [KV]), None), "what is a kv cache")
+    refused = ask(AnswerEngine(FakeRetriever(False, [KV]), None), "明天天气怎么样")
+    assert covered.as_json()["coverage"] == "covered"
+    assert refused.as_json()["coverage"] == "off-topic" and refused.citations == ()

@@ -82,6 +82,7 @@ def same(got: SearchResult | Grade, want: SearchResult | Grade) -> bool:
     )
 
 
+@pytest.mark.slow  # 320 searches and grades: a stress check, run once by CI after `make test`
 def test_concurrent_searches_and_grades_equal_single_threaded(store, built_home, embedder):
     jobs = workload(store)
     alone = open_retriever(store, built_home, embedder)

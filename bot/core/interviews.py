@@ -1,0 +1,482 @@
+"""Mock interviews (/interview): the tutor asks a series of questions in one thread, grades each
+answer (a rubric, or a programming problem's tests), asks at most one follow-up per question on
+the most important key point missed, and ends with a scorecard; every scored question is a
+review, so the missed ones come back on the learner's schedule. The state is in the progress
+store, one transaction a step, so a restart resumes where the interview was."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+from bot.core.commands import Parsed
+from bot.core.conversation import Incoming, Outbox, Place, Reply, attached_code
+from bot.core.parts import Handler, Parts
+from bot.core.running import run_code
+from bot.llm.base import GenerationError
+from bot.texts import messages
+from bot.tutoring import interview as rules
+from bot.tutoring.code_tests import (
+    Verdict,
+    expected_tests,
+    extract_code,
+    new_marker,
+    program,
+    read_verdict,
+)
+from bot.tutoring.grading import label
+from bot.tutoring.spacing import rating_for
+from knowledge.entry import Entry
+from knowledge.interviews import Interview, InterviewItem, InterviewMoved, InterviewOpen
+
+log = logging.getLogger("tutor.interviews")
+FOLLOW_UP_TOKENS = 80
+FOLLOW_UP_TIMEOUT_S = 30.0
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class Interviews(Parts):
+    """The handler of /interview, and the routing of answers while an interview is open."""
+
+    def _interview_handlers(self, table: dict[str, Handler]) -> dict[str, Handler]:
+        """/interview, and the handlers of plain messages, /answer and /quiz wrapped so that an
+        open interview comes first."""
+        plain, answer, quiz = table[""], table["answer"], table["quiz"]
+
+        async def plain_or_answer(
+            message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+        ) -> None:
+            found = await self._interview_here(message)
+            if found is None:
+                await plain(message, parsed, lang, out)
+            else:
+                self._interview_count(message, "answer")
+                await self._interview_answer(found, message, parsed.args, lang, out)
+
+        async def answer_or_interview(
+            message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+        ) -> None:
+            found = self.progress.open_interview(message.user_key, message.place.workspace)
+            if found is None:
+                await answer(message, parsed, lang, out)
+            elif not parsed.args.strip() and not message.attachments:
+                await out.send(Reply(messages.need_answer(lang), kind="error"))
+            else:
+                await self._interview_answer(found, message, parsed.args, lang, out)
+
+        async def quiz_unless_interview(
+            message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+        ) -> None:
+            if self.progress.open_interview(message.user_key, message.place.workspace):
+                await out.send(Reply(messages.interview_blocks_quiz(lang), kind="error"))
+            else:
+                await quiz(message, parsed, lang, out)
+
+        return {
+            "interview": self._interview,
+            "": plain_or_answer,
+            "answer": answer_or_interview,
+            "quiz": quiz_unless_interview,
+        }
+
+    def _interview_count(self, message: Incoming, name: str) -> None:
+        """Count a plain message as the command it turned out to be."""
+        telemetry = getattr(self, "telemetry", None)
+        if telemetry is not None:
+            telemetry.requested(message.place.platform, name)
+
+    async def _interview_here(self, message: Incoming) -> Interview | None:
+        """The user's open interview when this message is in its thread."""
+        place = message.place
+        found = self.progress.open_interview(message.user_key, place.workspace)
+        if found is None or _in_thread(found, place):
+            return found
+        if place.thread and await self.threads.settle(place):
+            # The interview's first post may have been on its way back: look again.
+            found = self.progress.open_interview(message.user_key, place.workspace)
+            if found is not None and _in_thread(found, place):
+                return found
+        return None
+
+    def _interview_lang(
+        self, interview: Interview, user: str, lang: messages.Lang
+    ) -> messages.Lang:
+        chosen = self.progress.language(user)
+        if chosen in ("zh", "en"):
+            return chosen  # type: ignore[return-value]
+        return "zh" if interview.lang == "zh" else "en"
+
+    # -- /interview --------------------------------------------------------------------------
+
+    async def _interview(
+        self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
+    ) -> None:
+        request = rules.parse_request(parsed.args)
+        user, place = message.user_key, message.place
+        current = self.progress.open_interview(user, place.workspace)
+        if request.stop:
+            if current is None:
+                await out.send(Reply(messages.interview_none_open(lang), kind="error"))
+            else:
+                await self._interview_stop(current, self._interview_lang(current, user, lang), out)
+            return
+        if request.bad_count:
+            await out.send(Reply(messages.interview_bad_count(lang), kind="error"))
+            return
+        if current is not None:
+            await self._interview_reminder(current, self._interview_lang(current, user, lang), out)
+            return
+        qm = self.quizmaster
+        if not qm.entries():
+            await out.send(Reply(messages.bank_empty(lang), kind="error"))
+            return
+        pool, label = await asyncio.to_thread(self._interview_pool, message, request.topic)
+        if pool is None:
+            names = [name for name, _ in qm.topics()]
+            text = messages.interview_topic_unknown(lang, request.topic, names)
+            await out.send(Reply(text, kind="error"))
+            return
+        latest = self.progress.last_scores(user)
+        chosen = rules.plan(
+            pool,
+            request.count,
+            qm.rng,
+            latest,
+            lang,
+            weakest_only=not request.topic and bool(latest),
+        )
+        if not chosen:
+            await out.send(Reply(messages.nothing_matches(lang), kind="error"))
+            return
+        if not request.topic and not latest:
+            label = "*"
+        try:
+            interview = await asyncio.to_thread(
+                self.progress.start_interview,
+                user,
+                place.workspace,
+                place.channel,
+                place.thread,
+                label,
+                lang,
+                [(e.id, rules.topic_of(e)) for e in chosen],
+                _stamp(),
+            )
+        except InterviewOpen:
+            current = self.progress.open_interview(user, place.workspace)
+            if current is not None:
+                await self._interview_reminder(current, lang, out)
+            return
+        first = self._interview_question(lang, 0, len(chosen), chosen[0])
+        text = messages.interview_intro(lang, len(chosen), label, first)
+        # A reply in the new thread may come before the post returns: it waits for this post
+        # (`settle`), and finds the interview's thread stored when it looks again.
+        with self.threads.posting(place):
+            sent = await out.send(Reply(text, kind="interview"))
+            if sent.thread and sent.thread != interview.thread:
+                await asyncio.to_thread(
+                    self.progress.set_interview_thread, interview.id, sent.thread
+                )
+
+    def _interview_pool(self, message: Incoming, topic: str) -> tuple[list[Entry] | None, str]:
+        """The entries an interview draws from, and how its topic is named ("" by default)."""
+        qm = self.quizmaster
+        if topic:
+            found = qm.matching(topic)
+            if found and topic.isdigit():
+                return found, rules.topic_of(found[0])
+            return found, topic
+        chosen = self.progress.place_settings(message.place.workspace).get("topics", [])
+        if not chosen:
+            return qm.entries(), ""
+        pool: dict[str, Entry] = {}
+        for name in chosen:
+            for entry in qm.matching(name) or []:
+                pool[entry.id] = entry
+        return list(pool.values()) or qm.entries(), ""
+
+    def _interview_question(
+        self, lang: messages.Lang, position: int, count: int, entry: Entry
+    ) -> str:
+        question = entry.question
+        if entry.kind == "coding" and entry.example:
+            question += "\n\n" + entry.example
+        title = entry.title or rules.topic_of(entry)
+        return messages.interview_question(
+            lang, position + 1, count, title, question, entry.kind == "coding"
+        )
+
+    async def _interview_reminder(
+        self, interview: Interview, lang: messages.Lang, out: Outbox
+    ) -> None:
+        """Say an interview is open, and ask its current question (or follow-up) again."""
+        items = self.progress.interview_items(interview.id)
+        item = items[min(interview.position, len(items) - 1)]
+        text = messages.interview_already_open(lang, item.position + 1, len(items))
+        if item.follow_up:
+            text += "\n\n" + messages.interview_follow_up(lang, item.follow_up)
+        else:
+            entry = self.store.entry(item.entry_id)
+            if entry is not None:
+                text += "\n\n" + self._interview_question(lang, item.position, len(items), entry)
+        await out.send(Reply(text, kind="interview", thread=interview.thread))
+
+    # -- answers -----------------------------------------------------------------------------
+
+    async def _interview_answer(
+        self, interview: Interview, message: Incoming, text: str, lang: messages.Lang, out: Outbox
+    ) -> None:
+        lang = self._interview_lang(interview, message.user_key, lang)
+        items = self.progress.interview_items(interview.id)
+        if interview.position >= len(items):
+            return
+        item = items[interview.position]
+        entry = self.store.entry(item.entry_id)
+        if entry is None:
+            await out.send(Reply(messages.entry_gone(lang), kind="error"))
+            await self._interview_stop(interview, lang, out)
+            return
+        text = text[: self.limits.max_answer_chars]
+        tested = entry.kind == "coding" and bool(entry.tests.strip())
+        if tested:
+            code = extract_code(text) or attached_code(message.attachments)[0]
+            if not code.strip():
+                await out.send(Reply(messages.need_code(lang), kind="error"))
+                return
+            verdict = await self._interview_test(entry, message, code, lang, out)
+            if verdict is None:
+                return
+            score, answer, mode = verdict.score, code, "tests"
+            failed = [o.name for o in verdict.outcomes if not o.passed]
+            covered = [o.name for o in verdict.outcomes if o.passed]
+            missed = failed or ([verdict.error[:200]] if verdict.error else [])
+            point = f"`{failed[0]}`" if failed else (missed[0] if missed else "")
+        else:
+            against = entry
+            if item.state == "follow_up":
+                against = rules.point_entry(entry, item.follow_up_point, item.follow_up)
+            grade = await self.grader.grade(against, text)
+            score, answer, mode = grade.score, text, grade.mode
+            covered, missed = list(grade.covered), list(grade.missed)
+            point = rules.missed_point(entry, grade)
+        try:
+            if item.state == "asked" and point:
+                await self._interview_follow_up(
+                    interview, item, entry, answer, point, tested, score, covered, missed, lang, out
+                )
+                return
+            if item.state == "follow_up":
+                first = item.first_score or 0
+                total = rules.combine(first, score)
+                if not tested:
+                    # Graded against the one point: the first answer's lists, that point settled.
+                    settled = [label(item.follow_up_point)] if covered else []
+                    covered = [*item.covered, *settled]
+                    missed = [m for m in item.missed if m not in settled]
+                after = await self._interview_score(
+                    interview,
+                    item,
+                    "follow_up",
+                    total,
+                    first,
+                    score,
+                    covered,
+                    missed,
+                    f"{item.answer}\n\n{answer}",
+                    mode,
+                )
+            else:
+                total = score
+                after = await self._interview_score(
+                    interview, item, "asked", score, score, None, covered, missed, answer, mode
+                )
+        except InterviewMoved:
+            await out.send(Reply(messages.already_answered(lang), kind="error"))
+            return
+        await self._interview_next(
+            after, lang, out, messages.interview_noted(lang, rules.score_text(total))
+        )
+
+    async def _interview_test(
+        self, entry: Entry, message: Incoming, code: str, lang: messages.Lang, out: Outbox
+    ) -> Verdict | None:
+        marker = new_marker()
+        result = await run_code(
+            self.runs, message.user_key, program(code, entry.tests, marker), "python", lang, out
+        )
+        if result is None:
+            return None
+        return read_verdict(result, marker, expected_tests(entry.tests))
+
+    async def _interview_follow_up(
+        self,
+        interview: Interview,
+        item: InterviewItem,
+        entry: Entry,
+        answer: str,
+        point: str,
+        tested: bool,
+        score: int,
+        covered: list[str],
+        missed: list[str],
+        lang: messages.Lang,
+        out: Outbox,
+    ) -> None:
+        phrased = "" if tested else await self._interview_phrase(entry, answer, point, lang)
+        shown = point if tested else label(point)
+        text = phrased or messages.interview_follow_up_text(lang, shown, tested)
+        await asyncio.to_thread(
+            self.progress.ask_follow_up,
+            interview.id,
+            item.position,
+            first_score=score,
+            covered=covered,
+            missed=missed,
+            answer=answer,
+            follow_up=text,
+            point=point,
+        )
+        await out.send(
+            Reply(
+                messages.interview_follow_up(lang, text), kind="interview", thread=interview.thread
+            )
+        )
+
+    async def _interview_phrase(
+        self, entry: Entry, answer: str, point: str, lang: messages.Lang
+    ) -> str:
+        """The model's follow-up on the missed point; "" without a model or when it fails."""
+        backend = self.engine.backend
+        if backend is None:
+            return ""
+        chunks: list[str] = []
+        try:
+            async with asyncio.timeout(FOLLOW_UP_TIMEOUT_S):
+                async for chunk in backend.stream(
+                    rules.follow_up_messages(entry, answer, point, lang),
+                    max_new_tokens=FOLLOW_UP_TOKENS,
+                ):
+                    chunks.append(chunk)
+        except (GenerationError, TimeoutError) as exc:
+            log.info("the follow-up is phrased from the key point (%s)", exc)
+            return ""
+        return rules.clean_follow_up("".join(chunks))
+
+    async def _interview_score(
+        self,
+        interview: Interview,
+        item: InterviewItem,
+        expected: str,
+        score: int,
+        first: int,
+        follow_up: int | None,
+        covered: list[str],
+        missed: list[str],
+        answer: str,
+        mode: str,
+    ) -> Interview:
+        return await asyncio.to_thread(
+            self.progress.score_interview_item,
+            interview,
+            item.position,
+            expected=expected,
+            score=score,
+            first_score=first,
+            follow_up_score=follow_up,
+            covered=covered,
+            missed=missed,
+            answer=answer,
+            rating=rating_for(score),
+            mode=mode,
+            schedule=lambda card: self.spacing.schedule(card, score),
+            stamp=_stamp(),
+        )
+
+    async def _interview_next(
+        self, interview: Interview, lang: messages.Lang, out: Outbox, noted: str
+    ) -> None:
+        """After a scored question: the next question, or the scorecard."""
+        if interview.state != "open":
+            card = self._interview_scorecard(interview, lang)
+            await out.send(Reply(noted + "\n\n" + card, kind="grade", thread=interview.thread))
+            return
+        items = self.progress.interview_items(interview.id)
+        item = items[interview.position]
+        entry = self.store.entry(item.entry_id)
+        if entry is None:
+            await out.send(Reply(messages.entry_gone(lang), kind="error"))
+            await self._interview_stop(interview, lang, out)
+            return
+        question = self._interview_question(lang, item.position, len(items), entry)
+        await out.send(Reply(noted + "\n\n" + question, kind="interview", thread=interview.thread))
+
+    # -- the end -----------------------------------------------------------------------------
+
+    async def _interview_stop(self, interview: Interview, lang: messages.Lang, out: Outbox) -> None:
+        """End early; a first answer awaiting its follow-up is scored as it stands."""
+        items = self.progress.interview_items(interview.id)
+        if interview.position < len(items) and items[interview.position].state == "follow_up":
+            item = items[interview.position]
+            first = item.first_score or 0
+            with contextlib.suppress(InterviewMoved):
+                interview = await self._interview_score(
+                    interview,
+                    item,
+                    "follow_up",
+                    first,
+                    first,
+                    None,
+                    list(item.covered),
+                    list(item.missed),
+                    item.answer,
+                    "stopped",
+                )
+        if interview.state == "open":
+            try:
+                interview = await asyncio.to_thread(
+                    self.progress.stop_interview, interview.id, _stamp()
+                )
+            except InterviewMoved:
+                await out.send(Reply(messages.interview_none_open(lang), kind="error"))
+                return
+        if not any(i.state == "done" for i in self.progress.interview_items(interview.id)):
+            await out.send(
+                Reply(messages.interview_nothing_answered(lang), thread=interview.thread)
+            )
+            return
+        card = self._interview_scorecard(interview, lang)
+        await out.send(Reply(card, kind="grade", thread=interview.thread))
+
+    def _interview_scorecard(self, interview: Interview, lang: messages.Lang) -> str:
+        items = self.progress.interview_items(interview.id)
+        done = [i for i in items if i.state == "done" and i.score is not None]
+        rows = []
+        for item in done:
+            entry = self.store.entry(item.entry_id)
+            title = (entry.title if entry else "") or item.entry_id
+            rows.append((item.position + 1, title, item.topic, int(item.score or 0)))
+        card = rules.scorecard(rows)
+        followed = {i.position + 1 for i in done if i.follow_up}
+        return messages.interview_scorecard(
+            lang,
+            [(n, title, rules.score_text(s), n in followed) for n, title, _, s in card.rows],
+            _pair(card.strongest),
+            _pair(card.weakest),
+            list(card.missed),
+            rules.score_text(card.average),
+            len(done),
+            len(items),
+        )
+
+
+def _pair(found: tuple[str, int] | None) -> tuple[str, str] | None:
+    return None if found is None else (found[0], rules.score_text(found[1]))
+
+
+def _in_thread(interview: Interview, place: Place) -> bool:
+    return interview.channel == place.channel and interview.thread == place.thread

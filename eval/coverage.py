@@ -1,0 +1,106 @@
+"""Coverage evaluation: does the tutor answer what the bank covers, answer from the closest
+entries what is only related, and refuse what is off-topic?
+
+    python eval/coverage.py               # the dev part (tune on it), figures as JSON
+    python eval/coverage.py --part test   # the frozen test part (eval/FROZEN.md): report only
+    python eval/coverage.py --misses      # also list each query decided wrongly
+
+The bank is the starter bank, ingested into a temporary folder, searched with the shipped
+offline embedder and thresholds (retriever/calibration.json, Thresholds in retriever/search.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from knowledge.ingest import STARTER_DIR, ingest  # noqa: E402
+from knowledge.store import Store  # noqa: E402
+from retriever.embed import DEFAULT_MODEL, Embedder  # noqa: E402
+from retriever.search import Retriever  # noqa: E402
+
+PARTS = {"dev": "coverage_dev.jsonl", "test": "coverage_test.jsonl"}
+
+
+def load(part: str) -> list[dict]:
+    path = Path(__file__).with_name(PARTS[part])
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def evaluate(retriever: Retriever, items: list[dict]) -> tuple[dict, list[dict]]:
+    """The figures, overall and per kind, and the queries decided wrongly."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    misses = []
+    for item in items:
+        result = retriever.search(item["query"], 5)
+        decided = result.coverage
+        expect = item["expect"]
+        wanted = {(item.get("source"), item.get("title"))}
+        wanted |= {(a["source"], a["title"]) for a in item.get("also", [])}
+        ranks = [n for n, h in enumerate(result.hits, 1) if (h.source, h.title) in wanted]
+        rank = ranks[0] if ranks else None
+        for key in ("all", item["kind"]):
+            c = counts[key]
+            c["queries"] += 1
+            c[f"expect_{expect}"] += 1
+            c[f"{expect}_as_{decided}"] += 1
+            if expect != "off-topic":
+                c["hit1"] += rank == 1
+                c["hit5"] += rank is not None and rank <= 5
+        if decided != expect:
+            top = result.hits[0].title if result.hits else ""
+            misses.append({"query": item["query"], "expect": expect, "got": decided, "top": top})
+    report = {}
+    for key, c in counts.items():
+        in_bank = c["expect_covered"]
+        related = c["expect_related"]
+        off = c["expect_off-topic"]
+        report[key] = {
+            "queries": c["queries"],
+            "in_bank_refused": _share(c["covered_as_off-topic"], in_bank),
+            "in_bank_covered": _share(c["covered_as_covered"], in_bank),
+            "off_topic_answered": _share(off - c["off-topic_as_off-topic"], off),
+            "related_as_related": _share(c["related_as_related"], related),
+            "related_answered": _share(related - c["related_as_off-topic"], related),
+            "hit@1": _share(c["hit1"], in_bank + related),
+            "hit@5": _share(c["hit5"], in_bank + related),
+        }
+    return report, misses
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--part", choices=sorted(PARTS), default="dev", help="which part")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="the embedding model")
+    parser.add_argument("--misses", action="store_true", help="list the wrong decisions")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder)
+        store = Store(data)
+        ingest(store, [STARTER_DIR], max_bytes=10**8)
+        retriever = Retriever(store, data / "index", Embedder(args.model))
+        retriever.sync()
+        try:
+            report, misses = evaluate(retriever, load(args.part))
+        finally:
+            retriever.close()
+            store.close()
+    out: dict[str, object] = {"part": args.part, "model": args.model, **report}
+    if args.misses:
+        out["misses"] = misses
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
