@@ -721,6 +721,16 @@ class Progress(InterviewRecords):
                 self._swept = moment
         return first
 
+    def was_handled(self, platform: str, event_id: str, at: datetime | None = None) -> bool:
+        """Whether an event was recorded as handled within HANDLED_TTL (a read; nothing is
+        marked)."""
+        moment = (at or now()).timestamp()
+        rows = self._read(
+            "SELECT 1 FROM handled_events WHERE platform = ? AND event_id = ? AND at >= ?",
+            (platform, event_id, moment - HANDLED_TTL.total_seconds()),
+        )
+        return bool(rows)
+
     def handled_count(self) -> int:
         """How many event ids are kept (expired ones included until the next sweep)."""
         return int(self._read("SELECT count(*) FROM handled_events")[0][0])

@@ -428,7 +428,9 @@ class SlackBot:
 
     async def first_time(self, body: dict[str, Any]) -> bool:
         """Slack retries an event it thinks was missed (same event_id, X-Slack-Retry-Num): each
-        event is handled once, across restarts too."""
+        event is handled once, across restarts too. This only checks; `handled` records it once
+        the reply is out, so an event whose handling a crash cut short is handled again when
+        Slack retries it (its effects are idempotent: a quiz counts one answer)."""
         event_id = body.get("event_id") or ""
         if not event_id:
             return True
@@ -439,13 +441,22 @@ class SlackBot:
         self._seen[event_id] = None
         while len(self._seen) > 10_000:
             self._seen.popitem(last=False)
-        # The database knows what was answered before a restart. Its write takes ~30 µs but may
-        # wait for another process's: never on the event loop.
+        # The database knows what was answered before a restart: never read on the event loop.
         try:
-            return await asyncio.to_thread(self.tutor.progress.first_time, "slack", event_id)
+            return not await asyncio.to_thread(self.tutor.progress.was_handled, "slack", event_id)
         except StoreError as exc:
             log.warning("could not check Slack event %s against those handled (%s)", event_id, exc)
             return True
+
+    async def handled(self, body: dict[str, Any]) -> None:
+        """Record an event as answered, for retries that reach a later process."""
+        event_id = body.get("event_id") or ""
+        if not event_id:
+            return
+        try:
+            await asyncio.to_thread(self.tutor.progress.first_time, "slack", event_id)
+        except StoreError as exc:
+            log.warning("could not record Slack event %s as handled (%s)", event_id, exc)
 
     async def is_admin(self, client: Any, user: str) -> bool:
         """Whether a user is a workspace admin or owner (asked again after ADMIN_TTL)."""
@@ -484,7 +495,10 @@ class SlackBot:
         if not await self.first_time(body):
             return
         text = plain(_MENTION.sub("", event.get("text", "")).strip())
-        await self._message(client, body, event, text, say_stream)
+        try:
+            await self._message(client, body, event, text, say_stream)
+        finally:
+            await self.handled(body)
 
     async def on_message(
         self, body: dict[str, Any], event: dict[str, Any], client: Any, say_stream: Any = None
@@ -505,7 +519,10 @@ class SlackBot:
         watched = not place.thread and self.tutor.watched(place)
         # Only messages for the tutor are recorded as handled (not every message it can see).
         if (direct or followed or watched) and await self.first_time(body):
-            await self._message(client, body, event, text, say_stream)
+            try:
+                await self._message(client, body, event, text, say_stream)
+            finally:
+                await self.handled(body)
 
     async def _message(
         self,

@@ -48,6 +48,37 @@ def test_a_slack_retry_reaching_a_restarted_bot_is_not_answered_again(home, embe
     assert [a["thread_ts"] for a in answers(api)] == ["1700000000.000001", "1700000000.000050"]
 
 
+def test_a_slack_event_whose_handling_a_crash_cut_short_is_answered_when_retried(
+    home, embedder, api, monkeypatch
+):
+    # A kill -9 after the acknowledgement skips everything after the reply: as if the process
+    # died before recording the event, which is what `handled` would have written.
+    event = mention("what is the KV cache?", ts="1700000000.000001")
+    first = Slack(build(home, embedder), api)
+    with monkeypatch.context() as patch:
+        patch.setattr(first.bot, "handled", _never_recorded)
+        try:
+            assert first.event(event, event_id="EvCutShort")[0] == 200
+            first.settle()
+        finally:
+            first.close()
+            first.tutor.close()
+    assert len(answers(api)) == 1
+
+    second = Slack(build(home, embedder), api)
+    try:
+        assert second.event(event, event_id="EvCutShort", headers=RETRY)[0] == 200
+        second.settle()
+    finally:
+        second.close()
+        second.tutor.close()
+    assert len(answers(api)) == 2  # handled again: nothing said it was answered
+
+
+async def _never_recorded(body: dict) -> None:
+    return None
+
+
 REPLAYS = {
     "interaction": ("interact", lambda: slash("help")),
     "message": ("message", lambda: channel_message(f"<@{BOT_ID}> /help", mentions=[BOT_ID])),

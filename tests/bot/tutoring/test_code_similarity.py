@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from bot.tutoring.code_similarity import code_similarity, looks_like_code
 
-REFERENCE = '''\
+REFERENCE = """\
 def kv_cache_bytes(layers, heads, head_dim, seq_len, batch=1, nbytes=2):
     if min(layers, heads, head_dim, seq_len, batch, nbytes) <= 0:
         raise ValueError("sizes must be positive")
     return 2 * layers * heads * head_dim * seq_len * batch * nbytes
-'''
-THIN = '''\
+"""
+THIN = """\
 def kv_cache_bytes(layers, heads, head_dim, seq_len, batch=1, nbytes=2):
     return 2 * layers * heads * head_dim * seq_len * batch * nbytes
-'''
-OFF = '''\
+"""
+OFF = """\
 def kv_cache_bytes(layers, heads, head_dim, seq_len, batch=1, nbytes=2):
     hidden = heads * head_dim
     return hidden * nbytes
-'''
+"""
 
 
 def test_the_reference_itself_reproduces_all_of_it():

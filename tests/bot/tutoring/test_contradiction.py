@@ -43,13 +43,21 @@ def test_words_that_only_look_like_a_denial_are_not_one(clause):
 def test_a_negation_reaches_only_its_own_clause():
     parts = clauses("This is not hard to see, the cache keeps K and V of every past token.")
     assert [negated(p) for p in parts] == [True, False]
-    assert clauses("显存带宽受限；上下文越长，缓存越大。") == ["显存带宽受限", "上下文越长", "缓存越大"]
+    assert clauses("显存带宽受限；上下文越长，缓存越大。") == [
+        "显存带宽受限",
+        "上下文越长",
+        "缓存越大",
+    ]
 
 
 @pytest.mark.parametrize(
     ("reference", "claim", "word"),
     [
-        ("a finer granularity gives a smaller error", "a finer granularity gives a larger error", "larger"),
+        (
+            "a finer granularity gives a smaller error",
+            "a finer granularity gives a larger error",
+            "larger",
+        ),
         ("粒度越细误差越小", "粒度越细误差越大", "越大"),
         ("decoding is memory-bound", "decoding is compute bound", "compute bound"),
         ("unscale gradients before clipping", "unscale gradients after clipping", "after"),
