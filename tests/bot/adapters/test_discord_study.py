@@ -4,11 +4,13 @@ button opens a modal whose submission is graded in an ephemeral follow-up, and /
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 import pytest
 
-from bot.adapters.discord import BoxButton
+from bot.adapters.discord import NO_MENTIONS, BoxButton, DiscordCourier
+from bot.core.conversation import Button, Place, Reply
 from tests.bot.adapters.discord_http import CHANNEL_ID, GUILD_ID, click, interaction_payload, slash
 from tests.bot.adapters.test_discord import Discord, callbacks, followups
 from tests.bot.conftest import build
@@ -80,3 +82,43 @@ def test_daily_needs_manage_server(discord_bot):
     d.interact(slash("daily", {"text": f"<#{CHANNEL_ID}> 09:00"}, permissions="32"))
     d.handled(2)
     assert "every day at 09:00" in followups(d.session)[1].payload["content"]
+
+
+class Target:
+    """A DM or channel that records what is sent to it."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict]] = []
+
+    async def send(self, content: str, **kwargs) -> None:
+        self.sent.append((content, kwargs))
+
+
+def test_the_discord_courier_sends_reminders_by_dm_and_daily_questions_in_the_channel():
+    dm, channel = Target(), Target()
+
+    class User:
+        async def create_dm(self) -> Target:
+            return dm
+
+    class Client:
+        async def fetch_user(self, user_id: int) -> User:
+            assert user_id == 600000000000000001
+            return User()
+
+        def get_channel(self, channel_id: int) -> Target:
+            assert channel_id == int(CHANNEL_ID)
+            return channel
+
+    courier = DiscordCourier(Client())
+
+    async def send() -> None:
+        reminder = Reply("Reviews due today: 2", buttons=(Button("Start review", "/quiz"),))
+        await courier.direct("discord:600000000000000001", reminder)
+        await courier.post(Place("discord", GUILD_ID, CHANNEL_ID), Reply("Question of the day"))
+
+    asyncio.run(send())
+    ((text, kwargs),) = dm.sent
+    assert text == "Reviews due today: 2" and kwargs["allowed_mentions"] is NO_MENTIONS
+    assert kwargs["view"].children[0].custom_id == "tutor:/quiz"
+    assert channel.sent[0][0] == "Question of the day"

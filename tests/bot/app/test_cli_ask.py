@@ -3,25 +3,45 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from bot.app.cli import cli
+from tests.conftest import BANK
+
+UNSET = ("TUTOR_HOME", "TUTOR_CONFIG", "TUTOR_EMBED_MODEL", "TUTOR_LLM_URL")
 
 
-@pytest.fixture
-def tutor(data_dir: Path, monkeypatch, bank_dir):
-    for name in ("TUTOR_HOME", "TUTOR_CONFIG", "TUTOR_EMBED_MODEL", "TUTOR_LLM_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TUTOR_LLM_MODEL", "none")
-
+def invoker(data_dir: Path):
     def invoke(*args: str):
         return CliRunner().invoke(cli, ["--data-dir", str(data_dir), *args], catch_exceptions=False)
 
-    assert invoke("ingest", str(bank_dir)).exit_code == 0
     return invoke
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory) -> Path:
+    """A data dir with the fixture bank ingested through the command, built once per module."""
+    data = tmp_path_factory.mktemp("ingested") / "data"
+    bank = shutil.copytree(BANK, data.parent / "bank")
+    with pytest.MonkeyPatch.context() as env:
+        for name in UNSET:
+            env.delenv(name, raising=False)
+        assert invoker(data)("ingest", str(bank)).exit_code == 0
+    return data
+
+
+@pytest.fixture
+def tutor(data_dir: Path, monkeypatch, ingested):
+    """The command, with no language model, over a fresh copy of the ingested data dir."""
+    for name in UNSET:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TUTOR_LLM_MODEL", "none")
+    shutil.copytree(ingested, data_dir)
+    return invoker(data_dir)
 
 
 def test_ask_json_follows_the_contract(tutor):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -11,18 +12,47 @@ from click.testing import CliRunner
 
 from bot.app.cli import cli
 from retriever.embed import Embedder
+from tests.conftest import BANK
+
+UNSET = ("TUTOR_HOME", "TUTOR_CONFIG", "TUTOR_EMBED_MODEL")
 
 
-@pytest.fixture
-def tutor(data_dir: Path, monkeypatch, bank_dir):
-    for name in ("TUTOR_HOME", "TUTOR_CONFIG", "TUTOR_EMBED_MODEL"):
-        monkeypatch.delenv(name, raising=False)
-
+def invoker(data_dir: Path):
     def invoke(*args: str, input: str | None = None):
         return CliRunner().invoke(
             cli, ["--data-dir", str(data_dir), *args], input=input, catch_exceptions=False
         )
 
+    return invoke
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory) -> Path:
+    """A data dir with the fixture bank ingested through the command, built once per module."""
+    data = tmp_path_factory.mktemp("ingested") / "data"
+    bank = shutil.copytree(BANK, data.parent / "bank")
+    with pytest.MonkeyPatch.context() as env:
+        for name in UNSET:
+            env.delenv(name, raising=False)
+        assert invoker(data)("ingest", str(bank)).exit_code == 0
+    return data
+
+
+@pytest.fixture
+def tutor(data_dir: Path, monkeypatch, ingested):
+    """The command over a fresh copy of the ingested data dir."""
+    for name in UNSET:
+        monkeypatch.delenv(name, raising=False)
+    shutil.copytree(ingested, data_dir)
+    return invoker(data_dir)
+
+
+@pytest.fixture
+def fresh_tutor(data_dir: Path, monkeypatch, bank_dir):
+    """The command over a data dir that has ingested this test's own copy of the bank."""
+    for name in UNSET:
+        monkeypatch.delenv(name, raising=False)
+    invoke = invoker(data_dir)
     assert invoke("ingest", str(bank_dir)).exit_code == 0
     return invoke
 
@@ -119,7 +149,8 @@ def test_unloadable_embedding_model_is_one_line(tutor, monkeypatch, tmp_path):
     assert "cannot load the embedding model" in line and "TUTOR_EMBED_MODEL" in line
 
 
-def test_ingest_keeps_the_index_in_step(tutor, bank_dir):
+def test_ingest_keeps_the_index_in_step(fresh_tutor, bank_dir):
+    tutor = fresh_tutor
     path = bank_dir / "own_format_en.md"
     path.write_text(path.read_text().replace("Top-k filter", "Keep the best logits"))
     assert tutor("ingest", str(path)).exit_code == 0
