@@ -410,8 +410,11 @@ def test_progress_rows_are_plain_json(chat):
 
 def test_with_a_model_the_rubric_judge_grades_and_gives_feedback(home, embedder):
     def reply(messages):
-        if "You grade answers" in messages[0]["content"]:
-            return '{"score": 70, "covered": [1, 2], "feedback": "Say why a final norm is needed."}'
+        if "against the reference" in messages[0]["content"]:
+            return (
+                '{"covered": [1, 2], "contradictions": [], '
+                '"feedback": "Say why a final norm is needed."}'
+            )
         return "Pre-norm keeps an identity path [1]."
 
     chat = Chat(build(home, embedder, backend=Scripted(reply)))
