@@ -73,9 +73,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Install, lint, and run the whole test suite.
+# Install, lint, and run the test suite less its `slow` checks (CI runs those after: .ci/run).
+# Two workers (CI has two cores), each test file on one worker so its module fixtures build once.
 test: lint sandbox
-	TUTOR_RUNNER_PYTHON=$(SANDBOX)/bin/python $(BIN)/pytest -q
+	TUTOR_RUNNER_PYTHON=$(SANDBOX)/bin/python $(BIN)/pytest -q -m "not slow" -n 2 --dist loadfile
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,5 +1,5 @@
-"""`tutor chat` driven through stdin, `tutor grade` per the contract, and what survives a
-SIGKILL in the middle of many answers."""
+"""`tutor chat` driven through stdin of its own process, `tutor grade` per the contract, and what
+survives a SIGKILL in the middle of many answers."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from bot.app.cli import cli
 from knowledge.progress import Progress
 from tests.bot.conftest import PYTHON
 
@@ -44,6 +46,13 @@ def tutor(
         env=env,
         timeout=timeout,
     )
+
+
+def in_process(home: Path, *args: str, stdin: str | None = None):
+    """One command in this process (the model already imported): for commands that, unlike
+    `chat`, set nothing up beyond their own call."""
+    env = {"TUTOR_LLM_MODEL": "none", "TUTOR_RUNNER_PYTHON": PYTHON, "TUTOR_LLM_URL": None}
+    return CliRunner().invoke(cli, ["--data-dir", str(home), *args], input=stdin, env=env)
 
 
 def entry_id(home: Path, title: str) -> str:
@@ -88,14 +97,15 @@ def test_chat_ends_at_end_of_input_and_on_quit(home):
 
 
 def test_grade_json_follows_the_contract(home):
-    good = tutor(
+    good = in_process(
         home, "grade", "--json", "--entry", entry_id(home, "Pre-norm versus post-norm"), ANSWER
     )
+    assert good.exit_code == 0, good.output
     body = json.loads(good.stdout)
     assert set(body) == {"score", "covered", "missed", "mode", "contradicted"}
     assert body["mode"] == "offline" and 0 <= body["score"] <= 100
     assert body["covered"] and all(isinstance(p, str) for p in body["covered"])
-    wrong = tutor(
+    wrong = in_process(
         home,
         "grade",
         "--json",
@@ -108,8 +118,8 @@ def test_grade_json_follows_the_contract(home):
 
 
 def test_grade_unknown_entry_is_one_line(home):
-    result = tutor(home, "grade", "--entry", "ffffffffffff", "some answer")
-    assert result.returncode == 1
+    result = in_process(home, "grade", "--entry", "ffffffffffff", "some answer")
+    assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [
         "error: no entry 'ffffffffffff'; `tutor bank list` shows the ids"
     ]
