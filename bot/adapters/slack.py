@@ -40,6 +40,7 @@ from bot.core.conversation import (
     is_source_file,
 )
 from bot.texts import messages
+from knowledge.cjk import CJK_CHAR
 from knowledge.errors import StoreError
 
 if TYPE_CHECKING:
@@ -661,7 +662,7 @@ class SlackBot:
         except (ValueError, KeyError, TypeError):
             log.info("a box button with an unreadable value")
             return
-        lang: messages.Lang = "zh" if re.search(r"[\u4e00-\u9fff]", box) else "en"
+        lang: messages.Lang = "zh" if CJK_CHAR.search(box) else "en"
         label = (action.get("text") or {}).get("text") or box
         channel = (body.get("channel") or {}).get("id", "")
         view = {

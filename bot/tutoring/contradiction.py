@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from knowledge.cjk import CJK_CHAR
+
 CUES_DIR = Path(__file__).with_name("cues")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
+_CJK = CJK_CHAR
 # Clause borders: punctuation, and the conjunctions that start a new claim.
 _CLAUSE = re.compile(
     r"[,;:，；：。！？!?、()（）\n]|(?<=[.])\s+"

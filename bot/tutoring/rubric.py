@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from bot.llm.base import Message
 from bot.texts.prompts import JUDGE_PROMPT, JUDGE_PROMPT_ZH
+from knowledge.cjk import CJK_RANGE
 from knowledge.entry import Entry
 
 Status = Literal["covered", "partly", "missing"]
@@ -68,7 +69,7 @@ _QUOTE_KEYS = ("quote", "claim", "text", "引用", "原文", "说法")
 _NOTHING = {"", "none", "n/a", "na", "null", "nothing", "无", "没有", "..."}
 _FENCE = re.compile(r"```[a-zA-Z]*")
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
-_WORD = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]")
+_WORD = re.compile(f"[a-z0-9]+|[{CJK_RANGE}]")
 
 
 @dataclass(frozen=True)

@@ -48,15 +48,16 @@ def test_ask_json_follows_the_contract(tutor):
     body = json.loads(
         tutor("ask", "--json", "why normalise vectors before inner product search").stdout
     )
-    assert set(body) == {"answer", "citations", "grounded", "mode"}
+    assert set(body) == {"answer", "citations", "grounded", "mode", "coverage"}
     assert body["grounded"] is True and body["mode"] == "extractive"
+    assert body["coverage"] == "covered"
     assert body["citations"] and all(len(c) == 12 for c in body["citations"])
     assert "No language model is loaded" in body["answer"]
 
 
 def test_ask_off_topic_says_the_bank_has_nothing(tutor):
     body = json.loads(tutor("ask", "--json", "how do I bake sourdough bread").stdout)
-    assert body == {**body, "grounded": False, "citations": []}
+    assert body == {**body, "grounded": False, "citations": [], "coverage": "off-topic"}
     assert "nothing that answers this" in body["answer"]
 
 
