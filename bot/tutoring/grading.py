@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -246,11 +247,15 @@ class Grader:
         if reliability is None and backend is not None:
             reliability = reliability_for(getattr(backend, "name", ""))
         self.reliability = reliability or Reliability()
+        # Offline grading is CPU work that holds the GIL for much of its time: more grades at
+        # once than cores only slow each other and starve the event loop (acknowledgements).
+        self._slots = asyncio.Semaphore(max(1, min(4, os.cpu_count() or 1)))
 
     async def grade(self, entry: Entry, answer: str) -> Grade:
         """Grade one answer (cut to MAX_ANSWER_CHARS)."""
         answer = answer.strip()[:MAX_ANSWER_CHARS]
-        offline = await asyncio.to_thread(self.offline.grade, entry, answer)
+        async with self._slots:
+            offline = await asyncio.to_thread(self.offline.grade, entry, answer)
         if self.backend is None or not answer:
             return offline
         points = key_points(entry)
