@@ -89,6 +89,19 @@ def load_backend(settings: Settings, warn: Any = None) -> Backend | None:
     return backend
 
 
+def warm_up(retriever: Retriever) -> None:
+    """One search in each language, so the one-time set-up (loading the embedding model,
+    jieba's dictionary) happens before a front end takes requests: done on the first learner's
+    request, it holds the GIL for about a second and stalls every acknowledgement."""
+    from retriever.errors import RetrieverError
+
+    for query in ("what is attention in a transformer", "什么是注意力机制"):
+        try:
+            retriever.search(query, 1)
+        except RetrieverError:
+            return  # an empty bank or no index yet: nothing to warm
+
+
 def build_tutor(settings: Settings, *, warn: Any = None, rate_limited: bool = True) -> Tutor:
     """The tutor core with every part it needs, built from the settings (`rate_limited`: the
     per-user limit of the bots; the local chat has one user and none)."""
@@ -102,6 +115,7 @@ def build_tutor(settings: Settings, *, warn: Any = None, rate_limited: bool = Tr
     store = open_store(settings)
     retriever = build_retriever(settings, store)
     retriever.open()
+    warm_up(retriever)
     backend = load_backend(settings, warn)
     runs = RunQueue(
         build_runner(settings),
