@@ -23,6 +23,7 @@ from typing import Any
 from knowledge.errors import StoreError
 from knowledge.interviews import INTERVIEW_SCHEMA, InterviewRecords
 from knowledge.store import DB_NAME
+from knowledge.transaction import write_transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -239,17 +240,8 @@ class Progress(InterviewRecords):
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self.db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self.db
-                except BaseException:
-                    self.db.execute("ROLLBACK")
-                    raise
-                self.db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot save progress in {self.path} ({exc})") from None
+        with write_transaction(self.db, self._lock, self.path, "progress") as db:
+            yield db
 
     def _read(self, sql: str, args: tuple | list = ()) -> list[sqlite3.Row]:
         with self._read_lock:

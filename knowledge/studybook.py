@@ -23,6 +23,7 @@ from pathlib import Path
 from knowledge.errors import StoreError
 from knowledge.progress import Quiz
 from knowledge.store import DB_NAME
+from knowledge.transaction import write_transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reminders (
@@ -152,17 +153,8 @@ class StudyBook:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self.db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self.db
-                except BaseException:
-                    self.db.execute("ROLLBACK")
-                    raise
-                self.db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot save the study schedule in {self.path} ({exc})") from None
+        with write_transaction(self.db, self._lock, self.path, "the study schedule") as db:
+            yield db
 
     def _read(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:
