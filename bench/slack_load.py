@@ -57,6 +57,8 @@ EN = ["what is the KV cache?", "why does attention scale quadratically?", "what 
 ZH = ["什么是注意力机制？", "解释一下 KV 缓存", "什么是知识蒸馏？"]
 FOLLOW = ["and why does it matter for serving?", "能举个例子吗？"]
 # Prose with a code block: a concept quiz grades the words, a coding quiz runs the code.
+BOT_USER = "UBOT"  # who the recording Web API's auth.test says the bot is
+
 ANSWER = (
     "It trades memory for speed: keys and values are cached so each step reads them once.\n"
     "```python\ndef solve(*args):\n    return None\n```"
@@ -295,6 +297,7 @@ class Load:
             "text": ANSWER,
             "ts": f"{time.time():.6f}",
             "thread_ts": thread,
+            "parent_user_id": BOT_USER,  # the quiz's question is the tutor's post
         }
         return self.event(event_id, event)
 
@@ -352,7 +355,7 @@ class Load:
                 "type": "app_mention",
                 "user": user,
                 "channel": f"C{user}",
-                "text": f"<@UBOT> {text}",
+                "text": f"<@{BOT_USER}> {text}",
                 "ts": ts,
             }
             event_id = f"Ev{user}m{cycle}"
@@ -374,6 +377,7 @@ class Load:
                     "text": rng.choice(FOLLOW),
                     "ts": f"{time.time():.6f}",
                     "thread_ts": state["mention"],
+                    "parent_user_id": user,  # the thread began with the user's mention
                 }
                 self.step("follow_up", user, lambda: self.event(f"Ev{user}f{cycle}", event))
 
@@ -458,6 +462,7 @@ def burst(load: Load, bot: Bot, api: Recorder, size: int) -> dict[str, Any]:
             c.body.get("thread_ts") == thread and at <= killed_at
             for at, c in api.replies(f"C{user}")
         )
+    unrecorded = unrecorded_quiz_threads(bot.home, list(threads))
     restart_s = bot.start()
     counts_before = {u: len(api.replies(f"C{u}")) for u in threads}
 
@@ -474,6 +479,7 @@ def burst(load: Load, bot: Bot, api: Recorder, size: int) -> dict[str, Any]:
                 "text": ANSWER,
                 "ts": f"{time.time():.6f}",
                 "thread_ts": threads[user],
+                "parent_user_id": BOT_USER,
             },
             retry=1,
         )
@@ -498,6 +504,9 @@ def burst(load: Load, bot: Bot, api: Recorder, size: int) -> dict[str, Any]:
         "users": len(threads),
         "answers_acknowledged_before_kill": sum(r["acked"] for r in records.values()),
         "answered_before_kill": sum(replied_before.values()),
+        # Quizzes whose question Slack had taken but whose thread the store did not know yet
+        # when the process died: their answers are matched through `parent_user_id`.
+        "quiz_threads_unrecorded_at_kill": unrecorded,
         "restart_s": round(restart_s, 2),
         "duplicates_after_restart": duplicates,
     }
@@ -511,22 +520,41 @@ def _all(work: Any, items: list[str]) -> None:
         worker.join()
 
 
+def unrecorded_quiz_threads(home: Path, users: list[str]) -> int:
+    """How many of these users' open quizzes have no thread in the database."""
+    db = sqlite3.connect(home / "tutor.db")
+    try:
+        rows = db.execute(
+            "SELECT user FROM quizzes WHERE state = 'open' AND thread = ''"
+        ).fetchall()
+    finally:
+        db.close()
+    return sum(1 for (user,) in rows if user.split(":", 1)[-1] in users)
+
+
 def stored(home: Path, answers: list[dict[str, Any]]) -> dict[str, int]:
     """Acknowledged quiz answers against the reviews in the database after the restart."""
     db = sqlite3.connect(home / "tutor.db")
     try:
         rows = db.execute(
-            "SELECT q.user, q.thread, COUNT(r.id) FROM quizzes q "
+            "SELECT q.user, q.thread, COUNT(r.id), q.state FROM quizzes q "
             "LEFT JOIN reviews r ON r.quiz_id = q.id GROUP BY q.id"
         ).fetchall()
     finally:
         db.close()
-    reviews = {(user.split(":", 1)[-1], thread): n for user, thread, n in rows}
+    reviews = {(user.split(":", 1)[-1], thread): n for user, thread, n, _ in rows}
+    quizzes = defaultdict(list)  # what the database holds of a lost answer's user
+    for user, thread, n, state in rows:
+        quizzes[user.split(":", 1)[-1]].append(f"{thread or '-'}:{state}:{n}")
     acked = [a for a in answers if a["acked"]]
     found = [a for a in acked if reviews.get((a["user"], a["thread"]), 0) >= 1]
     lost = [a for a in acked if a not in found]
     return {
-        "lost_samples": [f"{a['user']} {a.get('reply', '')!r}" for a in lost[:5]],
+        "lost_samples": [
+            f"{a['user']} thread {a['thread']} reply {a.get('reply', '')!r} "
+            f"quizzes (thread:state:reviews) {quizzes[a['user']]}"
+            for a in lost[:5]
+        ],
         "acknowledged": len(acked),
         "found_in_db": len(found),
         "lost": len(acked) - len(found),

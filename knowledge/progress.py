@@ -303,6 +303,14 @@ class Progress(InterviewRecords):
         with self._write() as db:
             db.execute("UPDATE quizzes SET thread = ? WHERE id = ?", (thread, quiz_id))
 
+    def thread_taken(self, workspace: str, channel: str, thread: str) -> bool:
+        """Whether some quiz's question was posted in this thread."""
+        rows = self._read(
+            "SELECT 1 FROM quizzes WHERE workspace = ? AND channel = ? AND thread = ? LIMIT 1",
+            (workspace, channel, thread),
+        )
+        return bool(rows)
+
     def open_quiz(self, user: str, workspace: str) -> Quiz | None:
         """The user's open quiz in a workspace, if any."""
         rows = self._read(

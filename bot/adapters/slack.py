@@ -516,7 +516,10 @@ class SlackBot:
         place = Place("slack", team, event.get("channel", ""), event.get("thread_ts", ""))
         # Not `follows`: Slack can deliver a reply in a new thread before the answer to the post
         # that starts it, and only the core knows which of its posts are still in flight.
-        followed = bool(place.thread) and await self.tutor.following(place)
+        # A reply under the tutor's own post is for it even when a crash kept the thread from
+        # being recorded (Slack names the thread's first author in `parent_user_id`).
+        under = bool(place.thread) and self._by_tutor(event)
+        followed = bool(place.thread) and (under or await self.tutor.following(place))
         watched = not place.thread and self.tutor.watched(place)
         # Only messages for the tutor are recorded as handled (not every message it can see).
         if (direct or followed or watched) and await self.first_time(body):
@@ -524,6 +527,10 @@ class SlackBot:
                 await self._message(client, body, event, text, say_stream)
             finally:
                 await self.handled(body)
+
+    def _by_tutor(self, event: dict[str, Any]) -> bool:
+        """Whether a message's thread was started by the tutor's own post."""
+        return bool(self.bot_user) and event.get("parent_user_id") == self.bot_user
 
     async def _message(
         self,
@@ -546,6 +553,8 @@ class SlackBot:
             say_stream=say_stream,
         )
         message = await self._incoming(client, user, team, channel, thread, text)
+        if thread and self._by_tutor(event):
+            message = dataclasses.replace(message, under_tutor=True)
         files = await self._files(client, event.get("files") or [], text)
         if files:
             message = dataclasses.replace(message, attachments=files)

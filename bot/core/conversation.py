@@ -51,6 +51,9 @@ class Incoming:
     attachments: tuple[Attachment, ...] = ()
     admin: bool = False  # may change the server's or workspace's settings
     tz: str = ""  # the user's timezone when the platform knows it (Slack's profile)
+    # The message is in a thread whose first post is the tutor's own (the platform says so):
+    # a quiz's question whose thread a crash kept from being recorded can still be answered.
+    under_tutor: bool = False
 
     @property
     def user_key(self) -> str:

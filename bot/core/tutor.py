@@ -219,6 +219,8 @@ class Tutor(Asking, Quizzes, Running, Admin, Study, Interviews, Reports, Banking
             # back, its thread is known (in memory) and this may be the answer.
             quiz = self.progress.open_quiz(message.user_key, place.workspace)
             answers = quiz is not None and self._in_quiz_thread(quiz, place)
+        if quiz is not None and not answers and await self._adopts(quiz, message):
+            answers = True
         block = only_fence(parsed.args)
         if quiz is not None and answers:
             self.telemetry.requested(place.platform, "answer")
@@ -234,6 +236,25 @@ class Tutor(Asking, Quizzes, Running, Admin, Study, Interviews, Reports, Banking
 
     def _in_quiz_thread(self, quiz: Quiz, place: Place) -> bool:
         return quiz.channel == place.channel and self.threads.thread_of(quiz) == place.thread
+
+    async def _adopts(self, quiz: Quiz, message: Incoming) -> bool:
+        """Whether a reply under one of the tutor's own posts answers the user's quiz whose
+        question thread was never recorded (the process stopped between the post and its
+        write): the quiz takes that thread, unless another quiz already has it."""
+        place = message.place
+        if not (message.under_tutor and place.thread and quiz.channel == place.channel):
+            return False
+        if self.threads.thread_of(quiz):
+            return False
+        taken = await asyncio.to_thread(
+            self.progress.thread_taken, place.workspace, place.channel, place.thread
+        )
+        if taken:
+            return False
+        if self.threads.note_quiz(quiz, place.thread):
+            await self.threads.store_quiz(quiz, place.thread)
+        log.info("quiz %s takes thread %s (its question's was not recorded)", quiz.id, place.thread)
+        return True
 
     # -- what adapters ask -------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import pytest
 from tests.bot.adapters.discord_http import BOT_ID, channel_message, slash
 from tests.bot.adapters.slack_api import SlackAPI
 from tests.bot.adapters.test_discord import Discord
-from tests.bot.adapters.test_slack import Slack, answers, mention
+from tests.bot.adapters.test_slack import Slack, answers, mention, message
 from tests.bot.conftest import build
 
 RETRY = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
@@ -105,6 +105,76 @@ def test_a_discord_event_replayed_to_a_restarted_client_is_handled_once(home, em
         assert second.watched.handled == 0 and second.session.requests == []
         getattr(second, feed)(make())  # a new one is handled as usual
         second.handled(1)
+    finally:
+        second.close()
+        second.tutor.close()
+
+
+def _quiz_whose_thread_was_never_written(home, embedder, api, monkeypatch) -> str:
+    """/quiz in a process that dies after Slack took the question but before the store knew its
+    thread (the two writes after the post never happen); the question's ts."""
+    first = Slack(build(home, embedder), api)
+    with monkeypatch.context() as patch:
+        patch.setattr(first.tutor.threads, "store", _not_written)
+        patch.setattr(first.tutor.threads, "store_quiz", _not_written)
+        try:
+            first.command("/quiz", "post-norm")
+            first.settle()
+        finally:
+            first.close()
+            first.tutor.close()
+    (question,) = api.named("chat.postMessage")
+    return question.response["ts"]
+
+
+async def _not_written(*args: object) -> None:
+    return None
+
+
+ANSWER = "Pre-norm normalises the sublayer input and keeps an identity path."
+
+
+def test_an_answer_under_a_quiz_question_whose_thread_a_crash_lost_is_graded(
+    home, embedder, api, monkeypatch
+):
+    ts = _quiz_whose_thread_was_never_written(home, embedder, api, monkeypatch)
+    second = Slack(build(home, embedder), api)
+    try:
+        assert second.tutor.progress.open_quiz("slack:U1", "T1").thread == ""
+        # Slack says whose post started the thread: the tutor's own.
+        second.event(message(ANSWER, ts="1700000900.000100", thread_ts=ts, parent_user_id="UBOT"))
+        second.settle()
+        (graded,) = api.named("chat.postMessage")[1:]
+        assert graded.body["thread_ts"] == ts and "Score:" in graded.body["text"]
+        assert second.tutor.progress.open_quiz("slack:U1", "T1") is None
+        assert len(second.tutor.progress.reviews("slack:U1")) == 1
+        assert second.tutor.progress.thread_taken("T1", "C1", ts)
+    finally:
+        second.close()
+        second.tutor.close()
+
+
+def test_a_reply_under_someone_elses_post_or_another_quiz_does_not_take_the_lost_thread(
+    home, embedder, api, monkeypatch
+):
+    ts = _quiz_whose_thread_was_never_written(home, embedder, api, monkeypatch)
+    second = Slack(build(home, embedder), api)
+    try:
+        # A thread a person started: not the tutor's, and not for it.
+        second.event(message(ANSWER, ts="1700000900.000100", thread_ts=ts, parent_user_id="U2"))
+        second.settle()
+        assert len(api.named("chat.postMessage")) == 1
+        # The tutor's post of another quiz (recorded): this quiz does not take its thread.
+        other = second.tutor.progress.start_quiz("slack:U2", "T1", "C1", "", "x", "concept")
+        second.tutor.progress.set_thread(other.id, "1700000500.000001")
+        second.event(
+            message(
+                ANSWER, ts="1700000900.000200", thread_ts="1700000500.000001", parent_user_id="UBOT"
+            )
+        )
+        second.settle()
+        assert second.tutor.progress.open_quiz("slack:U1", "T1").thread == ""
+        assert not second.tutor.progress.reviews("slack:U1")
     finally:
         second.close()
         second.tutor.close()
