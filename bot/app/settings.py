@@ -114,6 +114,23 @@ class Settings(BaseSettings):
     llm_max_new_tokens: int = Field(
         default=512, ge=16, le=4096, description="Longest answer the model may write, in tokens."
     )
+    llm_temperature: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=2.0,
+        description="0 writes greedily (the same answer each time); above 0 samples, with "
+        "TUTOR_LLM_TOP_P (in-process batched model).",
+    )
+    llm_top_p: float = Field(
+        default=1.0, gt=0.0, le=1.0, description="Nucleus sampling: the probability mass kept."
+    )
+    llm_repetition_penalty: float = Field(
+        default=1.0, ge=1.0, le=2.0, description="Above 1 makes tokens already written less likely."
+    )
+    llm_stop: list[str] = Field(
+        default_factory=list,
+        description='Text that ends an answer (not shown), as a JSON list, e.g. ["\\nUser:"].',
+    )
     rate_per_minute: int = Field(
         default=20, ge=1, description="Messages one user may send the bots in a minute."
     )

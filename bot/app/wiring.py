@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.app.hardware import AUTO, CPU_MODEL, resolve_model
 from bot.app.settings import Settings
+from bot.llm.base import Sampling
 
 if TYPE_CHECKING:
     from bot.core.tutor import Tutor
@@ -73,6 +74,16 @@ def build_backend(settings: Settings) -> Backend | None:
     return TransformersBackend(resolve_model(settings.llm_model), batch=settings.llm_batch)
 
 
+def answer_sampling(settings: Settings) -> Sampling:
+    """How answers choose their tokens (the grading judge is always greedy)."""
+    return Sampling(
+        temperature=settings.llm_temperature,
+        top_p=settings.llm_top_p,
+        repetition_penalty=settings.llm_repetition_penalty,
+        stop=tuple(settings.llm_stop),
+    )
+
+
 def load_backend(settings: Settings, warn: Any = None) -> Backend | None:
     """The language model, loaded now; None (extractive answers, offline grading) when there
     is none configured or it cannot be loaded, with the reason given to `warn`."""
@@ -126,7 +137,12 @@ def build_tutor(settings: Settings, *, warn: Any = None, rate_limited: bool = Tr
         store=store,
         retriever=retriever,
         progress=Progress(settings.home),
-        engine=AnswerEngine(retriever, backend, max_generating=max(4, settings.llm_batch)),
+        engine=AnswerEngine(
+            retriever,
+            backend,
+            max_generating=max(4, settings.llm_batch),
+            sampling=answer_sampling(settings),
+        ),
         grader=Grader(OfflineGrader(retriever), backend),
         runs=runs,
         limits=ReplyLimits(

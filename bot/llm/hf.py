@@ -9,16 +9,24 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.llm.base import Emit, GenerationError, Message, stream_from_thread
+from bot.llm.base import (
+    GREEDY,
+    Emit,
+    GenerationError,
+    Message,
+    Sampling,
+    cut_at_stops,
+    stream_from_thread,
+)
 
 if TYPE_CHECKING:
     from bot.llm.scheduler import BatchScheduler
 
 
 class TransformersBackend:
-    """A Hugging Face causal LM, loaded on first use, generating greedily: many chats at once
-    through the batch scheduler (`batch` > 0, Qwen2/Llama-family models), else one at a time
-    with transformers' generate in a worker thread."""
+    """A Hugging Face causal LM, loaded on first use, greedy unless asked to sample: many
+    chats at once through the batch scheduler (`batch` > 0, Qwen2/Llama-family models), else
+    one at a time with transformers' generate in a worker thread."""
 
     def __init__(
         self, model: str, *, device: str | None = None, batch: int = 0, max_len: int = 4096
@@ -102,12 +110,26 @@ class TransformersBackend:
         *,
         max_new_tokens: int = 512,
         cancel: asyncio.Event | None = None,
+        sampling: Sampling | None = None,
     ) -> AsyncIterator[str]:
-        """Greedy generation, streamed chunk by chunk; setting `cancel` stops it."""
+        """Generation streamed chunk by chunk, greedy unless `sampling` says otherwise, cut
+        before its first stop string; setting `cancel` stops it."""
+        sampling = sampling or GREEDY
+        chunks = self._chunks(messages, max_new_tokens, cancel, sampling)
+        async for chunk in cut_at_stops(chunks, sampling.stop) if sampling.stop else chunks:
+            yield chunk
+
+    async def _chunks(
+        self,
+        messages: list[Message],
+        max_new_tokens: int,
+        cancel: asyncio.Event | None,
+        sampling: Sampling,
+    ) -> AsyncIterator[str]:
         await asyncio.to_thread(self.load)
         if self.scheduler is not None:
             async for chunk in stream_from_thread(
-                lambda emit, stop: self._batched(messages, max_new_tokens, emit, stop),
+                lambda emit, stop: self._batched(messages, max_new_tokens, emit, stop, sampling),
                 cancel,
                 _as_generation_error,
             ):
@@ -126,7 +148,13 @@ class TransformersBackend:
             inputs = self.prompt_ids(messages).to(self.device)
             worker = threading.Thread(
                 target=self._run,
-                args=(inputs, streamer, max_new_tokens, StoppingCriteriaList([Cancelled()])),
+                args=(
+                    inputs,
+                    streamer,
+                    max_new_tokens,
+                    StoppingCriteriaList([Cancelled()]),
+                    sampling,
+                ),
                 daemon=True,
             )
             worker.start()
@@ -141,7 +169,12 @@ class TransformersBackend:
             yield chunk
 
     def _batched(
-        self, messages: list[Message], max_new_tokens: int, emit: Emit, stop: threading.Event
+        self,
+        messages: list[Message],
+        max_new_tokens: int,
+        emit: Emit,
+        stop: threading.Event,
+        sampling: Sampling = GREEDY,
     ) -> None:
         """One chat through the scheduler: its tokens come back on a queue and are turned
         into text here, off the scheduler's thread."""
@@ -150,7 +183,7 @@ class TransformersBackend:
         ids = self.prompt_ids(messages)["input_ids"][0].tolist()
         tokens: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         assert self.scheduler is not None
-        request = self.scheduler.submit(ids, max_new_tokens, tokens.put, stop)
+        request = self.scheduler.submit(ids, max_new_tokens, tokens.put, stop, sampling)
         threading.Thread(
             target=lambda: (request.done.wait(), tokens.put(None)), daemon=True
         ).start()
@@ -171,8 +204,23 @@ class TransformersBackend:
         if self.scheduler is not None:
             self.scheduler.close()
 
-    def _run(self, inputs: Any, streamer: Any, max_new_tokens: int, stopping: Any) -> None:
+    def _run(
+        self,
+        inputs: Any,
+        streamer: Any,
+        max_new_tokens: int,
+        stopping: Any,
+        sampling: Sampling = GREEDY,
+    ) -> None:
         import torch
+
+        options: dict[str, Any] = {"do_sample": sampling.temperature > 0}
+        if sampling.temperature > 0:
+            options.update(temperature=sampling.temperature, top_p=sampling.top_p)
+            if sampling.seed is not None:
+                torch.manual_seed(sampling.seed)
+        if sampling.repetition_penalty != 1.0:
+            options["repetition_penalty"] = sampling.repetition_penalty
 
         thread = threading.current_thread()
         assert self._tokenizer is not None
@@ -181,10 +229,10 @@ class TransformersBackend:
                 self._model.generate(
                     **inputs,
                     max_new_tokens=max_new_tokens,
-                    do_sample=False,
                     streamer=streamer,
                     stopping_criteria=stopping,
                     pad_token_id=self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,
+                    **options,
                 )
         except BaseException as exc:
             thread.error = exc  # type: ignore[attr-defined]

@@ -51,6 +51,12 @@ class SlotKVCache:
         self.keys[layer][rows, :, cols] = keys
         self.values[layer][rows, :, cols] = values
 
+    def span(self, layer: int, first: int, count: int, span: int) -> tuple[Any, Any]:
+        """One layer's keys and values of slots first..first+count-1, positions 0..span-1, as
+        views of the cache (nothing copied)."""
+        last = first + count
+        return self.keys[layer][first:last, :, :span], self.values[layer][first:last, :, :span]
+
     def read(self, layer: int, slots: Any, span: int) -> tuple[Any, Any]:
         """One layer's keys and values of the given slots, positions 0..span-1."""
         return self.keys[layer][slots, :, :span], self.values[layer][slots, :, :span]

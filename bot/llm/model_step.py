@@ -2,7 +2,9 @@
 
 The pass is the model's own layers (projections, norms, MLP and rotary tables of a Hugging Face
 Qwen2/Llama-family model) around our attention over the slot cache, so the weights are used as
-loaded, in place. Selection is greedy. Out of GPU memory, a step raises torch.OutOfMemoryError
+loaded, in place. A prompt may be written in chunks (`extend`), so a long one need not stall the
+chats decoding beside it. `decode` is greedy; `decode_logits` leaves the choice to the caller
+(`sampling.py`). Out of GPU memory, a step raises torch.OutOfMemoryError
 and leaves the lengths it would have advanced as they were, so the caller may retry smaller.
 """
 
@@ -44,17 +46,27 @@ class ModelStep:
 
     def prefill(self, tokens: list[int], slot: int) -> int:
         """Fill an empty slot with a request's tokens; the greedy next token."""
-        logits = self.forward([tokens], [0], [slot])
-        self.cache.lengths[slot] = len(tokens)
-        return int(logits[0].argmax())
+        return int(self.extend(tokens, slot).argmax())
+
+    def extend(self, tokens: list[int], slot: int) -> Any:
+        """Append tokens to a slot's past in one pass (a whole prompt, or one chunk of it);
+        the logits (vocab,) of the position after them."""
+        logits = self.forward([tokens], [self.cache.lengths[slot]], [slot])
+        self.cache.lengths[slot] += len(tokens)
+        return logits[0]
 
     def decode(self, last: list[int], slots: list[int]) -> list[int]:
         """The greedy next token of every slot, given the last token of each, in one pass."""
+        return self.decode_logits(last, slots).argmax(dim=-1).tolist()
+
+    def decode_logits(self, last: list[int], slots: list[int]) -> Any:
+        """The logits (rows, vocab) of every slot's next token, given the last token of each,
+        in one pass."""
         starts = [self.cache.lengths[slot] for slot in slots]
         logits = self.forward([[token] for token in last], starts, slots)
         for slot in slots:
             self.cache.lengths[slot] += 1
-        return logits.argmax(dim=-1).tolist()
+        return logits
 
     def forward(self, tokens: list[list[int]], starts: list[int], slots: list[int]) -> Any:
         """Logits of the last position of each row; writes the rows' keys and values into
@@ -75,6 +87,8 @@ class ModelStep:
         cos, sin = cos[:, None], sin[:, None]
         rows = slot.repeat_interleave(width)
         cols = positions.reshape(-1)
+        # Slots side by side in order are read as a view of the cache; others are gathered.
+        together = slots == list(range(slots[0], slots[0] + len(slots)))
         group = self.heads // self.kv_heads
         for n, layer in enumerate(self.layers):
             attention = layer.self_attn
@@ -94,12 +108,14 @@ class ModelStep:
                 k.transpose(1, 2).reshape(-1, self.kv_heads, self.head_dim),
                 v.transpose(1, 2).reshape(-1, self.kv_heads, self.head_dim),
             )
-            past_k, past_v = self.cache.read(n, slot, span)
-            if group > 1:
-                past_k = past_k.repeat_interleave(group, dim=1)
-                past_v = past_v.repeat_interleave(group, dim=1)
+            if together:
+                past_k, past_v = self.cache.span(n, slots[0], len(slots), span)
+            else:
+                past_k, past_v = self.cache.read(n, slot, span)
+            # Grouped-query attention reads each key/value head for its group of query heads
+            # where it lies (no copy repeated per group).
             out = torch.nn.functional.scaled_dot_product_attention(
-                q, past_k, past_v, attn_mask=mask
+                q, past_k, past_v, attn_mask=mask, enable_gqa=group > 1
             )
             x = x + attention.o_proj(out.transpose(1, 2).reshape(batch, width, -1))
             x = x + layer.mlp(layer.post_attention_layernorm(x))

@@ -8,10 +8,11 @@ import json
 import urllib.parse
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from typing import Any
 
 import aiohttp
 
-from bot.llm.base import GenerationError, Message
+from bot.llm.base import GREEDY, GenerationError, Message, Sampling
 
 
 class OpenAIBackend:
@@ -34,17 +35,28 @@ class OpenAIBackend:
         *,
         max_new_tokens: int = 512,
         cancel: asyncio.Event | None = None,
+        sampling: Sampling | None = None,
     ) -> AsyncIterator[str]:
-        """Chunks of the server's streamed reply; setting `cancel` closes the connection."""
+        """Chunks of the server's streamed reply (the server applies the sampling options and
+        stop strings); setting `cancel` closes the connection."""
         if cancel is not None and cancel.is_set():
             return
-        body = {
+        sampling = sampling or GREEDY
+        body: dict[str, Any] = {
             "model": self.name,
             "messages": messages,
             "max_tokens": max_new_tokens,
-            "temperature": 0,
+            "temperature": sampling.temperature,
             "stream": True,
         }
+        if sampling.top_p < 1:
+            body["top_p"] = sampling.top_p
+        if sampling.repetition_penalty != 1.0:
+            body["repetition_penalty"] = sampling.repetition_penalty  # vLLM's and SGLang's name
+        if sampling.stop:
+            body["stop"] = list(sampling.stop)
+        if sampling.seed is not None:
+            body["seed"] = sampling.seed
         headers = {"Accept": "text/event-stream"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"

@@ -1,8 +1,11 @@
 """Serving many chats at once on one model: a continuous-batching scheduler on its own thread.
 
 Requests join and leave the running batch at every step (continuous batching, as vLLM and SGLang
-schedule it): a new request is prefilled into a free slot of the model step's KV cache, then each
-step decodes one token for every active request in one forward pass (`model_step.py`). A request
+schedule it): a new request takes a free slot of the model step's KV cache and its prompt is
+written there in chunks of at most `prefill_budget` tokens, one chunk between two decode steps,
+so a long prompt does not stall the chats already answering; each step decodes one token for
+every active request in one forward pass (`model_step.py`), greedy or sampled per request
+(`sampling.py`). A request
 ends at EOS, at its token budget, or when it is cancelled; its slot is free for the next one at
 once. Out of GPU memory, the scheduler halves its batch, puts the newest requests back in the
 queue (they resume where they were) and goes on; a request that does not fit alone gets a clear
@@ -17,14 +20,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
 from bot.llm.base import GenerationError
 from bot.llm.model_step import ModelStep
+from bot.llm.sampling import GREEDY, Sampling, choose, generator_for
 
 log = logging.getLogger("tutor.llm.scheduler")
 REGROW_STEPS = 200
+PREFILL_BUDGET = 512  # prompt tokens written between two decode steps
 
 
 @dataclass
@@ -39,6 +45,9 @@ class Request:
     generated: list[int] = field(default_factory=list)
     error: BaseException | None = None
     slot: int = -1
+    sampling: Sampling = GREEDY
+    written: int = 0  # how many of `tokens` its slot holds
+    generator: Any = None  # its own random generator when it samples
 
     @property
     def tokens(self) -> list[int]:
@@ -49,8 +58,17 @@ class Request:
 class BatchScheduler:
     """Continuous batching over a model step's slots; one thread runs the loop."""
 
-    def __init__(self, step: ModelStep, *, eos: set[int], max_waiting: int = 256) -> None:
+    def __init__(
+        self,
+        step: ModelStep,
+        *,
+        eos: set[int],
+        max_waiting: int = 256,
+        prefill_budget: int = PREFILL_BUDGET,
+    ) -> None:
         self.step = step
+        self.prefill_budget = max(1, prefill_budget)
+        self.filling: collections.deque[Request] = collections.deque()  # prompts being written
         self.cache = step.cache
         self.eos = eos
         self.max_batch = step.cache.slots
@@ -78,6 +96,7 @@ class BatchScheduler:
         max_new_tokens: int,
         on_token: Callable[[int], None],
         stop: threading.Event | None = None,
+        sampling: Sampling = GREEDY,
     ) -> Request:
         """Queue a request (setting `stop` ends it); GenerationError at once when the queue is
         full or the prompt cannot fit."""
@@ -85,7 +104,10 @@ class BatchScheduler:
             max_new_tokens = self.max_len - len(prompt)
             if max_new_tokens < 1:
                 raise GenerationError("the question is too long for the language model's context")
-        request = Request(list(prompt), max_new_tokens, on_token, stop or threading.Event())
+        request = Request(
+            list(prompt), max_new_tokens, on_token, stop or threading.Event(), sampling=sampling
+        )
+        request.generator = generator_for(sampling, self.step.device)
         with self._wake:
             if len(self.waiting) >= self.max_waiting:
                 self.rejected += 1
@@ -107,28 +129,35 @@ class BatchScheduler:
         with torch.inference_mode():
             while True:
                 with self._wake:
-                    while not self._closed and not self.waiting and not self.active:
+                    while (
+                        not self._closed
+                        and not self.waiting
+                        and not self.active
+                        and not self.filling
+                    ):
                         self._wake.wait()
                     if self._closed:
                         break
                 try:
                     self._admit()
                     self._drop_stopped()
+                    self._fill()
                     if self.active:
                         self._decode()
                     if not self.active:
                         self.tokens_per_s = 0.0
                 except Exception as exc:  # a bug must not leave callers waiting forever
                     log.exception("the generation loop failed")
-                    for request in [*self.active, *self.waiting]:
+                    for request in [*self.active, *self.filling, *self.waiting]:
                         self._finish(request, GenerationError(f"the language model failed ({exc})"))
                     self.waiting.clear()
-        for request in [*self.active, *self.waiting]:
+        for request in [*self.active, *self.filling, *self.waiting]:
             self._finish(request, GenerationError("the language model was shut down"))
 
     def _admit(self) -> None:
-        """Prefill waiting requests into free slots, up to the batch limit."""
-        while self.cache.free and len(self.active) < self.batch_limit:
+        """Give waiting requests free slots, up to the batch limit; their prompts are written
+        by `_fill`."""
+        while self.cache.free and len(self.active) + len(self.filling) < self.batch_limit:
             with self._wake:
                 if not self.waiting:
                     return
@@ -137,17 +166,35 @@ class BatchScheduler:
                 self._finish(request)
                 continue
             request.slot = self.cache.take()
+            request.written = 0
+            self.filling.append(request)
+
+    def _fill(self) -> None:
+        """Write up to `prefill_budget` prompt tokens, oldest request first; a request whose
+        prompt is written gets its first token and joins the decoding batch."""
+        budget = self.prefill_budget
+        while self.filling and budget > 0:
+            request = self.filling[0]
+            tokens = request.tokens
+            chunk = tokens[request.written : request.written + budget]
             try:
-                token = self.step.prefill(request.tokens, request.slot)
+                logits = self.step.extend(chunk, request.slot)
             except torch.OutOfMemoryError:
+                self.filling.popleft()
                 self._release(request)
                 if self._shrink():
                     with self._wake:
-                        self.waiting.appendleft(request)
+                        self.waiting.appendleft(request)  # its prompt is written again
                 else:
                     self._finish(request, _oom())
                 return
+            request.written += len(chunk)
+            budget -= len(chunk)
+            if request.written < len(tokens):
+                continue
+            self.filling.popleft()
             self.active.append(request)
+            (token,) = choose(logits[None], [request.sampling], [tokens], [request.generator])
             self._take(request, token)
 
     def _decode(self) -> None:
@@ -155,7 +202,15 @@ class BatchScheduler:
         batch = list(self.active)
         started = time.perf_counter()
         try:
-            chosen = self.step.decode([r.generated[-1] for r in batch], [r.slot for r in batch])
+            logits = self.step.decode_logits(
+                [r.generated[-1] for r in batch], [r.slot for r in batch]
+            )
+            chosen = choose(
+                logits,
+                [r.sampling for r in batch],
+                [r.tokens if not r.sampling.greedy else [] for r in batch],
+                [r.generator for r in batch],
+            )
         except torch.OutOfMemoryError:
             if not self._shrink():
                 for request in batch:
@@ -180,7 +235,7 @@ class BatchScheduler:
             self._finish(request)
 
     def _drop_stopped(self) -> None:
-        for request in [r for r in self.active if r.stop.is_set()]:
+        for request in [r for r in [*self.active, *self.filling] if r.stop.is_set()]:
             self._finish(request)
 
     def _shrink(self) -> bool:
@@ -192,6 +247,11 @@ class BatchScheduler:
         self.batch_limit = max(1, min(self.batch_limit, len(self.active)) // 2)
         self._calm = 0
         log.warning("out of GPU memory: batch limit now %d", self.batch_limit)
+        while self.filling and len(self.active) + len(self.filling) > self.batch_limit:
+            request = self.filling.pop()  # the newest: its prompt is written again later
+            self._release(request)
+            with self._wake:
+                self.waiting.appendleft(request)
         while len(self.active) > self.batch_limit:
             request = self.active.pop()
             self._release(request)
@@ -207,6 +267,8 @@ class BatchScheduler:
     def _finish(self, request: Request, error: BaseException | None = None) -> None:
         if request in self.active:
             self.active.remove(request)
+        if request in self.filling:
+            self.filling.remove(request)
         self._release(request)
         request.error = error
         request.done.set()

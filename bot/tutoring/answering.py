@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from bot.llm.base import Backend, GenerationError, Message
+from bot.llm.base import GREEDY, Backend, GenerationError, Message, Sampling
 from bot.texts import messages
 from bot.texts.prompts import SYSTEM_PROMPT
 from bot.tutoring.ports import Retriever
@@ -179,9 +179,11 @@ class AnswerEngine:
         max_generating: int = 4,
         max_waiting: int = 16,
         timeout_s: float = 120.0,
+        sampling: Sampling = GREEDY,
     ) -> None:
         self.retriever = retriever
         self.backend = backend
+        self.sampling = sampling
         self.k = k
         self.timeout_s = timeout_s
         self.max_waiting = max_waiting
@@ -255,10 +257,13 @@ class AnswerEngine:
         self._admitted += 1
         try:
             async with self._slots, asyncio.timeout(self.timeout_s):
+                # Sampling options only when set: a greedy answer asks the backend as before.
+                options = {"sampling": self.sampling} if self.sampling != GREEDY else {}
                 async for chunk in self.backend.stream(
                     build_messages(question, sources, history),
                     max_new_tokens=max_new_tokens,
                     cancel=cancel,
+                    **options,
                 ):
                     chunks.append(chunk)
                     if on_text:

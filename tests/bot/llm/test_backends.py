@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import pytest
 
-from bot.llm.base import GenerationError
+from bot.llm.base import GenerationError, Sampling
 from bot.llm.hf import TransformersBackend
 from bot.llm.openai import OpenAIBackend
 
@@ -100,6 +100,28 @@ def test_streaming_equals_plain_greedy_generate(tiny_model):
     assert "".join(chunks) == expected
 
 
+@pytest.mark.parametrize("batch", [0, 2])
+def test_a_reply_ends_before_its_stop_string_and_a_seeded_one_repeats(tiny_model, batch):
+    backend = TransformersBackend(str(tiny_model), device="cpu", batch=batch)
+    try:
+        greedy = "".join(asyncio.run(collect(backend, max_new_tokens=40)))
+        words = greedy.split()
+        assert len(words) > 4
+        stop = " " + words[3]  # a word inside the greedy reply ends it there
+        cut = "".join(
+            asyncio.run(collect(backend, max_new_tokens=40, sampling=Sampling(stop=(stop,))))
+        )
+        assert cut == greedy[: greedy.index(stop)]
+        drawn = Sampling(temperature=1.0, seed=11)
+        first, again = (
+            "".join(asyncio.run(collect(backend, max_new_tokens=40, sampling=drawn)))
+            for _ in range(2)
+        )
+        assert first == again and first != greedy
+    finally:
+        backend.close()
+
+
 def test_cancel_stops_generation_early(tiny_model):
     backend = TransformersBackend(str(tiny_model), device="cpu")
 
@@ -182,6 +204,15 @@ def test_openai_backend_streams_from_a_local_server(server):
     sent = _SSE.bodies[-1]
     assert sent["stream"] is True and sent["temperature"] == 0 and sent["max_tokens"] == 50
     assert sent["messages"] == CHAT
+
+
+def test_openai_backend_asks_the_server_for_the_sampling_options(server):
+    backend = OpenAIBackend(server + "/v1", "tiny")
+    sampling = Sampling(temperature=0.7, top_p=0.9, repetition_penalty=1.1, stop=("\nQ:",), seed=3)
+    asyncio.run(collect(backend, sampling=sampling))
+    sent = _SSE.bodies[-1]
+    assert (sent["temperature"], sent["top_p"], sent["repetition_penalty"]) == (0.7, 0.9, 1.1)
+    assert sent["stop"] == ["\nQ:"] and sent["seed"] == 3
 
 
 def test_openai_backend_errors_are_one_line(server):

@@ -92,3 +92,29 @@ def test_slots_are_taken_lowest_first_and_given_back():
     cache.release(1)
     assert cache.lengths[1] == 0
     assert cache.take() == 1
+
+
+@torch.inference_mode()
+def test_a_prompt_written_in_chunks_leaves_the_same_cache_and_logits_as_written_whole(model):
+    whole = ModelStep(model, slots=1, max_len=64)
+    expected = whole.extend(LONG, 0)
+    for size in (1, 2, 4):
+        chunked = ModelStep(model, slots=1, max_len=64)
+        for at in range(0, len(LONG), size):
+            logits = chunked.extend(LONG[at : at + size], 0)
+        assert chunked.cache.lengths == [len(LONG)]
+        assert torch.allclose(logits, expected, atol=1e-9)
+        span = len(LONG)
+        assert torch.allclose(chunked.cache.keys[:, 0, :, :span], whole.cache.keys[:, 0, :, :span])
+
+
+@torch.inference_mode()
+def test_slots_out_of_order_are_read_as_well_as_slots_side_by_side(model):
+    step = ModelStep(model, slots=3, max_len=64)
+    for slot, prompt in ((0, SHORT), (1, LONG), (2, SHORT)):
+        step.prefill(prompt, slot)
+    lengths = list(step.cache.lengths)
+    side_by_side = step.decode_logits([5, 9], [1, 2])  # a view of the cache
+    step.cache.lengths[:] = lengths
+    out_of_order = step.decode_logits([9, 5], [2, 1])  # gathered
+    assert torch.allclose(side_by_side, out_of_order.flip(0), atol=1e-9)

@@ -5,6 +5,7 @@ and recovery from running out of memory."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 
 import pytest
@@ -13,6 +14,7 @@ import torch
 from bot.llm.base import GenerationError
 from bot.llm.hf import TransformersBackend
 from bot.llm.model_step import ModelStep
+from bot.llm.sampling import Sampling
 from bot.llm.scheduler import BatchScheduler
 from tests.bot.llm.test_backends import CHAT, tiny_model  # noqa: F401  (fixture)
 
@@ -89,17 +91,17 @@ def test_cancelled_request_stops_and_the_others_go_on(model):
 
 
 class Held(ModelStep):
-    """A model step whose first prefill waits until `release` is set: the loop is busy then."""
+    """A model step whose prompt writing waits until `release` is set: the loop is busy then."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.entered = threading.Event()
         self.release = threading.Event()
 
-    def prefill(self, tokens, slot):
+    def extend(self, tokens, slot):
         self.entered.set()
         assert self.release.wait(60)
-        return super().prefill(tokens, slot)
+        return super().extend(tokens, slot)
 
 
 def test_a_full_queue_is_refused_at_once(model):
@@ -173,3 +175,82 @@ def test_backend_serves_concurrent_chats_through_the_scheduler(tiny_model):  # n
         assert asyncio.run(ask("quantization")) == answers[1]
     finally:
         backend.close()
+
+
+class Logged(ModelStep):
+    """A model step that notes each pass: ("write", slot, tokens) or ("decode", slots)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.passes: list[tuple] = []
+
+    def extend(self, tokens, slot):
+        self.passes.append(("write", slot, len(tokens)))
+        return super().extend(tokens, slot)
+
+    def decode_logits(self, last, slots):
+        self.passes.append(("decode", tuple(slots)))
+        return super().decode_logits(last, slots)
+
+
+def test_a_prompt_written_in_chunks_gives_the_same_tokens_as_written_whole(model):
+    prompt = PROMPTS[2]  # nine tokens
+    for budget in (1, 2, 4):
+        step = Logged(model, slots=1, max_len=256)
+        scheduler = BatchScheduler(step, eos=set(), prefill_budget=budget)
+        try:
+            request, got = run(scheduler, prompt, 12)
+            assert request.done.wait(60) and request.error is None
+        finally:
+            scheduler.close()
+        assert got == alone(model, prompt, 12)
+        writes = [p[2] for p in step.passes if p[0] == "write"]
+        assert sum(writes) == len(prompt) and max(writes) <= budget
+
+
+def test_chats_already_answering_keep_decoding_while_a_long_prompt_is_written(model):
+    step = Logged(model, slots=2, max_len=512)
+    scheduler = BatchScheduler(step, eos=set(), prefill_budget=8)
+    answering = threading.Event()
+    try:
+        tokens: list[int] = []
+
+        def first_token(token: int) -> None:
+            tokens.append(token)
+            answering.set()
+
+        first = scheduler.submit(PROMPTS[1], 200, first_token)
+        assert answering.wait(60)
+        long_prompt = [5 + n % 300 for n in range(64)]
+        second, got = run(scheduler, long_prompt, 4)
+        assert second.done.wait(60) and second.error is None
+        first.stop.set()
+        assert first.done.wait(60)
+    finally:
+        scheduler.close()
+    assert got == alone(model, long_prompt, 4)
+    # The long prompt went in eight chunks into the second slot (slots are taken lowest first),
+    # and the first chat, in slot 0, decoded between every two.
+    order = [p for p in step.passes if p[0] == "decode" or p[1] == 1]
+    writes = [n for n, p in enumerate(order) if p[0] == "write"]
+    assert [order[n][2] for n in writes] == [8] * 8
+    for a, b in itertools.pairwise(writes):
+        assert any(p[0] == "decode" and 0 in p[1] for p in order[a + 1 : b])
+
+
+def test_sampled_chats_are_reproducible_by_seed_and_greedy_ones_are_unchanged_beside_them(model):
+    sampled = Sampling(temperature=1.5, top_p=0.95, repetition_penalty=1.3, seed=7)
+    expected = alone(model, PROMPTS[0], 10)
+    outputs = []
+    for _ in range(2):
+        scheduler = BatchScheduler(ModelStep(model, slots=2, max_len=256), eos=set())
+        try:
+            draw = scheduler.submit(PROMPTS[2], 10, (drawn := []).append, sampling=sampled)
+            plain, got = run(scheduler, PROMPTS[0], 10)
+            assert draw.done.wait(60) and plain.done.wait(60)
+        finally:
+            scheduler.close()
+        assert got == expected  # greedy beside a sampled chat: bit for bit the same
+        outputs.append(drawn)
+    assert outputs[0] == outputs[1]
+    assert outputs[0] != alone(model, PROMPTS[2], 10)  # it did sample

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.llm.base import GenerationError
+from bot.llm.base import GenerationError, Sampling
 from bot.tutoring.answering import (
     AnswerEngine,
     Turn,
@@ -130,6 +130,27 @@ def test_grounded_question_is_answered_by_the_model_with_checked_citations():
     assert result.citations == ("aaaaaaaaaaaa",)
     assert "[7]" not in result.answer and "[aaaaaaaaaaaa]" in result.answer
     assert "".join(streamed).strip() == "The cache stores keys and values [1] [7]."
+
+
+class Options(Scripted):
+    """A backend that also records the sampling it was asked for."""
+
+    def __init__(self, reply: str):
+        super().__init__(reply)
+        self.sampling: list = []
+
+    async def stream(self, messages, *, max_new_tokens=512, cancel=None, sampling=None):
+        self.sampling.append(sampling)
+        async for chunk in super().stream(messages, max_new_tokens=max_new_tokens):
+            yield chunk
+
+
+def test_answers_ask_for_the_configured_sampling_and_greedy_asks_as_before():
+    sampled = Sampling(temperature=0.7, stop=("\nUser:",))
+    backend = Options("The cache stores keys and values [1].")
+    ask(AnswerEngine(FakeRetriever(True, [KV]), backend, sampling=sampled), "what is a kv cache")
+    ask(AnswerEngine(FakeRetriever(True, [KV]), backend), "what is a kv cache")
+    assert backend.sampling == [sampled, None]
 
 
 def test_not_grounded_never_asks_the_model():
