@@ -6,7 +6,9 @@
 
 Prompts of --prompt tokens, --new tokens each with EOS ignored. Reports time to first token,
 single-stream decode tokens/s, aggregate tokens/s at several numbers of concurrent chats, and
-peak GPU memory, for the ways measured: the tutor's batch scheduler (reported as `engine`:
+how a new chat joins chats already answering (its time to first token, and the longest wait
+between two tokens of the others while its prompt is written in chunks), and peak GPU memory,
+for the ways measured: the tutor's batch scheduler (reported as `engine`:
 `bot/llm/scheduler.py`, continuous batching over the slot KV cache of `bot/llm/model_step.py`),
 plain `model.generate` one chat at a time, `generate` on a padded batch, and transformers'
 continuous batching (`generate_batch`) where available. Prints one JSON object. Speed does not
@@ -16,6 +18,7 @@ depend on the weights, so random ones measure the real thing.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import time
@@ -140,12 +143,77 @@ def scheduler_run(model, ids: torch.Tensor, new: int, device: str) -> tuple[floa
         scheduler.close()
 
 
+def join_run(model, decoding: int, prompt: int, device: str, budget: int) -> dict[str, float]:
+    """`decoding` chats answering when a new chat with a `prompt`-token question joins: the new
+    chat's time to first token, and the longest any answering chat waited between two tokens
+    while the prompt was written (chunks of `budget` tokens between decode steps)."""
+    import sys
+    import threading
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bot.llm.model_step import ModelStep
+    from bot.llm.scheduler import BatchScheduler
+
+    vocab = model.config.vocab_size
+    step = ModelStep(model, slots=decoding + 1, max_len=prompt + 1024)
+    scheduler = BatchScheduler(step, eos=set(), prefill_budget=budget)
+    stamps: list[list[float]] = [[] for _ in range(decoding)]
+    going = threading.Semaphore(0)  # released once per chat past its prompt and decoding
+    try:
+
+        def noted(n: int):
+            def on_token(_: int) -> None:  # on the scheduler's thread: never blocks
+                stamps[n].append(time.perf_counter())
+                if len(stamps[n]) == 3:
+                    going.release()
+
+            return on_token
+
+        short = prompts(decoding, 64, vocab, device)
+        stops = [threading.Event() for _ in range(decoding)]
+        answering = [
+            scheduler.submit(row.tolist(), 1000, noted(n), stops[n]) for n, row in enumerate(short)
+        ]
+        for _ in range(decoding):
+            going.acquire()
+        first = threading.Event()
+        joined_at = time.perf_counter()
+        joiner = scheduler.submit(
+            prompts(1, prompt, vocab, device)[0].tolist(), 1, lambda _: first.set()
+        )
+        joiner.done.wait()
+        ttft = time.perf_counter() - joined_at
+        ended = time.perf_counter()
+        for stop in stops:
+            stop.set()
+        for request in answering:
+            request.done.wait()
+        gaps = [
+            b - a
+            for times in stamps
+            for a, b in itertools.pairwise(times)
+            if b >= joined_at and a <= ended
+        ]
+        return {
+            "chats_decoding": decoding,
+            "prefill_budget_tokens": budget,
+            "new_chat_ttft_ms": round(ttft * 1000, 2),
+            "longest_decode_gap_ms": round(max(gaps, default=0.0) * 1000, 2),
+        }
+    finally:
+        scheduler.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--prompt", type=int, default=1500)
     parser.add_argument("--new", type=int, default=256)
     parser.add_argument("--chats", type=int, nargs="+", default=[1, 8, 32, 64])
+    parser.add_argument(
+        "--prefill-budget", type=int, default=512, help="Prompt tokens written per step."
+    )
     args = parser.parse_args()
     device = "cuda" if torch.cuda.is_available() and not args.tiny else "cpu"
     if args.tiny:
@@ -207,6 +275,20 @@ def main() -> None:
             }
         )
     report["aggregate"] = rows
+    decoding = max(args.chats) - 1
+    join_run(model, min(decoding, 2), args.prompt, device, args.prefill_budget)  # warm up
+    report["join_under_load"] = join_run(model, decoding, args.prompt, device, args.prefill_budget)
+    peak("engine")
+    single = (
+        report["engine"]["single_stream_tok_s"] / report["plain_generate"]["single_stream_tok_s"]
+    )
+    widest = rows[-1]
+    report["ratios"] = {
+        "engine_vs_plain_single_stream": round(single, 2),
+        f"engine_vs_padded_batch_at_{widest['chats']}": round(
+            widest["engine_tok_s"] / widest["plain_padded_batch_tok_s"], 2
+        ),
+    }
     if device == "cuda":
         peaks.pop("before", None)
         report["peak_gpu_memory_gib"] = peaks

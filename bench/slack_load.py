@@ -499,6 +499,10 @@ def burst(load: Load, bot: Bot, api: Recorder, size: int) -> dict[str, Any]:
     duplicates = sum(
         1 for u in threads if replied_before[u] and len(api.replies(f"C{u}")) > counts_before[u]
     )
+    for user, record in records.items():
+        # What the bot said in the user's channel after the question (read if the answer is lost).
+        said = [str(c.body.get("text", ""))[:60] for _, c in api.replies(f"C{user}")[1:]]
+        record["reply"] = " | ".join(said)
     load.answers.extend(records.values())
     return {
         "users": len(threads),

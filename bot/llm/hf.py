@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +22,8 @@ from bot.llm.base import (
 
 if TYPE_CHECKING:
     from bot.llm.scheduler import BatchScheduler
+
+log = logging.getLogger("tutor.llm")
 
 
 class TransformersBackend:
@@ -94,7 +97,16 @@ class TransformersBackend:
             eos = tokenizer.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
         limit = getattr(model.config, "max_position_embeddings", self.max_len) or self.max_len
-        step = ModelStep(model, slots=self.batch, max_len=min(limit, self.max_len))
+        slots, max_len = self.batch, min(limit, self.max_len)
+        if str(self.device).startswith("cuda"):
+            slots, max_len = _fitting_cache(model, slots, max_len)
+        step = ModelStep(model, slots=slots, max_len=max_len)
+        log.info(
+            "KV cache: %d chats of %d tokens, %.2f GiB",
+            slots,
+            max_len,
+            step.cache.bytes / 2**30,
+        )
         return BatchScheduler(step, eos=eos_ids)
 
     def prompt_ids(self, messages: list[Message]) -> Any:
@@ -285,6 +297,33 @@ class Detokenizer:
     def flush(self) -> str:
         text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
         return text[self.shown :].rstrip("\ufffd")
+
+
+def _fitting_cache(model: Any, most: int, max_len: int) -> tuple[int, int]:
+    """Slots and length of the KV cache that fit in the GPU's free memory, now that the
+    weights are loaded (at most `most` slots of `max_len`)."""
+    import torch
+
+    from bot.llm.kv_cache import cache_plan
+
+    config = model.config
+    heads = config.num_attention_heads
+    free, _ = torch.cuda.mem_get_info(next(model.parameters()).device)
+    slots, length = cache_plan(
+        free,
+        most=most,
+        max_len=max_len,
+        layers=config.num_hidden_layers,
+        kv_heads=getattr(config, "num_key_value_heads", None) or heads,
+        head_dim=getattr(config, "head_dim", None) or config.hidden_size // heads,
+        dtype_bytes=next(model.parameters()).element_size(),
+    )
+    if slots < 1:
+        raise GenerationError(
+            "not enough free GPU memory for the language model's KV cache; "
+            "free the GPU or choose a smaller TUTOR_LLM_MODEL"
+        )
+    return slots, length
 
 
 def _cached(name: str) -> bool:

@@ -12,6 +12,30 @@ from typing import Any
 import torch
 
 
+def cache_plan(
+    free_bytes: int,
+    *,
+    most: int,
+    max_len: int,
+    layers: int,
+    kv_heads: int,
+    head_dim: int,
+    dtype_bytes: int,
+    share: float = 0.8,
+) -> tuple[int, int]:
+    """Slots and positions per slot for a cache in `share` of the device's free memory (the
+    rest is left for activations and the allocator): as many slots of `max_len` positions as
+    fit, at most `most`; when not even one fits, one slot as long as fits. (0, 0) when no
+    memory is left for even a short chat."""
+    per_position = 2 * layers * kv_heads * head_dim * dtype_bytes  # keys and values
+    budget = int(free_bytes * share)
+    slots = min(most, budget // (per_position * max_len))
+    if slots >= 1:
+        return slots, max_len
+    positions = budget // per_position
+    return (1, positions) if positions >= 256 else (0, 0)
+
+
 class SlotKVCache:
     """Keys and values of shape (layers, slots, kv_heads, max_len, head_dim), and which slots
     are free and how far each used one is filled."""
@@ -32,6 +56,7 @@ class SlotKVCache:
         self.values = torch.zeros(shape, device=device, dtype=dtype)
         self.slots = slots
         self.max_len = max_len
+        self.bytes = 2 * self.keys.numel() * self.keys.element_size()
         self.lengths = [0] * slots
         # Popped from the end: slot 0 is taken first.
         self.free = list(range(slots - 1, -1, -1))

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from bot.llm.base import GenerationError
-from bot.llm.kv_cache import SlotKVCache
+from bot.llm.kv_cache import SlotKVCache, cache_plan
 from bot.llm.model_step import ModelStep
 from tests.bot.llm.test_backends import tiny_model  # noqa: F401  (fixture)
 
@@ -118,3 +118,17 @@ def test_slots_out_of_order_are_read_as_well_as_slots_side_by_side(model):
     step.cache.lengths[:] = lengths
     out_of_order = step.decode_logits([9, 5], [2, 1])  # gathered
     assert torch.allclose(side_by_side, out_of_order.flip(0), atol=1e-9)
+
+
+def test_the_cache_is_sized_from_free_memory_not_a_fixed_shape():
+    # Qwen2.5-1.5B in bf16: 28 layers, 2 key/value heads of 128: 28,672 bytes a position.
+    shape = dict(layers=28, kv_heads=2, head_dim=128, dtype_bytes=2)
+    gib = 2**30
+    assert cache_plan(40 * gib, most=64, max_len=4096, **shape) == (64, 4096)
+    assert cache_plan(1 * gib, most=64, max_len=4096, **shape) == (7, 4096)
+    assert cache_plan(50 * 2**20, most=64, max_len=4096, **shape) == (1, 1462)
+    assert cache_plan(5 * 2**20, most=64, max_len=4096, **shape) == (0, 0)
+    cache = SlotKVCache(
+        layers=2, slots=3, kv_heads=2, max_len=8, head_dim=4, device="cpu", dtype=torch.float32
+    )
+    assert cache.bytes == 2 * 2 * 3 * 2 * 8 * 4 * 4
