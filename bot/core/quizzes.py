@@ -130,27 +130,7 @@ class Quizzes(Parts):
             notice = messages.cut_notice(lang, len(text), self.limits.max_answer_chars) + "\n\n"
             text = text[: self.limits.max_answer_chars]
         grade = await self.grader.grade(entry, text)
-        penalty = min(grade.score, HINT_PENALTY * quiz.hints)
-        score = grade.score - penalty
-        review = await self._record_review(
-            quiz, "answered", score, grade.mode, grade, text, lang, out
-        )
-        if review is None:
-            return
-        body = messages.grade_reply(
-            lang,
-            score,
-            list(grade.covered),
-            list(grade.missed),
-            grade.feedback,
-            penalty,
-            _reference(entry),
-            self._due_in(lang, review),
-        )
-        thread = self.threads.thread_of(quiz)
-        body += "\n" + messages.rating_offer(lang, review.suggested)
-        buttons = _rating_buttons(lang, review)
-        await out.send(Reply(notice + body, buttons=buttons, kind="grade", thread=thread))
+        await self._rubric_graded(quiz, entry, grade, grade.score, text, notice, lang, out)
 
     async def _judge_code(
         self,
@@ -192,10 +172,7 @@ class Quizzes(Parts):
             entry.solution,
             self._due_in(lang, review),
         )
-        body += "\n" + messages.rating_offer(lang, review.suggested)
-        thread = self.threads.thread_of(quiz)
-        buttons = _rating_buttons(lang, review)
-        await out.send(Reply(body, buttons=buttons, kind="grade", thread=thread))
+        await self._send_graded(quiz, review, body, lang, out)
 
     # -- coding problems without tests: the rubric plus a run -------------------------------
 
@@ -217,11 +194,27 @@ class Quizzes(Parts):
             ran = runs_cleanly(result)
             why = "" if ran else run_problem(result)
         grade = await self.grader.grade(rubric_entry(entry), code)
+        note = messages.untested_code_note(lang, ran, why) + "\n\n"
         total = untested_score(grade.score, ran)
+        await self._rubric_graded(quiz, entry, grade, total, code, note, lang, out)
+
+    async def _rubric_graded(
+        self,
+        quiz: Quiz,
+        entry: Entry,
+        grade: Grade,
+        total: int,
+        answer: str,
+        note: str,
+        lang: messages.Lang,
+        out: Outbox,
+    ) -> None:
+        """Record a rubric grade (less the hints' penalty) and reply with it, the reference and
+        the ratings to choose from; `note` goes first."""
         penalty = min(total, HINT_PENALTY * quiz.hints)
         score = total - penalty
         review = await self._record_review(
-            quiz, "answered", score, grade.mode, grade, code, lang, out
+            quiz, "answered", score, grade.mode, grade, answer, lang, out
         )
         if review is None:
             return
@@ -235,10 +228,15 @@ class Quizzes(Parts):
             _reference(entry),
             self._due_in(lang, review),
         )
-        note = messages.untested_code_note(lang, ran, why)
-        body = f"{note}\n\n{body}\n{messages.rating_offer(lang, review.suggested)}"
-        thread = self.threads.thread_of(quiz)
+        await self._send_graded(quiz, review, note + body, lang, out)
+
+    async def _send_graded(
+        self, quiz: Quiz, review: Review, body: str, lang: messages.Lang, out: Outbox
+    ) -> None:
+        """A grade in the quiz's thread, with the suggested rating and the buttons to change it."""
+        body += "\n" + messages.rating_offer(lang, review.suggested)
         buttons = _rating_buttons(lang, review)
+        thread = self.threads.thread_of(quiz)
         await out.send(Reply(body, buttons=buttons, kind="grade", thread=thread))
 
     # -- the learner's rating (as in Anki) --------------------------------------------------
