@@ -408,10 +408,16 @@ class DiscordBot:
             return True
         place = self.place(message.channel, message.guild.id)
         if place.thread:
-            # Not `follows`: the user can write in a thread the tutor just opened before its
-            # first post there returns, and only the core knows which posts are in flight.
-            return await self.tutor.following(place)
+            # A thread the tutor opened is its own even when a crash kept it from being recorded.
+            # Otherwise not `follows`: the user can write in a thread the tutor just opened before
+            # its first post there returns, and only the core knows which posts are in flight.
+            return self.by_tutor(message.channel) or await self.tutor.following(place)
         return self.tutor.watched(place)
+
+    def by_tutor(self, channel: Any) -> bool:
+        """Whether a channel is a thread the tutor opened."""
+        me = self.client.user
+        return isinstance(channel, discord.Thread) and me is not None and channel.owner_id == me.id
 
     async def on_message(self, message: discord.Message) -> None:
         if not await self.addressed(message) or not await self.first_time(message.id):
@@ -428,6 +434,7 @@ class DiscordBot:
             name=message.author.display_name,
             attachments=tuple(attachments),
             admin=self.admin(message.author),
+            under_tutor=self.by_tutor(message.channel),
         )
         in_server_channel = message.guild is not None and not place.thread
         out = ChannelOutbox(message, open_thread=in_server_channel, thread_name=text[:80])

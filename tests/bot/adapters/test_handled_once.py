@@ -8,7 +8,13 @@ import copy
 
 import pytest
 
-from tests.bot.adapters.discord_http import BOT_ID, channel_message, slash
+from tests.bot.adapters.discord_http import (
+    BOT_ID,
+    CHANNEL_ID,
+    channel_message,
+    slash,
+    thread_payload,
+)
 from tests.bot.adapters.slack_api import SlackAPI
 from tests.bot.adapters.test_discord import Discord
 from tests.bot.adapters.test_slack import Slack, answers, mention, message
@@ -131,6 +137,7 @@ async def _not_written(*args: object) -> None:
     return None
 
 
+GUILD = "800000000000000001"
 ANSWER = "Pre-norm normalises the sublayer input and keeps an identity path."
 
 
@@ -175,6 +182,65 @@ def test_a_reply_under_someone_elses_post_or_another_quiz_does_not_take_the_lost
         second.settle()
         assert second.tutor.progress.open_quiz("slack:U1", "T1").thread == ""
         assert not second.tutor.progress.reviews("slack:U1")
+    finally:
+        second.close()
+        second.tutor.close()
+
+
+def test_an_answer_in_a_discord_quiz_thread_a_crash_kept_from_being_recorded_is_graded(
+    home, embedder, monkeypatch
+):
+    first = Discord(build(home, embedder))
+    with monkeypatch.context() as patch:
+        patch.setattr(first.tutor.threads, "store", _not_written)
+        patch.setattr(first.tutor.threads, "store_quiz", _not_written)
+        try:
+            first.interact(slash("quiz", {"topic": "post-norm"}))
+            first.handled(1)
+            (opened,) = first.session.named("POST", r"/messages/\d+/threads$")
+            thread = opened.response["id"]
+        finally:
+            first.close()
+            first.tutor.close()
+
+    second = Discord(build(home, embedder))
+    try:
+        quiz = second.tutor.progress.open_quiz("discord:600000000000000001", GUILD)
+        assert quiz.thread == ""
+        # The thread Discord says the bot opened (owner_id), after the restart.
+        second.gateway("parse_thread_create", thread_payload(thread, CHANNEL_ID, "quiz"))
+        second.message(channel_message(ANSWER, channel_id=thread))
+        second.handled(1)
+        (graded,) = second.session.named("POST", rf"^/channels/{thread}/messages$")
+        assert "Score:" in graded.payload["content"]
+        assert second.tutor.progress.open_quiz("discord:600000000000000001", GUILD) is None
+    finally:
+        second.close()
+        second.tutor.close()
+
+
+def test_a_discord_thread_someone_else_opened_is_not_taken_for_a_lost_quiz_thread(
+    home, embedder, monkeypatch
+):
+    first = Discord(build(home, embedder))
+    with monkeypatch.context() as patch:
+        patch.setattr(first.tutor.threads, "store", _not_written)
+        patch.setattr(first.tutor.threads, "store_quiz", _not_written)
+        try:
+            first.interact(slash("quiz", {"topic": "post-norm"}))
+            first.handled(1)
+        finally:
+            first.close()
+            first.tutor.close()
+
+    second = Discord(build(home, embedder))
+    try:
+        theirs = {**thread_payload("800000000000000777", CHANNEL_ID, "chat"), "owner_id": "1"}
+        second.gateway("parse_thread_create", theirs)
+        second.message(channel_message(ANSWER, channel_id="800000000000000777"))
+        second.settle()
+        assert second.session.requests == []  # not for the tutor
+        assert second.tutor.progress.open_quiz("discord:600000000000000001", GUILD).thread == ""
     finally:
         second.close()
         second.tutor.close()
