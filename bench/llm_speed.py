@@ -3,6 +3,7 @@
     python bench/llm_speed.py            # Qwen2.5-1.5B-Instruct's exact configuration, random
                                          # weights (no download), bf16 on CUDA
     python bench/llm_speed.py --tiny     # a two-layer model on CPU: the smoke run CI can afford
+    python bench/llm_speed.py --profile profile.txt   # and torch.profiler tables of decode steps
 
 Prompts of --prompt tokens, --new tokens each with EOS ignored. Reports time to first token,
 single-stream decode tokens/s, aggregate tokens/s at several numbers of concurrent chats, and
@@ -22,6 +23,7 @@ import itertools
 import json
 import platform
 import time
+from pathlib import Path
 
 import torch
 
@@ -113,7 +115,6 @@ def scheduler_run(model, ids: torch.Tensor, new: int, device: str) -> tuple[floa
     token of the first row)."""
     import sys
     import threading
-    from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from bot.llm.model_step import ModelStep
@@ -149,7 +150,6 @@ def join_run(model, decoding: int, prompt: int, device: str, budget: int) -> dic
     while the prompt was written (chunks of `budget` tokens between decode steps)."""
     import sys
     import threading
-    from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from bot.llm.model_step import ModelStep
@@ -205,6 +205,35 @@ def join_run(model, decoding: int, prompt: int, device: str, budget: int) -> dic
         scheduler.close()
 
 
+def profile_steps(model, chats: int, prompt: int, device: str, steps: int = 20) -> str:
+    """torch.profiler over `steps` decode steps of `chats` chats through the model step: the
+    operators and kernels that take the time, as a table (the first thing to read before
+    changing the decode loop)."""
+    import sys
+
+    from torch.profiler import ProfilerActivity, profile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bot.llm.model_step import ModelStep
+
+    step = ModelStep(model, slots=chats, max_len=prompt + steps + 8)
+    ids = prompts(chats, prompt, model.config.vocab_size, device)
+    with torch.inference_mode():
+        last = [step.prefill(row.tolist(), n) for n, row in enumerate(ids)]
+        for _ in range(3):  # warm up
+            last = step.decode(last, list(range(chats)))
+        activities = [ProfilerActivity.CPU]
+        if device == "cuda":
+            activities.append(ProfilerActivity.CUDA)
+        sync(device)
+        with profile(activities=activities) as prof:
+            for _ in range(steps):
+                last = step.decode(last, list(range(chats)))
+            sync(device)
+    key = "cuda_time_total" if device == "cuda" else "cpu_time_total"
+    return prof.key_averages().table(sort_by=key, row_limit=25)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true")
@@ -213,6 +242,11 @@ def main() -> None:
     parser.add_argument("--chats", type=int, nargs="+", default=[1, 8, 32, 64])
     parser.add_argument(
         "--prefill-budget", type=int, default=512, help="Prompt tokens written per step."
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="Also write torch.profiler tables of decode steps (1 chat, the most chats) here.",
     )
     args = parser.parse_args()
     device = "cuda" if torch.cuda.is_available() and not args.tiny else "cpu"
@@ -292,6 +326,14 @@ def main() -> None:
     if device == "cuda":
         peaks.pop("before", None)
         report["peak_gpu_memory_gib"] = peaks
+    if args.profile:
+        tables = [
+            f"## {chats} chat(s), {args.prompt}-token prompts\n\n"
+            + profile_steps(model, chats, args.prompt, device)
+            for chats in sorted({1, max(args.chats)})
+        ]
+        args.profile.write_text("\n\n".join(tables), encoding="utf-8")
+        report["profile"] = str(args.profile)
     print(json.dumps(report))
 
 
