@@ -408,10 +408,10 @@ class DiscordBot:
             return True
         place = self.place(message.channel, message.guild.id)
         if place.thread:
-            # A thread the tutor opened is its own even when a crash kept it from being recorded.
-            # Otherwise not `follows`: the user can write in a thread the tutor just opened before
-            # its first post there returns, and only the core knows which posts are in flight.
-            return self.by_tutor(message.channel) or await self.tutor.following(place)
+            # Not `follows`: the user can write in a thread the tutor just opened before its
+            # first post there returns, and only the core knows which posts are in flight. A
+            # thread the tutor opened is its own even when a crash kept it from being recorded.
+            return await self.tutor.following(place) or self.by_tutor(message.channel)
         return self.tutor.watched(place)
 
     def by_tutor(self, channel: Any) -> bool:

@@ -519,7 +519,7 @@ class SlackBot:
         # A reply under the tutor's own post is for it even when a crash kept the thread from
         # being recorded (Slack names the thread's first author in `parent_user_id`).
         under = bool(place.thread) and self._by_tutor(event)
-        followed = bool(place.thread) and (under or await self.tutor.following(place))
+        followed = bool(place.thread) and (await self.tutor.following(place) or under)
         watched = not place.thread and self.tutor.watched(place)
         # Only messages for the tutor are recorded as handled (not every message it can see).
         if (direct or followed or watched) and await self.first_time(body):
