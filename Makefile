@@ -76,7 +76,7 @@ lint: install
 # Install, lint, and run the test suite less its `slow` checks (CI runs those after: .ci/run).
 # Two workers (CI has two cores), each test file on one worker so its module fixtures build once.
 test: lint sandbox
-	TUTOR_RUNNER_PYTHON=$(SANDBOX)/bin/python $(BIN)/pytest -q -m "not slow" -n 2 --dist loadfile
+	TUTOR_RUNNER_PYTHON=$(SANDBOX)/bin/python $(BIN)/pytest -q -m "not slow" -n 2 --dist worksteal
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
