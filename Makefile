@@ -74,7 +74,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 # Install, lint, and run the test suite less its `slow` checks (CI runs those after: .ci/run).
-# Two workers (CI has two cores), each test file on one worker so its module fixtures build once.
+# Two workers (CI has two cores); a worker that runs out of tests takes some from the other.
 test: lint sandbox
 	TUTOR_RUNNER_PYTHON=$(SANDBOX)/bin/python $(BIN)/pytest -q -m "not slow" -n 2 --dist worksteal
 
