@@ -187,9 +187,9 @@ def test_a_reply_under_someone_elses_post_or_another_quiz_does_not_take_the_lost
         second.tutor.close()
 
 
-def test_an_answer_in_a_discord_quiz_thread_a_crash_kept_from_being_recorded_is_graded(
-    home, embedder, monkeypatch
-):
+def _discord_quiz_whose_thread_was_never_written(home, embedder, monkeypatch) -> str:
+    """/quiz on Discord in a process that dies after the quiz's thread was opened but before
+    the store knew it; the thread's id."""
     first = Discord(build(home, embedder))
     with monkeypatch.context() as patch:
         patch.setattr(first.tutor.threads, "store", _not_written)
@@ -198,10 +198,16 @@ def test_an_answer_in_a_discord_quiz_thread_a_crash_kept_from_being_recorded_is_
             first.interact(slash("quiz", {"topic": "post-norm"}))
             first.handled(1)
             (opened,) = first.session.named("POST", r"/messages/\d+/threads$")
-            thread = opened.response["id"]
+            return opened.response["id"]
         finally:
             first.close()
             first.tutor.close()
+
+
+def test_an_answer_in_a_discord_quiz_thread_a_crash_kept_from_being_recorded_is_graded(
+    home, embedder, monkeypatch
+):
+    thread = _discord_quiz_whose_thread_was_never_written(home, embedder, monkeypatch)
 
     second = Discord(build(home, embedder))
     try:
@@ -222,16 +228,7 @@ def test_an_answer_in_a_discord_quiz_thread_a_crash_kept_from_being_recorded_is_
 def test_a_discord_thread_someone_else_opened_is_not_taken_for_a_lost_quiz_thread(
     home, embedder, monkeypatch
 ):
-    first = Discord(build(home, embedder))
-    with monkeypatch.context() as patch:
-        patch.setattr(first.tutor.threads, "store", _not_written)
-        patch.setattr(first.tutor.threads, "store_quiz", _not_written)
-        try:
-            first.interact(slash("quiz", {"topic": "post-norm"}))
-            first.handled(1)
-        finally:
-            first.close()
-            first.tutor.close()
+    _discord_quiz_whose_thread_was_never_written(home, embedder, monkeypatch)
 
     second = Discord(build(home, embedder))
     try:
