@@ -4,6 +4,10 @@ judge alone, the offline grader alone and the two blended, on a part of the grad
     python eval/judge.py --model PATH [--gguf-file NAME] --part dev --calibrate
     python eval/judge.py --model PATH [--gguf-file NAME] --part test      # once, at the end
 
+Two routes, as the grader has them: `labels` (the default: each key point's label read off the
+model's logits, what the grader does with a model in this process) and `json` (the model writes
+its verdict, what the grader does with a model behind an API).
+
 Rating agreement: a good answer rated Good/Easy (score >= 60), a partial one Hard/Again (< 60), a
 wrong one Again (< 40). Each judge reply is appended to `--raw` as it comes, so a long run can be
 stopped and resumed, and the figures recomputed from the replies without the model (`--replay`).
@@ -25,17 +29,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.tutoring.code_rubric import rubric_entry  # noqa: E402
 from bot.tutoring.grading import OfflineGrader, key_points  # noqa: E402
 from bot.tutoring.rubric import (  # noqa: E402
     CALIBRATION,
+    LABELS,
     MAX_VERDICT_TOKENS,
     Reliability,
+    Verdict,
     blend,
     judge_key,
     judge_messages,
+    label_messages,
+    label_steps,
     load_calibration,
     parse_verdict,
     reliability_for,
+    verdict_from_labels,
     verdict_score,
 )
 
@@ -79,7 +89,7 @@ def scored(rows: list[dict], reliability: Reliability) -> dict[str, list[dict[st
             continue
         judge, offline, blended = {}, {}, {}
         for kind, row in answers.items():
-            verdict = parse_verdict(row["reply"], row["points"], row["answer"])
+            verdict = row_verdict(row)
             offline[kind] = row["offline"]
             if verdict is None:  # malformed: the grader falls back to offline
                 judge[kind] = blended[kind] = row["offline"]
@@ -90,6 +100,13 @@ def scored(rows: list[dict], reliability: Reliability) -> dict[str, list[dict[st
         out["offline"].append(offline)
         out["blended"].append(blended)
     return out
+
+
+def row_verdict(row: dict) -> Verdict | None:
+    """The verdict of one recorded judge reply, by its route."""
+    if "labels" in row:
+        return verdict_from_labels(row["labels"])
+    return parse_verdict(row["reply"], row["points"], row["answer"])
 
 
 def calibrate(rows: list[dict]) -> tuple[Reliability, float]:
@@ -107,7 +124,9 @@ def calibrate(rows: list[dict]) -> tuple[Reliability, float]:
     return best[1], best[0][0]
 
 
-async def judge_all(model: str, items: list[dict], raw: Path, max_new_tokens: int) -> None:
+async def judge_all(
+    model: str, items: list[dict], raw: Path, max_new_tokens: int, route: str
+) -> None:
     """Grade every answer offline and ask the judge, appending each reply to `raw`."""
     from bot.llm.hf import TransformersBackend
     from knowledge.ingest import STARTER_DIR, ingest
@@ -129,6 +148,8 @@ async def judge_all(model: str, items: list[dict], raw: Path, max_new_tokens: in
         by_key = {(e.source, e.title): e for e in store.entries()}
         for item in items:
             entry = by_key[(item["source"], item["title"])]
+            if item["kind"] == "coding":  # as the grader sees an untested coding problem
+                entry = rubric_entry(entry)
             points = key_points(entry)
             for kind in KINDS:
                 key = f"{item['source']}#{item['title']}"
@@ -136,12 +157,20 @@ async def judge_all(model: str, items: list[dict], raw: Path, max_new_tokens: in
                     continue
                 answer = item[kind]
                 began = time.perf_counter()
-                chunks = [
-                    c
-                    async for c in backend.stream(
-                        judge_messages(entry, answer, points), max_new_tokens=max_new_tokens
+                reply: dict = {}
+                if route == "labels":
+                    found = await backend.classify(
+                        label_messages(entry, answer), label_steps(points), LABELS
                     )
-                ]
+                    reply["labels"] = [{k: round(v, 4) for k, v in f.items()} for f in found]
+                else:
+                    chunks = [
+                        c
+                        async for c in backend.stream(
+                            judge_messages(entry, answer, points), max_new_tokens=max_new_tokens
+                        )
+                    ]
+                    reply["reply"] = "".join(chunks)
                 row = {
                     "key": key,
                     "kind": kind,
@@ -149,7 +178,7 @@ async def judge_all(model: str, items: list[dict], raw: Path, max_new_tokens: in
                     "points": points,
                     "answer": answer,
                     "offline": offline.grade(entry, answer).score,
-                    "reply": "".join(chunks),
+                    **reply,
                     "seconds": round(time.perf_counter() - began, 1),
                 }
                 with raw.open("a", encoding="utf-8") as out:
@@ -176,15 +205,21 @@ def main() -> None:
     parser.add_argument("--replay", action="store_true", help="figures from --raw, no model")
     parser.add_argument("--calibrate", action="store_true", help="write the dev weight")
     parser.add_argument("--max-new-tokens", type=int, default=MAX_VERDICT_TOKENS)
+    parser.add_argument("--route", choices=("labels", "json"), default="labels")
     args = parser.parse_args()
     model = str(Path(args.model) / args.gguf_file) if args.gguf_file else args.model
-    name = judge_key(model)
+    name = judge_key(model, args.route)
     raw = args.raw or Path(tempfile.gettempdir()) / f"judge-{name}-{args.part}.jsonl"
     items = load_part(args.part)
     if not args.replay:
-        asyncio.run(judge_all(model, items, raw, args.max_new_tokens))
+        asyncio.run(judge_all(model, items, raw, args.max_new_tokens, args.route))
     rows = read_rows(raw)
-    report: dict = {"model": name, "part": args.part, "date": date.today().isoformat()}
+    report: dict = {
+        "model": name,
+        "route": args.route,
+        "part": args.part,
+        "date": date.today().isoformat(),
+    }
     if args.calibrate:
         if args.part != "dev":
             parser.error("--calibrate tunes on the dev part only")
@@ -198,9 +233,9 @@ def main() -> None:
             "date": report["date"],
         }
         CALIBRATION.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    reliability = reliability_for(name, load_calibration())
+    reliability = reliability_for(model, load_calibration(), args.route)
     designs = scored(rows, reliability)
-    malformed = sum(parse_verdict(r["reply"], r["points"], r["answer"]) is None for r in rows)
+    malformed = sum(row_verdict(r) is None for r in rows)
     report.update(
         {
             "questions": len(designs["judge"]),

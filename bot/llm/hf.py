@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -180,6 +181,49 @@ class TransformersBackend:
         async for chunk in stream_from_thread(work, cancel, _as_generation_error):
             yield chunk
 
+    async def classify(
+        self, messages: list[Message], steps: list[str], labels: tuple[str, ...]
+    ) -> list[dict[str, float]]:
+        """Labels read off the logits instead of generated: the reply is built step by step,
+        each step's text followed by the likeliest label, and for each step the probability of
+        every label as the next token (a softmax over the labels' first tokens). One prompt
+        pass and a few tokens per step: a classification costs no decoding, and its answer is
+        always one of the labels."""
+        await asyncio.to_thread(self.load)
+        try:
+            return await asyncio.to_thread(self._classify, messages, steps, labels)
+        except Exception as exc:
+            raise _as_generation_error(exc) from None
+
+    def _classify(
+        self, messages: list[Message], steps: list[str], labels: tuple[str, ...]
+    ) -> list[dict[str, float]]:
+        import torch
+        from transformers import DynamicCache
+
+        assert self._tokenizer is not None
+        tokenizer = self._tokenizer
+        firsts = [tokenizer.encode(label, add_special_tokens=False)[:1] for label in labels]
+        if any(not f for f in firsts) or len({f[0] for f in firsts}) != len(labels):
+            raise GenerationError(f"labels {labels!r} do not start with distinct tokens")
+        first_ids = [f[0] for f in firsts]
+        pending = self.prompt_ids(messages)["input_ids"][0].tolist()
+        # transformers 5 renamed the argument; older releases (>= 4.56 is allowed) know only
+        # the first name.
+        forward = inspect.signature(self._model.forward).parameters
+        cache_arg = "cache" if "cache" in forward else "past_key_values"
+        cache = DynamicCache()
+        found: list[dict[str, float]] = []
+        with torch.inference_mode():
+            for step in steps:
+                pending += tokenizer.encode(step, add_special_tokens=False)
+                ids = torch.tensor([pending], device=self.device)
+                logits = self._model(input_ids=ids, use_cache=True, **{cache_arg: cache}).logits
+                probs = torch.softmax(logits[0, -1, first_ids].float(), dim=-1).tolist()
+                found.append(dict(zip(labels, probs, strict=True)))
+                pending = [first_ids[max(range(len(labels)), key=probs.__getitem__)]]
+        return found
+
     def _batched(
         self,
         messages: list[Message],
@@ -263,6 +307,11 @@ class GuardedTokenizer:
         """The tokenizer's apply_chat_template, alone."""
         with self._lock:
             return self.tokenizer.apply_chat_template(*args, **kwargs)
+
+    def encode(self, *args: Any, **kwargs: Any) -> list[int]:
+        """The tokenizer's encode, alone."""
+        with self._lock:
+            return self.tokenizer.encode(*args, **kwargs)
 
     def decode(self, *args: Any, **kwargs: Any) -> str:
         """The tokenizer's decode, alone."""

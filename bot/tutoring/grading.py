@@ -25,13 +25,18 @@ from bot.tutoring.code_similarity import code_similarity, looks_like_code
 from bot.tutoring.code_tests import extract_code
 from bot.tutoring.contradiction import clauses, negated, reversed_terms
 from bot.tutoring.rubric import (
+    LABELS,
     MAX_VERDICT_TOKENS,
     Reliability,
+    Route,
     Verdict,
     blend,
     judge_messages,
+    label_messages,
+    label_steps,
     parse_verdict,
     reliability_for,
+    verdict_from_labels,
     verdict_score,
 )
 from knowledge.entry import Entry
@@ -244,8 +249,11 @@ class Grader:
         self.offline = offline
         self.backend = backend
         self.timeout_s = timeout_s
+        # A model in this process has its labels read off the logits; one behind an API
+        # writes a JSON verdict.
+        self.route: Route = "labels" if callable(getattr(backend, "classify", None)) else "json"
         if reliability is None and backend is not None:
-            reliability = reliability_for(getattr(backend, "name", ""))
+            reliability = reliability_for(getattr(backend, "name", ""), route=self.route)
         self.reliability = reliability or Reliability()
         # Offline grading is CPU work that holds the GIL for much of its time: more grades at
         # once than cores only slow each other and starve the event loop (acknowledgements).
@@ -271,6 +279,15 @@ class Grader:
 
     async def _judge(self, entry: Entry, answer: str, points: list[str]) -> Verdict | None:
         assert self.backend is not None
+        if self.route == "labels":
+            try:
+                async with asyncio.timeout(self.timeout_s):
+                    found = await self.backend.classify(  # type: ignore[attr-defined]
+                        label_messages(entry, answer), label_steps(points), LABELS
+                    )
+            except (GenerationError, TimeoutError):
+                return None
+            return verdict_from_labels(found)
         chunks: list[str] = []
         try:
             async with asyncio.timeout(self.timeout_s):

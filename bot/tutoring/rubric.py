@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bot.llm.base import Message
-from bot.texts.prompts import JUDGE_PROMPT, JUDGE_PROMPT_ZH
+from bot.texts.prompts import JUDGE_PROMPT, JUDGE_PROMPT_ZH, LABEL_PROMPT, LABEL_PROMPT_ZH
 from knowledge.cjk import CJK_RANGE
 from knowledge.entry import Entry
 
 Status = Literal["covered", "partly", "missing"]
+# How the judge answers: a JSON verdict it writes (any backend), or labels read off its logits
+# (a model in this process: `classify`).
+Route = Literal["json", "labels"]
 CREDIT: dict[str, float] = {"covered": 1.0, "partly": 0.5, "missing": 0.0}
 # Below 40 is FSRS Again: an answer that asserts something false is reviewed again soon.
 CONTRADICTION_CAP = 35
@@ -81,6 +84,9 @@ class Verdict:
     contradicted: frozenset[int] = frozenset()
     quotes: tuple[str, ...] = ()
     feedback: str = ""
+    # Read off the logits (the label route): per key point P(covered) + P(partly) / 2, so two
+    # answers with the same labels are still told apart by how sure the judge was.
+    expected: tuple[float, ...] | None = None
 
     @property
     def contradicts(self) -> bool:
@@ -88,15 +94,24 @@ class Verdict:
         return bool(self.contradicted or self.quotes)
 
     def credits(self) -> list[float]:
-        """Per key point: covered 1, partly 0.5, missing or contradicted 0."""
+        """Per key point: covered 1, partly 0.5, missing or contradicted 0 (the label route:
+        the expected credit under the judge's probabilities)."""
         return [
-            0.0 if n in self.contradicted else CREDIT[status]
+            0.0
+            if n in self.contradicted
+            else self.expected[n]
+            if self.expected is not None
+            else CREDIT[status]
             for n, status in enumerate(self.points)
         ]
 
     def covered(self) -> tuple[int, ...]:
         """The key points (0-based) the answer states correctly and in full."""
-        return tuple(n for n, credit in enumerate(self.credits()) if credit == 1.0)
+        return tuple(
+            n
+            for n, status in enumerate(self.points)
+            if status == "covered" and n not in self.contradicted
+        )
 
 
 @dataclass(frozen=True)
@@ -139,18 +154,24 @@ def load_calibration(path: Path = CALIBRATION) -> dict[str, Reliability]:
     return found
 
 
-def reliability_for(model: str, calibration: dict[str, Reliability] | None = None) -> Reliability:
-    """A judge's reliability by its model name (or file name), else the conservative default."""
+def reliability_for(
+    model: str, calibration: dict[str, Reliability] | None = None, route: Route = "json"
+) -> Reliability:
+    """A judge's reliability by its model name (or file name) and route, else the
+    conservative default."""
     table = load_calibration() if calibration is None else calibration
-    if model in table:
-        return table[model]
-    short = judge_key(model)
-    return next((r for name, r in table.items() if judge_key(name) == short), Reliability())
+    wanted = judge_key(model, route)
+    if wanted in table:
+        return table[wanted]
+    return next((r for name, r in table.items() if judge_key(name) == wanted), Reliability())
 
 
-def judge_key(model: str) -> str:
-    """The name a judge is calibrated under: a hub name as is, a local path by its last part."""
-    return Path(model).name if model.startswith(("/", ".", "~")) else model
+def judge_key(model: str, route: Route = "json") -> str:
+    """The name a judge is calibrated under: a hub name as is, a local path by its last part;
+    the label route's figures under the name with `#labels` (the same model judges differently
+    when it writes a verdict and when its labels are read off the logits)."""
+    name = Path(model).name if model.startswith(("/", ".", "~")) else model
+    return f"{name}#labels" if route == "labels" else name
 
 
 def judge_messages(entry: Entry, answer: str, points: list[str]) -> list[Message]:
@@ -168,6 +189,58 @@ def judge_messages(entry: Entry, answer: str, points: list[str]) -> list[Message
     )
     prompt = JUDGE_PROMPT_ZH if entry.language == "zh" else JUDGE_PROMPT
     return [{"role": "system", "content": prompt}, {"role": "user", "content": user}]
+
+
+# The label route: each key point's label is the likeliest of these as the next token after
+# the key point's line in the judge's reply; their first tokens differ in the usual tokenizers.
+LABELS = (" covered", " partly", " missing", " wrong")
+
+
+def label_messages(entry: Entry, answer: str) -> list[Message]:
+    """The label judge's chat: the question, reference and answer; the key points come one by
+    one in its reply (`label_steps`)."""
+
+    def data(text: str, tag: str) -> str:
+        return text.replace(f"</{tag}>", f"</ {tag}>")
+
+    user = (
+        f"<question>\n{data(entry.question, 'question')}\n</question>\n"
+        f"<reference>\n{data(entry.answer, 'reference')}\n</reference>\n"
+        f"<answer>\n{data(answer, 'answer')}\n</answer>"
+    )
+    prompt = LABEL_PROMPT_ZH if entry.language == "zh" else LABEL_PROMPT
+    return [{"role": "system", "content": prompt}, {"role": "user", "content": user}]
+
+
+def label_steps(points: list[str]) -> list[str]:
+    """The judge's reply up to each label: one line per key point, then `Label:`."""
+    return [
+        ("" if n == 1 else "\n") + f"Key point {n}: {p.strip()}\nLabel:"
+        for n, p in enumerate(points, start=1)
+    ]
+
+
+def verdict_from_labels(found: list[dict[str, float]]) -> Verdict | None:
+    """The verdict from each key point's label probabilities: the likeliest label, the expected
+    credit, and a key point whose likeliest label is `wrong` contradicted."""
+    if not found:
+        return None
+    statuses: list[Status] = []
+    expected: list[float] = []
+    contradicted = set()
+    for n, probs in enumerate(found):
+        p = {label.strip(): float(v) for label, v in probs.items()}
+        total = sum(p.values()) or 1.0
+        best = max(p, key=p.__getitem__)
+        if best == "wrong":
+            contradicted.add(n)
+        statuses.append("missing" if best == "wrong" else best)  # type: ignore[arg-type]
+        expected.append((p.get("covered", 0.0) + 0.5 * p.get("partly", 0.0)) / total)
+    return Verdict(
+        points=tuple(statuses),
+        contradicted=frozenset(contradicted),
+        expected=tuple(expected),
+    )
 
 
 def parse_verdict(text: str, points: list[str], answer: str | None = None) -> Verdict | None:

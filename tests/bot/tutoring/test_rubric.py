@@ -12,13 +12,17 @@ from bot.tutoring.grading import Grader, OfflineGrader, key_points, label
 from bot.tutoring.rubric import (
     CONTRADICTION_CAP,
     DEFAULT_WEIGHT,
+    LABELS,
     Reliability,
     Verdict,
     blend,
+    judge_key,
     judge_messages,
+    label_steps,
     load_calibration,
     parse_verdict,
     reliability_for,
+    verdict_from_labels,
     verdict_score,
 )
 from bot.tutoring.spacing import rating_for
@@ -232,3 +236,119 @@ def test_garbage_from_the_judge_falls_back_to_the_offline_grade(offline):
     answer = "It stores keys and values of past tokens so each step only projects the new token."
     grade = asyncio.run(Grader(grader, Scripted("The answer is decent, 7/10.")).grade(e, answer))
     assert grade == grader.grade(e, answer)
+
+
+# -- the label route: labels read off the logits -------------------------------------------------
+
+
+def probs(**given: float) -> dict[str, float]:
+    """A step's label probabilities, the rest spread evenly."""
+    rest = (1 - sum(given.values())) / (len(LABELS) - len(given))
+    return {label: given.get(label.strip(), rest) for label in LABELS}
+
+
+def test_label_probabilities_become_statuses_and_an_expected_credit():
+    verdict = verdict_from_labels(
+        [probs(covered=0.7, partly=0.2), probs(partly=0.6, covered=0.2), probs(missing=0.9)]
+    )
+    assert verdict is not None
+    assert verdict.points == ("covered", "partly", "missing")
+    assert verdict.credits() == pytest.approx([0.8, 0.2 + 0.6 / 2, 0.1 / 3 * 1.5])
+    assert verdict.covered() == (0,)
+    assert not verdict.contradicts
+
+
+def test_a_surer_judge_scores_higher_under_the_same_labels():
+    sure = verdict_from_labels([probs(covered=0.95)] * 3)
+    unsure = verdict_from_labels([probs(covered=0.4, missing=0.35)] * 3)
+    assert sure is not None and unsure is not None
+    assert sure.points == unsure.points == ("covered",) * 3
+    assert verdict_score(sure) > verdict_score(unsure)
+
+
+def test_a_key_point_labelled_wrong_is_contradicted_and_caps_the_score():
+    verdict = verdict_from_labels([probs(covered=0.9), probs(wrong=0.5, covered=0.4)])
+    assert verdict is not None
+    assert verdict.contradicted == frozenset({1})
+    assert verdict.credits()[1] == 0.0
+    assert verdict_score(verdict) == CONTRADICTION_CAP
+    assert verdict_from_labels([]) is None
+
+
+def test_label_steps_end_each_key_point_where_its_label_goes():
+    steps = label_steps(["KV cache: keys and values", "  code\n  lines  "])
+    assert steps == [
+        "Key point 1: KV cache: keys and values\nLabel:",
+        "\nKey point 2: code\n  lines\nLabel:",
+    ]
+
+
+def test_each_route_is_calibrated_under_its_own_name(tmp_path):
+    path = tmp_path / "calibration.json"
+    path.write_text(
+        json.dumps({"judge": {"weight": 0.2}, "judge#labels": {"weight": 0.8, "cap": False}}),
+        encoding="utf-8",
+    )
+    table = load_calibration(path)
+    assert judge_key("/models/judge", "labels") == "judge#labels"
+    assert reliability_for("/models/judge", table, "labels") == Reliability(0.8, False)
+    assert reliability_for("/models/judge", table) == Reliability(0.2, True)
+    assert reliability_for("other", table, "labels") == Reliability(DEFAULT_WEIGHT, True)
+
+
+class Labeller(Scripted):
+    """A model in this process: its labels are given per key point, and what it was asked is
+    kept."""
+
+    def __init__(self, found) -> None:
+        super().__init__("")
+        self.found = found
+        self.asked: list = []
+
+    async def classify(self, messages, steps, labels):
+        self.asked.append((messages, steps, labels))
+        return self.found(steps) if callable(self.found) else self.found
+
+
+def test_a_model_in_process_is_asked_for_labels_not_a_written_verdict(offline):
+    grader, store = offline
+    e = _entry(store, "Pre-norm versus post-norm")
+    points = key_points(e)
+    answer = "Pre-norm keeps the residual path an identity, so deep stacks train stably."
+    backend = Labeller(lambda steps: [probs(covered=0.9)] + [probs(missing=0.9)] * (len(steps) - 1))
+    judge = Grader(grader, backend, reliability=Reliability(1.0))
+    assert judge.route == "labels"
+    grade = asyncio.run(judge.grade(e, answer))
+    messages, steps, labels = backend.asked[0]
+    assert labels == LABELS
+    assert steps == label_steps(points)
+    assert answer in messages[1]["content"] and "key point" in messages[0]["content"]
+    assert backend.seen == []  # nothing generated
+    assert grade.mode == "llm"
+    assert grade.covered == (label(points[0]),)
+    expected = verdict_from_labels(backend.found(steps))
+    assert expected is not None
+    assert grade.score == verdict_score(expected)
+
+
+def test_a_fluent_wrong_answer_labelled_wrong_is_rated_again(offline):
+    grader, store = offline
+    e = _entry(store, "Pre-norm versus post-norm")
+    answer = "Post-norm is the stable one: pre-norm makes deep stacks diverge without warmup."
+    backend = Labeller(lambda steps: [probs(wrong=0.8)] + [probs(covered=0.9)] * (len(steps) - 1))
+    grade = asyncio.run(Grader(grader, backend).grade(e, answer))
+    assert grade.mode == "llm"
+    assert rating_for(grade.score) == 1
+
+
+def test_a_failing_label_judge_leaves_the_offline_grade(offline):
+    from bot.llm.base import GenerationError
+
+    grader, store = offline
+    e = _entry(store, "KV cache")
+    answer = "It stores keys and values of past tokens so each step only projects the new token."
+
+    def fail(steps):
+        raise GenerationError("the language model failed (boom)")
+
+    assert asyncio.run(Grader(grader, Labeller(fail)).grade(e, answer)) == grader.grade(e, answer)
