@@ -182,21 +182,21 @@ class TransformersBackend:
             yield chunk
 
     async def classify(
-        self, messages: list[Message], steps: list[str], labels: tuple[str, ...]
+        self, messages: list[Message], questions: list[str], labels: tuple[str, ...]
     ) -> list[dict[str, float]]:
-        """Labels read off the logits instead of generated: the reply is built step by step,
-        each step's text followed by the likeliest label, and for each step the probability of
-        every label as the next token (a softmax over the labels' first tokens). One prompt
-        pass and a few tokens per step: a classification costs no decoding, and its answer is
-        always one of the labels."""
+        """Labels read off the logits instead of generated: each question is asked on its own
+        as the next user message of the chat, and for each, the probability of every label as
+        the first token of the reply (a softmax over the labels' first tokens). The chat is
+        read once and its cache reused for every question: a classification costs a few short
+        forward passes and no decoding, and its answer is always one of the labels."""
         await asyncio.to_thread(self.load)
         try:
-            return await asyncio.to_thread(self._classify, messages, steps, labels)
+            return await asyncio.to_thread(self._classify, messages, questions, labels)
         except Exception as exc:
             raise _as_generation_error(exc) from None
 
     def _classify(
-        self, messages: list[Message], steps: list[str], labels: tuple[str, ...]
+        self, messages: list[Message], questions: list[str], labels: tuple[str, ...]
     ) -> list[dict[str, float]]:
         import torch
         from transformers import DynamicCache
@@ -207,22 +207,44 @@ class TransformersBackend:
         if any(not f for f in firsts) or len({f[0] for f in firsts}) != len(labels):
             raise GenerationError(f"labels {labels!r} do not start with distinct tokens")
         first_ids = [f[0] for f in firsts]
-        pending = self.prompt_ids(messages)["input_ids"][0].tolist()
+        chat = tokenizer.apply_chat_template(messages, tokenize=False)
         # transformers 5 renamed the argument; older releases (>= 4.56 is allowed) know only
         # the first name.
         forward = inspect.signature(self._model.forward).parameters
         cache_arg = "cache" if "cache" in forward else "past_key_values"
         cache = DynamicCache()
+        read: int | None = None  # tokens of the chat in the cache, once read
         found: list[dict[str, float]] = []
         with torch.inference_mode():
-            for step in steps:
-                pending += tokenizer.encode(step, add_special_tokens=False)
-                ids = torch.tensor([pending], device=self.device)
-                logits = self._model(input_ids=ids, use_cache=True, **{cache_arg: cache}).logits
-                probs = torch.softmax(logits[0, -1, first_ids].float(), dim=-1).tolist()
+            for question in questions:
+                asked = [*messages, {"role": "user", "content": question}]
+                text = tokenizer.apply_chat_template(
+                    asked, tokenize=False, add_generation_prompt=True
+                )
+                if not text.startswith(chat):  # a template that rewrites earlier turns
+                    ids = tokenizer.encode(text, add_special_tokens=False)
+                    logits = self._forward(ids, DynamicCache(), cache_arg)
+                else:
+                    if read is None:
+                        ids = tokenizer.encode(chat, add_special_tokens=False)
+                        if ids:
+                            self._forward(ids, cache, cache_arg)
+                        read = len(ids)
+                    elif cache.get_seq_length() > read:  # drop the last question
+                        cache.crop(read - cache.get_seq_length())
+                    ids = tokenizer.encode(text[len(chat) :], add_special_tokens=False)
+                    logits = self._forward(ids, cache, cache_arg)
+                probs = torch.softmax(logits[first_ids].float(), dim=-1).tolist()
                 found.append(dict(zip(labels, probs, strict=True)))
-                pending = [first_ids[max(range(len(labels)), key=probs.__getitem__)]]
         return found
+
+    def _forward(self, ids: list[int], cache: Any, cache_arg: str) -> Any:
+        """The next-token logits after `ids`, read on from what `cache` holds."""
+        import torch
+
+        tensor = torch.tensor([ids], device=self.device)
+        out = self._model(input_ids=tensor, use_cache=True, **{cache_arg: cache})
+        return out.logits[0, -1]
 
     def _batched(
         self,

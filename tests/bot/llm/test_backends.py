@@ -258,36 +258,38 @@ def test_openai_cancel_closes_a_stream_the_server_holds_open(server):
 
 # -- labels read off the logits (the rubric judge's label route) --------------------------------
 
-LABELS = (" keys", " weights", " heads")
-STEPS = ["the cache stores\nLabel:", "\nquantization stores\nLabel:", "\nattention looks\nLabel:"]
+LABELS = ("keys", "weights", "heads")
+QUESTIONS = ["the cache stores what", "quantization stores what", "attention looks at what"]
 
 
-def test_classify_reads_each_label_off_the_logits_of_the_reply_so_far(tiny_model):
-    """The cached step-by-step pass gives what one plain forward pass over the whole reply
-    gives, with the likeliest label appended after each step."""
+def test_classify_asks_each_question_on_its_own_after_the_chat(tiny_model):
+    """The chat read once and its cache reused gives, for every question, what one plain
+    forward pass over the chat plus that question alone gives."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     backend = TransformersBackend(str(tiny_model), device="cpu")
-    found = asyncio.run(backend.classify(CHAT, STEPS, LABELS))
-    assert [sorted(f) for f in found] == [sorted(LABELS)] * len(STEPS)
+    found = asyncio.run(backend.classify(CHAT, QUESTIONS, LABELS))
+    assert [sorted(f) for f in found] == [sorted(LABELS)] * len(QUESTIONS)
+    assert all(sum(f.values()) == pytest.approx(1.0) for f in found)
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     model = AutoModelForCausalLM.from_pretrained(tiny_model)
     firsts = [tokenizer.encode(label, add_special_tokens=False)[0] for label in LABELS]
     assert len(set(firsts)) == len(LABELS)
-    ids = tokenizer.apply_chat_template(CHAT, add_generation_prompt=True, return_dict=True)
-    ids = list(ids["input_ids"])
-    for step, got in zip(STEPS, found, strict=True):
-        ids += tokenizer.encode(step, add_special_tokens=False)
+    for question, got in zip(QUESTIONS, found, strict=True):
+        asked = [*CHAT, {"role": "user", "content": question}]
+        ids = tokenizer.apply_chat_template(asked, add_generation_prompt=True, return_dict=True)
         with torch.inference_mode():
-            logits = model(input_ids=torch.tensor([ids])).logits[0, -1]
+            logits = model(input_ids=torch.tensor([list(ids["input_ids"])])).logits[0, -1]
         probs = torch.softmax(logits[firsts], dim=-1).tolist()
         assert [got[label] for label in LABELS] == pytest.approx(probs, abs=1e-4)
-        ids.append(firsts[max(range(len(LABELS)), key=probs.__getitem__)])
+    # the questions do not see each other: asked alone, the last one reads the same
+    alone = asyncio.run(backend.classify(CHAT, QUESTIONS[-1:], LABELS))
+    assert alone[0] == pytest.approx(found[-1], abs=1e-5)
 
 
 def test_classify_refuses_labels_it_cannot_tell_apart_by_their_first_token(tiny_model):
     backend = TransformersBackend(str(tiny_model), device="cpu")
     with pytest.raises(GenerationError, match="distinct"):
-        asyncio.run(backend.classify(CHAT, STEPS[:1], (" keys", " keys")))
+        asyncio.run(backend.classify(CHAT, QUESTIONS[:1], ("keys", "keys")))
