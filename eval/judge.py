@@ -41,7 +41,7 @@ from bot.tutoring.rubric import (  # noqa: E402
     judge_key,
     judge_messages,
     label_messages,
-    label_steps,
+    label_questions,
     load_calibration,
     parse_verdict,
     reliability_for,
@@ -160,7 +160,7 @@ async def judge_all(
                 reply: dict = {}
                 if route == "labels":
                     found = await backend.classify(
-                        label_messages(entry, answer), label_steps(points), LABELS
+                        label_messages(entry, answer), label_questions(points), LABELS
                     )
                     reply["labels"] = [{k: round(v, 4) for k, v in f.items()} for f in found]
                 else:

@@ -230,7 +230,8 @@ def grade(obj: Context, entry_id: str, answer: tuple[str, ...], as_json: bool) -
             raise TutorError(f"no entry {entry_id!r}; `tutor bank list` shows the ids")
         retriever.open()
         backend = load_backend(obj.settings, warn=warn)
-        result = asyncio.run(Grader(OfflineGrader(retriever), backend).grade(entry, text))
+        grader = Grader(OfflineGrader(retriever), backend, route=obj.settings.judge_route)
+        result = asyncio.run(grader.grade(entry, text))
     if as_json:
         print_json(result.as_json())
         return

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -130,6 +130,12 @@ class Settings(BaseSettings):
     llm_stop: list[str] = Field(
         default_factory=list,
         description='Text that ends an answer (not shown), as a JSON list, e.g. ["\\nUser:"].',
+    )
+    judge_route: Literal["json", "labels"] = Field(
+        default="json",
+        description="How the grading judge answers: json (the model writes its verdict; any "
+        "model) or labels (each key point's label read off an in-process model's logits: no "
+        "decoding; docs/grading.md has what each measured).",
     )
     rate_per_minute: int = Field(
         default=20, ge=1, description="Messages one user may send the bots in a minute."

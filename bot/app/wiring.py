@@ -143,7 +143,7 @@ def build_tutor(settings: Settings, *, warn: Any = None, rate_limited: bool = Tr
             max_generating=max(4, settings.llm_batch),
             sampling=answer_sampling(settings),
         ),
-        grader=Grader(OfflineGrader(retriever), backend),
+        grader=Grader(OfflineGrader(retriever), backend, route=settings.judge_route),
         runs=runs,
         limits=ReplyLimits(
             max_new_tokens=settings.llm_max_new_tokens, max_bank_bytes=settings.max_file_bytes

@@ -33,7 +33,7 @@ from bot.tutoring.rubric import (
     blend,
     judge_messages,
     label_messages,
-    label_steps,
+    label_questions,
     parse_verdict,
     reliability_for,
     verdict_from_labels,
@@ -243,15 +243,16 @@ class Grader:
         offline: OfflineGrader,
         backend: Backend | None = None,
         *,
+        route: Route = "json",
         timeout_s: float = 60.0,
         reliability: Reliability | None = None,
     ) -> None:
         self.offline = offline
         self.backend = backend
         self.timeout_s = timeout_s
-        # A model in this process has its labels read off the logits; one behind an API
-        # writes a JSON verdict.
-        self.route: Route = "labels" if callable(getattr(backend, "classify", None)) else "json"
+        # Labels read off the logits need a model in this process; any model writes a verdict.
+        labels = route == "labels" and callable(getattr(backend, "classify", None))
+        self.route: Route = "labels" if labels else "json"
         if reliability is None and backend is not None:
             reliability = reliability_for(getattr(backend, "name", ""), route=self.route)
         self.reliability = reliability or Reliability()
@@ -283,7 +284,7 @@ class Grader:
             try:
                 async with asyncio.timeout(self.timeout_s):
                     found = await self.backend.classify(  # type: ignore[attr-defined]
-                        label_messages(entry, answer), label_steps(points), LABELS
+                        label_messages(entry, answer), label_questions(points), LABELS
                     )
             except (GenerationError, TimeoutError):
                 return None

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bot.llm.base import Message
-from bot.texts.prompts import JUDGE_PROMPT, JUDGE_PROMPT_ZH, LABEL_PROMPT, LABEL_PROMPT_ZH
+from bot.texts.prompts import (
+    JUDGE_PROMPT,
+    JUDGE_PROMPT_ZH,
+    LABEL_PROMPT,
+    LABEL_PROMPT_ZH,
+    LABEL_QUESTION,
+    LABEL_READ,
+    LABEL_READ_ZH,
+)
 from knowledge.cjk import CJK_RANGE
 from knowledge.entry import Entry
 
@@ -191,14 +199,14 @@ def judge_messages(entry: Entry, answer: str, points: list[str]) -> list[Message
     return [{"role": "system", "content": prompt}, {"role": "user", "content": user}]
 
 
-# The label route: each key point's label is the likeliest of these as the next token after
-# the key point's line in the judge's reply; their first tokens differ in the usual tokenizers.
-LABELS = (" covered", " partly", " missing", " wrong")
+# The label route: each key point is asked about on its own after the chat, and its label is
+# the likeliest of these as the first token of the reply.
+LABELS = ("covered", "partly", "missing", "wrong")
 
 
 def label_messages(entry: Entry, answer: str) -> list[Message]:
-    """The label judge's chat: the question, reference and answer; the key points come one by
-    one in its reply (`label_steps`)."""
+    """The label judge's chat: the question, reference and answer, read once; the key points
+    are then asked about one by one (`label_questions`)."""
 
     def data(text: str, tag: str) -> str:
         return text.replace(f"</{tag}>", f"</ {tag}>")
@@ -208,16 +216,17 @@ def label_messages(entry: Entry, answer: str) -> list[Message]:
         f"<reference>\n{data(entry.answer, 'reference')}\n</reference>\n"
         f"<answer>\n{data(answer, 'answer')}\n</answer>"
     )
-    prompt = LABEL_PROMPT_ZH if entry.language == "zh" else LABEL_PROMPT
-    return [{"role": "system", "content": prompt}, {"role": "user", "content": user}]
-
-
-def label_steps(points: list[str]) -> list[str]:
-    """The judge's reply up to each label: one line per key point, then `Label:`."""
+    zh = entry.language == "zh"
     return [
-        ("" if n == 1 else "\n") + f"Key point {n}: {p.strip()}\nLabel:"
-        for n, p in enumerate(points, start=1)
+        {"role": "system", "content": LABEL_PROMPT_ZH if zh else LABEL_PROMPT},
+        {"role": "user", "content": user},
+        {"role": "assistant", "content": LABEL_READ_ZH if zh else LABEL_READ},
     ]
+
+
+def label_questions(points: list[str]) -> list[str]:
+    """One question per key point: how the answer does on it, in one label."""
+    return [LABEL_QUESTION.format(n=n, point=p.strip()) for n, p in enumerate(points, start=1)]
 
 
 def verdict_from_labels(found: list[dict[str, float]]) -> Verdict | None:
