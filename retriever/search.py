@@ -118,14 +118,6 @@ class Thresholds:
     related_terms: int = 2
     related_known: float = 0.45
     related_margin: float = -0.2
-    # Or it is just short of covered (`near_margin`), the bank knows `near_known` of its words
-    # and it shows the field: one of its terms, or `related_known` of its words known. What
-    # this catches is mostly a covered question the model reads badly (a Chinese paraphrase,
-    # a colloquial one): answered from the closest entries rather than refused beside its own
-    # entry's title. ("What is the capital of France?" names a term, "capital", and none of
-    # its words is known: off-topic.)
-    near_margin: float = -0.1
-    near_known: float = 0.2
 
     @classmethod
     def calibrated(cls, model: str) -> Thresholds:
@@ -149,17 +141,10 @@ class Thresholds:
 
     def related(self, s: Signals) -> bool:
         """Whether a query the bank does not cover is still of its field, near an entry."""
-        margin = self.margin(s)
-        if (
-            margin >= self.near_margin
-            and s.known >= self.near_known
-            and (s.domain_terms >= 1 or s.known >= self.related_known)
-        ):
-            return True
         return (
             s.domain_terms >= self.related_terms
             and s.known >= self.related_known
-            and margin >= self.related_margin
+            and self.margin(s) >= self.related_margin
         )
 
 
