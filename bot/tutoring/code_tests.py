@@ -17,6 +17,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from bot.tutoring.code_rubric import FAILED_RUN_CAP
 from bot.tutoring.fences import fences
 from runner.result import RunResult
 
@@ -99,8 +100,13 @@ class Verdict:
 
     @property
     def score(self) -> int:
-        """Share of tests passed, 0-100."""
-        return round(100 * self.passed / len(self.outcomes)) if self.outcomes else 0
+        """Share of tests passed, 0-100; code that fails a test is capped below Good, as code
+        that does not run is (FAILED_RUN_CAP): two tests of three is not yet a solution to
+        leave for days."""
+        if not self.outcomes:
+            return 0
+        share = round(100 * self.passed / len(self.outcomes))
+        return share if self.passed == len(self.outcomes) else min(share, FAILED_RUN_CAP)
 
 
 def extract_code(text: str) -> str:

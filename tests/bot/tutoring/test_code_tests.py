@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from bot.tutoring.code_tests import expected_tests, extract_code, new_marker, program, read_verdict
+from bot.tutoring.code_tests import (
+    TestOutcome as Outcome,
+)
+from bot.tutoring.code_tests import (
+    Verdict,
+    expected_tests,
+    extract_code,
+    new_marker,
+    program,
+    read_verdict,
+)
+from bot.tutoring.spacing import rating_for
 from runner.result import RunResult
 from tests.bot.conftest import PYTHON  # noqa: F401  (the sandbox fixture uses it)
 
@@ -45,6 +56,13 @@ def test_each_test_passes_or_fails_with_its_message(sandbox):
     ]
     assert "AssertionError: negatives" in verdict.outcomes[1].message
     assert verdict.score == 50
+
+
+@pytest.mark.parametrize(("passed", "score"), [(3, 100), (2, 59), (1, 33), (0, 0)])
+def test_code_that_fails_a_test_is_scored_below_good(passed, score):
+    outcomes = tuple(Outcome(f"t{n}", n < passed) for n in range(3))
+    assert Verdict(outcomes).score == score
+    assert (rating_for(score) >= 3) == (passed == 3)  # Good only when every test passes
 
 
 def test_a_syntax_error_is_the_reason_no_test_ran(sandbox):
