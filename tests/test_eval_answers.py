@@ -1,0 +1,46 @@
+"""eval/answers.py, the answer-quality instrument: what it counts, through the product's own
+answer engine over the starter bank, with a scripted model in place of a real one."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from eval.answers import answer_all, body, figures, load, marks, read_rows
+from tests.bot.conftest import Scripted
+
+
+def test_marks_count_citations_and_those_naming_a_given_source():
+    text = "Keys and values are kept [1], see also [abcdef12] and [7]."
+    assert marks(text, ["abcdef12", "0123456789ab"]) == (3, 2)
+    assert marks("no citation", ["abcdef12"]) == (0, 0)
+    assert body("它缓存 K 和 V [1]。\n```python\nprint('x')\n```") == "它缓存 K 和 V 。\n"
+
+
+def test_each_query_is_answered_through_the_engine_and_measured(tmp_path):
+    items = load("dev")
+    covered = next(i for i in items if i["expect"] == "covered" and "KV cache" in i["query"])
+    off = next(i for i in items if i["expect"] == "off-topic")
+    model = Scripted("The cache keeps keys and values of past tokens [1], not queries [9].")
+    raw = tmp_path / "answers.jsonl"
+    asyncio.run(answer_all("scripted", [covered, off], raw, 64, backend=model))
+    rows = {r["query"]: r for r in read_rows(raw)}
+    assert len(model.seen) == 1  # the off-topic query never reaches the model
+    answered, refused = rows[covered["query"]], rows[off["query"]]
+    assert answered["asked_model"] and answered["mode"] == "llm"
+    assert answered["coverage"] in ("covered", "related")
+    assert (answered["marks"], answered["valid_marks"]) == (2, 1)  # [9] names no source
+    assert answered["answer_lang"] == "en" and answered["substance"] is not None
+    assert 0 <= answered["substance"] <= answered["extractive_substance"] <= 100
+    assert refused["coverage"] == "off-topic" and not refused["asked_model"]
+
+    got = figures(list(rows.values()))
+    assert got["invented_citation_share"] == 0.5
+    assert got["cites"] == 1.0 and got["model_answers"] == 1
+    assert got["off_topic_refused_without_model"] == 1.0
+    assert got["answerable_answered"] == 1.0
+
+    # a rerun resumes: nothing is asked again
+    asyncio.run(answer_all("scripted", [covered, off], raw, 64, backend=model))
+    assert len(model.seen) == 1 and len(read_rows(raw)) == 2
+    assert json.loads(raw.read_text(encoding="utf-8").splitlines()[0])["seconds"] >= 0
