@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from bot.llm.base import GREEDY, Backend, GenerationError, Message, Sampling
 from bot.texts import messages
-from bot.texts.prompts import SYSTEM_PROMPT
+from bot.texts.prompts import ANSWER_REMINDER, SYSTEM_PROMPT
 from bot.tutoring.ports import Retriever
 from knowledge.entry import Entry
 from retriever.text import cjk_ratio
@@ -105,7 +105,8 @@ def build_messages(
         "\n\n".join(blocks)
         + "\n\n<question>\n"
         + question.replace("</question>", "</ question>")
-        + "\n</question>"
+        + "\n</question>\n\n"
+        + ANSWER_REMINDER[language_of(question)].format(example=example)
     )
     chat: list[Message] = [{"role": "system", "content": SYSTEM_PROMPT.format(example=example)}]
     for turn in (history or [])[-HISTORY_TURNS:]:
