@@ -106,7 +106,7 @@ def build_messages(
         + "\n\n<question>\n"
         + question.replace("</question>", "</ question>")
         + "\n</question>\n\n"
-        + ANSWER_REMINDER[language_of(question)].format(example=example)
+        + ANSWER_REMINDER[language_of(question)]
     )
     chat: list[Message] = [{"role": "system", "content": SYSTEM_PROMPT.format(example=example)}]
     for turn in (history or [])[-HISTORY_TURNS:]:

@@ -94,10 +94,10 @@ def test_sources_are_numbered_with_ids_and_marked_as_data():
     assert '<source n="1" id="aaaaaaaaaaaa">' in user and '<source n="2" id="bbbbbbbbbbbb">' in user
     assert "def quantize" in user  # a source's code goes to the model
     assert "<question>\nHow big is the KV cache?\n</question>" in user
-    # the last words the model reads: the asker's language and a real citation
-    assert user.endswith("Answer in English, and cite the sources you use like [aaaaaaaaaaaa].")
+    # the last words the model reads: the asker's language
+    assert user.endswith("</question>\n\nAnswer in English.")
     zh = build_messages("KV cache 占多少显存？", [KV])[1]["content"]
-    assert zh.endswith("请用中文回答，并像 [aaaaaaaaaaaa] 这样标注你用到的来源。")
+    assert zh.endswith("</question>\n\n请用中文回答。")
 
 
 def test_injection_cannot_close_the_data_blocks():
