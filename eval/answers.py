@@ -39,6 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.tutoring.answering import AnswerEngine, extractive, language_of  # noqa: E402
 from bot.tutoring.grading import OfflineGrader  # noqa: E402
+from eval.starter import read_jsonl, share, starter_bank  # noqa: E402
+from knowledge.entry import Entry  # noqa: E402
 
 PARTS = {"dev": "coverage_dev.jsonl", "test": "coverage_test.jsonl"}
 _MARK = re.compile(r"\[([0-9a-f]{6,16}|\d{1,2})\]")
@@ -96,13 +98,8 @@ def body(answer: str) -> str:
 async def answer_all(
     model: str, items: list[dict], raw: Path, max_new_tokens: int, backend: Any = None
 ) -> None:
-    """Ask every query of the part, appending one row per query to `raw`."""
-    from knowledge.ingest import STARTER_DIR, ingest
-    from knowledge.store import Store
-    from retriever.embed import DEFAULT_MODEL, Embedder
-    from retriever.search import Retriever
-
-    done = {r["query"] for r in read_rows(raw)}
+    """Ask every query of the part not yet in `raw`, appending one row per query."""
+    done = {r["query"] for r in read_jsonl(raw)}
     if backend is None:
         from bot.llm.hf import TransformersBackend
 
@@ -111,65 +108,59 @@ async def answer_all(
     started = time.perf_counter()
     recording.load()
     print(f"loaded {model} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    with tempfile.TemporaryDirectory() as folder:
-        store = Store(Path(folder))
-        ingest(store, [STARTER_DIR], max_bytes=10**7)
-        retriever = Retriever(store, Path(folder) / "index", Embedder(DEFAULT_MODEL))
-        retriever.sync()
-        grader = OfflineGrader(retriever)
-        engine = AnswerEngine(retriever, recording, timeout_s=3600)
-        by_key = {(e.source, e.title): e for e in store.entries()}
-        try:
+    try:
+        with starter_bank() as (store, retriever):
+            grader = OfflineGrader(retriever)
+            engine = AnswerEngine(retriever, recording, timeout_s=3600)
+            by_key = {(e.source, e.title): e for e in store.entries()}
             for item in items:
                 if item["query"] in done:
                     continue
-                calls = recording.calls
-                recording.text = ""
-                began = time.perf_counter()
-                reply = await engine.answer(item["query"], max_new_tokens=max_new_tokens)
-                seconds = time.perf_counter() - began
-                asked = recording.calls > calls
-                n_marks, n_valid = marks(recording.text, recording.sources) if asked else (0, 0)
                 expected = by_key.get((item.get("source"), item.get("title")))
-                row = {
-                    "query": item["query"],
-                    "kind": item["kind"],
-                    "expect": item["expect"],
-                    "coverage": reply.coverage,
-                    "mode": reply.mode,
-                    "asked_model": asked,
-                    "marks": n_marks,
-                    "valid_marks": n_valid,
-                    "cited": list(reply.citations),
-                    "lang": language_of(item["query"]),
-                    "answer_lang": language_of(body(reply.answer)),
-                    "substance": grader.grade(expected, reply.answer).score if expected else None,
-                    "extractive_substance": (
-                        grader.grade(expected, extractive(item["query"], [expected])).score
-                        if expected
-                        else None
-                    ),
-                    "answer": reply.answer,
-                    "seconds": round(seconds, 1),
-                }
+                row = await _measured(engine, recording, grader, item, expected, max_new_tokens)
                 with raw.open("a", encoding="utf-8") as out:
                     out.write(json.dumps(row, ensure_ascii=False) + "\n")
                 print(f"{item['query'][:50]}: {row['seconds']} s", file=sys.stderr)
-        finally:
-            retriever.close()
-            store.close()
-            recording.close()
+    finally:
+        recording.close()
 
 
-def read_rows(raw: Path) -> list[dict]:
-    """The answers recorded so far."""
-    if not raw.is_file():
-        return []
-    return [json.loads(line) for line in raw.read_text(encoding="utf-8").splitlines() if line]
-
-
-def _share(hits: int, total: int) -> float | None:
-    return round(hits / total, 4) if total else None
+async def _measured(
+    engine: AnswerEngine,
+    recording: Recording,
+    grader: OfflineGrader,
+    item: dict,
+    expected: Entry | None,
+    max_new_tokens: int,
+) -> dict:
+    """One query asked through the engine, and what is measured of its reply."""
+    calls = recording.calls
+    began = time.perf_counter()
+    reply = await engine.answer(item["query"], max_new_tokens=max_new_tokens)
+    seconds = time.perf_counter() - began
+    asked = recording.calls > calls
+    n_marks, n_valid = marks(recording.text, recording.sources) if asked else (0, 0)
+    return {
+        "query": item["query"],
+        "kind": item["kind"],
+        "expect": item["expect"],
+        "coverage": reply.coverage,
+        "mode": reply.mode,
+        "asked_model": asked,
+        "marks": n_marks,
+        "valid_marks": n_valid,
+        "cited": list(reply.citations),
+        "lang": language_of(item["query"]),
+        "answer_lang": language_of(body(reply.answer)),
+        "substance": grader.grade(expected, reply.answer).score if expected else None,
+        "extractive_substance": (
+            grader.grade(expected, extractive(item["query"], [expected])).score
+            if expected
+            else None
+        ),
+        "answer": reply.answer,
+        "seconds": round(seconds, 1),
+    }
 
 
 def _mean(values: list[float]) -> float | None:
@@ -186,20 +177,18 @@ def figures(rows: list[dict]) -> dict[str, Any]:
     substance = [r for r in llm if r["substance"] is not None]
     return {
         "queries": len(rows),
-        "answerable_answered": _share(
+        "answerable_answered": share(
             sum(r["coverage"] != "off-topic" for r in answerable), len(answerable)
         ),
-        "off_topic_refused_without_model": _share(
+        "off_topic_refused_without_model": share(
             sum(r["coverage"] == "off-topic" and not r["asked_model"] for r in off), len(off)
         ),
         "model_answers": len(llm),
         "model_failed_to_extractive": len(by_model) - len(llm),
-        "cites": _share(sum(r["marks"] > 0 for r in llm), len(llm)),
-        "invented_citation_share": _share(
-            marks_all - sum(r["valid_marks"] for r in llm), marks_all
-        ),
-        "asker_language": _share(sum(r["answer_lang"] == r["lang"] for r in llm), len(llm)),
-        "asker_language_zh": _share(
+        "cites": share(sum(r["marks"] > 0 for r in llm), len(llm)),
+        "invented_citation_share": share(marks_all - sum(r["valid_marks"] for r in llm), marks_all),
+        "asker_language": share(sum(r["answer_lang"] == r["lang"] for r in llm), len(llm)),
+        "asker_language_zh": share(
             sum(r["answer_lang"] == "zh" for r in llm if r["lang"] == "zh"),
             sum(r["lang"] == "zh" for r in llm),
         ),
@@ -226,7 +215,7 @@ def main() -> None:
     if not args.replay:
         asyncio.run(answer_all(model, items, raw, args.max_new_tokens))
     wanted = {i["query"] for i in items}
-    rows = [r for r in read_rows(raw) if r["query"] in wanted]
+    rows = [r for r in read_jsonl(raw) if r["query"] in wanted]
     report = {"model": name, "part": args.part, "date": date.today().isoformat(), "of": len(items)}
     report.update(figures(rows))
     print(json.dumps(report, ensure_ascii=False))

@@ -14,16 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from knowledge.ingest import STARTER_DIR, ingest  # noqa: E402
-from knowledge.store import Store  # noqa: E402
-from retriever.embed import DEFAULT_MODEL, Embedder  # noqa: E402
+from eval.starter import share, starter_bank  # noqa: E402
+from retriever.embed import DEFAULT_MODEL  # noqa: E402
 from retriever.search import Retriever  # noqa: E402
 
 PARTS = {"dev": "coverage_dev.jsonl", "test": "coverage_test.jsonl"}
@@ -32,10 +30,6 @@ PARTS = {"dev": "coverage_dev.jsonl", "test": "coverage_test.jsonl"}
 def load(part: str) -> list[dict]:
     path = Path(__file__).with_name(PARTS[part])
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-
-
-def _share(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
 
 
 def evaluate(retriever: Retriever, items: list[dict]) -> tuple[dict, list[dict]]:
@@ -68,13 +62,13 @@ def evaluate(retriever: Retriever, items: list[dict]) -> tuple[dict, list[dict]]
         off = c["expect_off-topic"]
         report[key] = {
             "queries": c["queries"],
-            "in_bank_refused": _share(c["covered_as_off-topic"], in_bank),
-            "in_bank_covered": _share(c["covered_as_covered"], in_bank),
-            "off_topic_answered": _share(off - c["off-topic_as_off-topic"], off),
-            "related_as_related": _share(c["related_as_related"], related),
-            "related_answered": _share(related - c["related_as_off-topic"], related),
-            "hit@1": _share(c["hit1"], in_bank + related),
-            "hit@5": _share(c["hit5"], in_bank + related),
+            "in_bank_refused": share(c["covered_as_off-topic"], in_bank),
+            "in_bank_covered": share(c["covered_as_covered"], in_bank),
+            "off_topic_answered": share(off - c["off-topic_as_off-topic"], off),
+            "related_as_related": share(c["related_as_related"], related),
+            "related_answered": share(related - c["related_as_off-topic"], related),
+            "hit@1": share(c["hit1"], in_bank + related),
+            "hit@5": share(c["hit5"], in_bank + related),
         }
     return report, misses
 
@@ -85,17 +79,8 @@ def main() -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL, help="the embedding model")
     parser.add_argument("--misses", action="store_true", help="list the wrong decisions")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        data = Path(folder)
-        store = Store(data)
-        ingest(store, [STARTER_DIR], max_bytes=10**8)
-        retriever = Retriever(store, data / "index", Embedder(args.model))
-        retriever.sync()
-        try:
-            report, misses = evaluate(retriever, load(args.part))
-        finally:
-            retriever.close()
-            store.close()
+    with starter_bank(args.model) as (_, retriever):
+        report, misses = evaluate(retriever, load(args.part))
     out: dict[str, object] = {"part": args.part, "model": args.model, **report}
     if args.misses:
         out["misses"] = misses

@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,11 +40,10 @@ from bot.tutoring.code_tests import (  # noqa: E402
     read_verdict,
 )
 from bot.tutoring.grading import OfflineGrader  # noqa: E402
+from eval.starter import share, starter_bank  # noqa: E402
 from knowledge.entry import Entry  # noqa: E402
-from knowledge.ingest import STARTER_DIR, ingest  # noqa: E402
 from knowledge.store import Store  # noqa: E402
-from retriever.embed import DEFAULT_MODEL, Embedder  # noqa: E402
-from retriever.search import Retriever  # noqa: E402
+from retriever.embed import DEFAULT_MODEL  # noqa: E402
 
 PARTS = {
     "dev": Path(__file__).with_name("grading_dev.jsonl"),
@@ -75,10 +73,6 @@ def _groups(item: dict) -> list[str]:
     return ["overall", item["lang"], kind, differs]
 
 
-def _share(hits: int, total: int) -> float | None:
-    return round(hits / total, 4) if total else None
-
-
 def figures(rows: list[dict]) -> dict:
     """Pairwise order and rating agreement, overall and per group, over scored rows."""
     pair_hits: dict[str, list[int]] = {}
@@ -97,9 +91,9 @@ def figures(rows: list[dict]) -> dict:
             by_answer[kind][1] += 1
     return {
         "questions": len(rows),
-        "pairwise_order": {g: _share(*v) for g, v in pair_hits.items()},
-        "rating_agreement": {g: _share(*v) for g, v in band_hits.items()},
-        "rating_agreement_by_answer": {k: _share(*v) for k, v in by_answer.items()},
+        "pairwise_order": {g: share(*v) for g, v in pair_hits.items()},
+        "rating_agreement": {g: share(*v) for g, v in band_hits.items()},
+        "rating_agreement_by_answer": {k: share(*v) for k, v in by_answer.items()},
         "mean_score": {
             kind: round(sum(r[kind] for r in rows) / len(rows), 1) if rows else None
             for kind in ANSWERS
@@ -186,12 +180,7 @@ def main() -> None:
     from runner.sandbox import DEFAULT_PYTHON
 
     python = os.environ.get("TUTOR_RUNNER_PYTHON", DEFAULT_PYTHON)
-    with tempfile.TemporaryDirectory() as folder:
-        data = Path(folder)
-        store = Store(data)
-        ingest(store, [STARTER_DIR], max_bytes=10**7)
-        retriever = Retriever(store, data / "index", Embedder(args.model))
-        retriever.sync()
+    with starter_bank(args.model) as (store, retriever):
         grader = OfflineGrader(retriever)
         offline, offline_rows = evaluate(grader, store, items)
         runner = None if args.no_sandbox else sandbox_scorer(python)
@@ -204,8 +193,6 @@ def main() -> None:
         product_rows, skipped = score_items(items, store, product)
         if runner:
             runner[1]()
-        retriever.close()
-        store.close()
     if args.items:
         for row in offline_rows:
             print(json.dumps({"route": "offline", **row}, ensure_ascii=False))

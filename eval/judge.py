@@ -48,6 +48,7 @@ from bot.tutoring.rubric import (  # noqa: E402
     verdict_from_labels,
     verdict_score,
 )
+from eval.starter import read_jsonl, starter_bank  # noqa: E402
 
 KINDS = ("good", "partial", "wrong")
 PAIRS = (("good", "partial"), ("good", "wrong"), ("partial", "wrong"))
@@ -129,21 +130,13 @@ async def judge_all(
 ) -> None:
     """Grade every answer offline and ask the judge, appending each reply to `raw`."""
     from bot.llm.hf import TransformersBackend
-    from knowledge.ingest import STARTER_DIR, ingest
-    from knowledge.store import Store
-    from retriever.embed import DEFAULT_MODEL, Embedder
-    from retriever.search import Retriever
 
-    done = {(r["key"], r["kind"]) for r in read_rows(raw)}
+    done = {(r["key"], r["kind"]) for r in read_jsonl(raw)}
     backend = TransformersBackend(model)
     started = time.perf_counter()
     backend.load()
     print(f"loaded {model} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    with tempfile.TemporaryDirectory() as folder:
-        store = Store(Path(folder))
-        ingest(store, [STARTER_DIR], max_bytes=10**7)
-        retriever = Retriever(store, Path(folder) / "index", Embedder(DEFAULT_MODEL))
-        retriever.sync()
+    with starter_bank() as (store, retriever):
         offline = OfflineGrader(retriever)
         by_key = {(e.source, e.title): e for e in store.entries()}
         for item in items:
@@ -184,16 +177,7 @@ async def judge_all(
                 with raw.open("a", encoding="utf-8") as out:
                     out.write(json.dumps(row, ensure_ascii=False) + "\n")
                 print(f"{key} {kind}: {row['seconds']} s", file=sys.stderr)
-        retriever.close()
-        store.close()
     backend.close()
-
-
-def read_rows(raw: Path) -> list[dict]:
-    """The judge replies recorded so far."""
-    if not raw.is_file():
-        return []
-    return [json.loads(line) for line in raw.read_text(encoding="utf-8").splitlines() if line]
 
 
 def main() -> None:
@@ -213,7 +197,7 @@ def main() -> None:
     items = load_part(args.part)
     if not args.replay:
         asyncio.run(judge_all(model, items, raw, args.max_new_tokens, args.route))
-    rows = read_rows(raw)
+    rows = read_jsonl(raw)
     report: dict = {
         "model": name,
         "route": args.route,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from eval.answers import answer_all, body, figures, load, marks, read_rows
+from eval.answers import answer_all, body, figures, load, marks
+from eval.starter import read_jsonl
 from tests.bot.conftest import Scripted
 
 
@@ -24,7 +25,7 @@ def test_each_query_is_answered_through_the_engine_and_measured(tmp_path):
     model = Scripted("The cache keeps keys and values of past tokens [1], not queries [9].")
     raw = tmp_path / "answers.jsonl"
     asyncio.run(answer_all("scripted", [covered, off], raw, 64, backend=model))
-    rows = {r["query"]: r for r in read_rows(raw)}
+    rows = {r["query"]: r for r in read_jsonl(raw)}
     assert len(model.seen) == 1  # the off-topic query never reaches the model
     answered, refused = rows[covered["query"]], rows[off["query"]]
     assert answered["asked_model"] and answered["mode"] == "llm"
@@ -42,5 +43,5 @@ def test_each_query_is_answered_through_the_engine_and_measured(tmp_path):
 
     # a rerun resumes: nothing is asked again
     asyncio.run(answer_all("scripted", [covered, off], raw, 64, backend=model))
-    assert len(model.seen) == 1 and len(read_rows(raw)) == 2
+    assert len(model.seen) == 1 and len(read_jsonl(raw)) == 2
     assert json.loads(raw.read_text(encoding="utf-8").splitlines()[0])["seconds"] >= 0

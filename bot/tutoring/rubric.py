@@ -104,14 +104,8 @@ class Verdict:
     def credits(self) -> list[float]:
         """Per key point: covered 1, partly 0.5, missing or contradicted 0 (the label route:
         the expected credit under the judge's probabilities)."""
-        return [
-            0.0
-            if n in self.contradicted
-            else self.expected[n]
-            if self.expected is not None
-            else CREDIT[status]
-            for n, status in enumerate(self.points)
-        ]
+        given = self.expected or tuple(CREDIT[status] for status in self.points)
+        return [0.0 if n in self.contradicted else c for n, c in enumerate(given)]
 
     def covered(self) -> tuple[int, ...]:
         """The key points (0-based) the answer states correctly and in full."""
@@ -182,18 +176,19 @@ def judge_key(model: str, route: Route = "json") -> str:
     return f"{name}#labels" if route == "labels" else name
 
 
+def _tagged(**parts: str) -> str:
+    """Each part inside its tag, as data it cannot close: `</tag>` in a part is broken up."""
+    return "\n".join(
+        f"<{tag}>\n{text.replace(f'</{tag}>', f'</ {tag}>')}\n</{tag}>"
+        for tag, text in parts.items()
+    )
+
+
 def judge_messages(entry: Entry, answer: str, points: list[str]) -> list[Message]:
     """The judge's chat, in the reference's language."""
     numbered = "\n".join(f"{n}. {p}" for n, p in enumerate(points, start=1))
-
-    def data(text: str, tag: str) -> str:
-        return text.replace(f"</{tag}>", f"</ {tag}>")
-
-    user = (
-        f"<question>\n{data(entry.question, 'question')}\n</question>\n"
-        f"<key_points>\n{data(numbered, 'key_points')}\n</key_points>\n"
-        f"<reference>\n{data(entry.answer, 'reference')}\n</reference>\n"
-        f"<answer>\n{data(answer, 'answer')}\n</answer>"
+    user = _tagged(
+        question=entry.question, key_points=numbered, reference=entry.answer, answer=answer
     )
     prompt = JUDGE_PROMPT_ZH if entry.language == "zh" else JUDGE_PROMPT
     return [{"role": "system", "content": prompt}, {"role": "user", "content": user}]
@@ -207,15 +202,7 @@ LABELS = ("covered", "partly", "missing", "wrong")
 def label_messages(entry: Entry, answer: str) -> list[Message]:
     """The label judge's chat: the question, reference and answer, read once; the key points
     are then asked about one by one (`label_questions`)."""
-
-    def data(text: str, tag: str) -> str:
-        return text.replace(f"</{tag}>", f"</ {tag}>")
-
-    user = (
-        f"<question>\n{data(entry.question, 'question')}\n</question>\n"
-        f"<reference>\n{data(entry.answer, 'reference')}\n</reference>\n"
-        f"<answer>\n{data(answer, 'answer')}\n</answer>"
-    )
+    user = _tagged(question=entry.question, reference=entry.answer, answer=answer)
     zh = entry.language == "zh"
     return [
         {"role": "system", "content": LABEL_PROMPT_ZH if zh else LABEL_PROMPT},

@@ -1,0 +1,44 @@
+"""What the evaluation scripts share: the starter bank in a temporary folder, a rounded share,
+and the JSON-lines files they append to and read back."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from knowledge.ingest import STARTER_DIR, ingest
+from knowledge.store import Store
+from retriever.embed import DEFAULT_MODEL, Embedder
+from retriever.search import Retriever
+
+
+@contextmanager
+def starter_bank(model: str = DEFAULT_MODEL) -> Iterator[tuple[Store, Retriever]]:
+    """The starter bank ingested and indexed with `model` in a temporary folder; closed and
+    removed after."""
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder)
+        store = Store(data)
+        ingest(store, [STARTER_DIR], max_bytes=10**8)
+        retriever = Retriever(store, data / "index", Embedder(model))
+        retriever.sync()
+        try:
+            yield store, retriever
+        finally:
+            retriever.close()
+            store.close()
+
+
+def share(hits: int, total: int) -> float | None:
+    """hits / total to 4 places, None when there is nothing to count."""
+    return round(hits / total, 4) if total else None
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """The rows of a JSON-lines file; none when it does not exist yet."""
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
