@@ -24,19 +24,30 @@ SECRET = "test-signing-secret"
 
 
 class Slow:
-    """A model that writes its answer in chunks over time, optionally waiting for a gate."""
+    """A model that writes its answer in chunks over time, optionally waiting for a gate
+    before the first chunk and for `resume` after it (the answer is then still unfinished
+    for as long as a test needs, however slow the machine)."""
 
     name = "slow"
 
-    def __init__(self, chunks: list[str], delay: float, gate: threading.Event | None = None):
+    def __init__(
+        self,
+        chunks: list[str],
+        delay: float,
+        gate: threading.Event | None = None,
+        resume: threading.Event | None = None,
+    ):
         self.chunks = chunks
         self.delay = delay
         self.gate = gate
+        self.resume = resume
 
     async def stream(self, messages, *, max_new_tokens=512, cancel=None):
         while self.gate is not None and not self.gate.is_set():
             await asyncio.sleep(0.01)
-        for chunk in self.chunks:
+        for n, chunk in enumerate(self.chunks):
+            while n == 1 and self.resume is not None and not self.resume.is_set():
+                await asyncio.sleep(0.01)
             await asyncio.sleep(self.delay)
             yield chunk
 
@@ -504,10 +515,14 @@ def test_a_follow_up_while_the_answer_is_still_streaming_is_answered_in_the_thre
 
 def test_streaming_refused_falls_back_to_updates(home, embedder, api):
     api.fail["chat.startStream"] = [{"ok": False, "error": "not_allowed_token_type"}]
-    tutor = build(home, embedder, backend=Slow(CHUNKS, 0.1))
+    resume = threading.Event()
+    tutor = build(home, embedder, backend=Slow(CHUNKS, 0.1, resume=resume))
     slack = Slack(tutor, api)
     try:
         slack.event(mention("why divide attention scores by sqrt(d_k)?", ts="1700000000.000001"))
+        # The first words go out with chat.postMessage while the answer is still being written.
+        api.wait_for(lambda calls: any(c.method == "chat.postMessage" for c in calls))
+        resume.set()
         api.wait_for(
             lambda calls: any(
                 c.method == "chat.update" and "word23" in str(c.body.get("text")) for c in calls
@@ -524,17 +539,21 @@ def test_streaming_refused_falls_back_to_updates(home, embedder, api):
 def test_a_rate_limited_update_backs_off_and_keeps_the_answer(home, embedder, api):
     api.fail["chat.startStream"] = [{"ok": False, "error": "not_allowed_token_type"}]
     api.fail["chat.update"] = [{"ok": False, "error": "ratelimited"}]
-    tutor = build(home, embedder, backend=Slow(CHUNKS, 0.05))
+    resume = threading.Event()
+    tutor = build(home, embedder, backend=Slow(CHUNKS, 0.05, resume=resume))
     slack = Slack(tutor, api)
     try:
         slack.event(mention("why divide attention scores by sqrt(d_k)?", ts="1700000000.000001"))
+        api.wait_for(lambda calls: any(c.method == "chat.postMessage" for c in calls))
+        resume.set()
         api.wait_for(
             lambda calls: any(
                 c.method == "chat.update" and "word23" in str(c.body.get("text")) for c in calls
             )
         )
         texts = [str(c.body.get("text")) for c in api.named("chat.update")]
-        assert texts[-1].count("word0 ") == 1 and "word23" in texts[-1]
+        # The refused update was tried again later, with the whole text so far.
+        assert len(texts) >= 2 and texts[-1].count("word0 ") == 1 and "word23" in texts[-1]
     finally:
         slack.close()
 
