@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from bot.llm.base import GREEDY, Backend, GenerationError, Message, Sampling
 from bot.texts import messages
 from bot.texts.prompts import ANSWER_REMINDER, SYSTEM_PROMPT
+from bot.tutoring.fences import fences
 from bot.tutoring.ports import Retriever
 from knowledge.entry import Entry
 from retriever.text import cjk_ratio
@@ -151,7 +152,30 @@ def without_prompt(text: str) -> str:
         for line in text.split("\n")
         if not any(rule[:60] in " ".join(line.split()).lower() for rule in rules)
     ]
-    return "\n".join(kept)
+    return without_markup("\n".join(kept))
+
+
+# The tags build_messages wraps the sources and the question in, as a model may copy them.
+_OPENING_SOURCE = re.compile(r'<source n="(\d+)"[^>\n]*>')
+_MARKUP_LINE = re.compile(r"[ \t]*</?\s*(?:source|question)\b[^>\n]*>[ \t]*")
+
+
+def without_markup(text: str) -> str:
+    """The answer without the prompt's own tags, which a small model sometimes copies when it
+    recites a source: a line that is only such a tag goes, an opening source tag within a line
+    becomes that source's citation mark. Code blocks are left as written (HTML has a <source>
+    element of its own)."""
+    pieces, at = [], 0
+    for block in fences(text):
+        pieces += [_unmarked(text[at : block.start]), text[block.start : block.end]]
+        at = block.end
+    pieces.append(_unmarked(text[at:]))
+    return "".join(pieces)
+
+
+def _unmarked(prose: str) -> str:
+    lines = [line for line in prose.split("\n") if not _MARKUP_LINE.fullmatch(line)]
+    return _OPENING_SOURCE.sub(r"[\1]", "\n".join(lines))
 
 
 def extractive(question: str, sources: list[Entry]) -> str:

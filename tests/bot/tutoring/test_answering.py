@@ -278,6 +278,24 @@ def test_a_model_talked_into_reciting_its_prompt_does_not_show_it():
     assert "The cache keeps keys" in result.answer
 
 
+def test_a_recited_source_loses_the_prompts_tags_but_keeps_its_words_and_code():
+    recited = (
+        '<source n="1" id="aaaaaaaaaaaa">\n'
+        "Keys and values of past tokens are stored.\n"
+        "</source>\n"
+        'As <source n="1" id="aaaaaaaaaaaa"> says, it grows with length.\n'
+        "```html\n<video><source src=\"a.mp4\"></video>\n```\n"
+        "<question>\n"
+    )
+    engine = AnswerEngine(FakeRetriever(True, [KV]), Scripted(recited))
+    result = ask(engine, "what is a kv cache")
+    assert "<source n=" not in result.answer and "</source>" not in result.answer
+    assert "<question>" not in result.answer
+    assert "Keys and values of past tokens are stored." in result.answer
+    assert "As [aaaaaaaaaaaa] says, it grows with length." in result.answer
+    assert '<source src="a.mp4">' in result.answer and result.citations == ("aaaaaaaaaaaa",)
+
+
 # -- coverage in three steps: covered, related, off-topic --------------------------------------
 
 
