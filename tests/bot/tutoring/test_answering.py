@@ -284,7 +284,7 @@ def test_a_recited_source_loses_the_prompts_tags_but_keeps_its_words_and_code():
         "Keys and values of past tokens are stored.\n"
         "</source>\n"
         'As <source n="1" id="aaaaaaaaaaaa"> says, it grows with length.\n'
-        "```html\n<video><source src=\"a.mp4\"></video>\n```\n"
+        '```html\n<video><source src="a.mp4"></video>\n```\n'
         "<question>\n"
     )
     engine = AnswerEngine(FakeRetriever(True, [KV]), Scripted(recited))
