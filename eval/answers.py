@@ -39,18 +39,13 @@ sys.path.insert(0, str(ROOT))
 
 from bot.tutoring.answering import AnswerEngine, extractive, language_of  # noqa: E402
 from bot.tutoring.grading import OfflineGrader  # noqa: E402
+from bot.tutoring.rubric import judge_key  # noqa: E402
+from eval.coverage import PARTS, load  # noqa: E402
 from eval.starter import read_jsonl, share, starter_bank  # noqa: E402
 from knowledge.entry import Entry  # noqa: E402
 
-PARTS = {"dev": "coverage_dev.jsonl", "test": "coverage_test.jsonl"}
 _MARK = re.compile(r"\[([0-9a-f]{6,16}|\d{1,2})\]")
 _SOURCE = re.compile(r'<source n="\d+" id="([^"]+)">')
-
-
-def load(part: str) -> list[dict]:
-    """The coverage set's part, one dict per query."""
-    path = Path(__file__).with_name(PARTS[part])
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 class Recording:
@@ -209,7 +204,7 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=256)
     args = parser.parse_args()
     model = str(Path(args.model) / args.gguf_file) if args.gguf_file else args.model
-    name = Path(model).name if model.startswith(("/", ".", "~")) else model
+    name = judge_key(model)  # a hub name as is, a local path by its last part
     raw = args.raw or Path(tempfile.gettempdir()) / f"answers-{name}-{args.part}.jsonl"
     items = load(args.part)[: args.limit]
     if not args.replay:
