@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from knowledge.entry import Entry
 from knowledge.store import DocumentRecord, Store
-from retriever.embed import Embedder
+from retriever.embed import Embedder, open_embedder
 from retriever.glossary import Glossary
 from retriever.search import Retriever
 
@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument("--embed-limit", type=int, default=2000)
     parser.add_argument("--ann-threshold", type=int, default=20_000)
     args = parser.parse_args()
-    embedder = Embedder()
+    embedder = open_embedder()
     results = [
         bench_size(n, args.queries, embedder, args.embed_limit, args.ann_threshold)
         for n in args.sizes

@@ -3,7 +3,9 @@
 - **pairwise order**: how often a pair is ordered right (good > partial, good > wrong,
   partial > wrong);
 - **rating agreement**: the share of answers whose score falls in its band (good >= 60,
-  partial < 60, wrong < 40), i.e. the FSRS rating a learner would get is the right one.
+  partial < 60, wrong < 40), i.e. the FSRS rating a learner would get is the right one;
+- and the two costly errors: wrong answers suggested Good or Easy (score >= 60), good answers
+  suggested Again (score < 40).
 
     python eval/grading.py                 # the dev part, figures as JSON
     python eval/grading.py --part test     # the frozen test part (report only, never tune)
@@ -40,6 +42,7 @@ from bot.tutoring.code_tests import (  # noqa: E402
     read_verdict,
 )
 from bot.tutoring.grading import OfflineGrader  # noqa: E402
+from bot.tutoring.spacing import AGAIN_BELOW, HARD_BELOW  # noqa: E402
 from eval.starter import share, starter_bank  # noqa: E402
 from knowledge.entry import Entry  # noqa: E402
 from knowledge.store import Store  # noqa: E402
@@ -94,6 +97,10 @@ def figures(rows: list[dict]) -> dict:
         "pairwise_order": {g: share(*v) for g, v in pair_hits.items()},
         "rating_agreement": {g: share(*v) for g, v in band_hits.items()},
         "rating_agreement_by_answer": {k: share(*v) for k, v in by_answer.items()},
+        # The two costly mistakes: a wrong answer suggested Good or Easy (the card goes away
+        # for days), and a good answer suggested Again (the learner is told they failed).
+        "wrong_as_good_or_easy": share(sum(r["wrong"] >= HARD_BELOW for r in rows), len(rows)),
+        "good_as_again": share(sum(r["good"] < AGAIN_BELOW for r in rows), len(rows)),
         "mean_score": {
             kind: round(sum(r[kind] for r in rows) / len(rows), 1) if rows else None
             for kind in ANSWERS

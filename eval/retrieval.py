@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from knowledge.ingest import STARTER_DIR, ingest  # noqa: E402
 from knowledge.store import Store  # noqa: E402
-from retriever.embed import DEFAULT_MODEL, Embedder  # noqa: E402
+from retriever.embed import DEFAULT_MODEL, open_embedder  # noqa: E402
 from retriever.search import CALIBRATION_FILE, Retriever, Signals, Thresholds  # noqa: E402
 
 SET = Path(__file__).with_name("retrieval_set.jsonl")
@@ -186,13 +186,16 @@ def main() -> None:
         choices=["dense_only", "lexical_only", "rrf", "weighted_rrf", "scores"],
     )
     parser.add_argument(
-        "--dense-text", default="question", choices=["question", "title_question", "full"]
+        "--dense-text",
+        default=None,
+        choices=["question", "title_question", "full"],
+        help="what each entry is embedded from (default: the model's calibrated choice)",
     )
     parser.add_argument("--no-expand", action="store_true", help="no glossary query expansion")
     args = parser.parse_args()
 
     items = load_items()
-    embedder = Embedder(args.model)
+    embedder = open_embedder(args.model)
     with tempfile.TemporaryDirectory() as tmp:
         store = build_bank(Path(tmp) / "data")
         known = {e.id for e in store.entries()}
@@ -230,7 +233,9 @@ def main() -> None:
                 report["calibrated_margin"] = round(margin, 4)
                 if args.write:
                     table = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
-                    table[args.model] = report["calibrated"]
+                    fitted_keys = ("dense", "dense_blind", "coverage", "max_blindness")
+                    fitted_now = {k: report["calibrated"][k] for k in fitted_keys}
+                    table[args.model] = {**table.get(args.model, {}), **fitted_now}
                     CALIBRATION_FILE.write_text(
                         json.dumps(table, indent=2) + "\n", encoding="utf-8"
                     )

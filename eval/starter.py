@@ -11,7 +11,7 @@ from pathlib import Path
 
 from knowledge.ingest import STARTER_DIR, ingest
 from knowledge.store import Store
-from retriever.embed import DEFAULT_MODEL, Embedder
+from retriever.embed import DEFAULT_MODEL, open_embedder
 from retriever.search import Retriever
 
 
@@ -23,7 +23,7 @@ def starter_bank(model: str = DEFAULT_MODEL) -> Iterator[tuple[Store, Retriever]
         data = Path(folder)
         store = Store(data)
         ingest(store, [STARTER_DIR], max_bytes=10**8)
-        retriever = Retriever(store, data / "index", Embedder(model))
+        retriever = Retriever(store, data / "index", open_embedder(model))
         retriever.sync()
         try:
             yield store, retriever

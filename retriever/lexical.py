@@ -45,6 +45,7 @@ class LexicalIndex:
             )
             self.db.commit()
             self._count: int | None = None
+            self._vocab: frozenset[str] | None = None
         except sqlite3.DatabaseError as exc:
             raise IndexCorrupt(
                 f"the lexical index {self.path} is damaged ({exc}); {REBUILD}"
@@ -73,6 +74,7 @@ class LexicalIndex:
                 [(eid, h, " ".join(tokens)) for eid, (h, tokens) in bodies.items()],
             )
         self._count = None
+        self._vocab = None
 
     def count(self) -> int:
         """Rows in the table (counting an FTS5 table scans it, so the answer is kept)."""
@@ -95,6 +97,13 @@ class LexicalIndex:
         return {
             t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) if t in df else 0.0 for t in unique
         }
+
+    def vocabulary(self) -> frozenset[str]:
+        """Every token some entry's body holds (read once per change of the bank)."""
+        if self._vocab is None:
+            rows = self.db.execute("SELECT term FROM lexical_vocab").fetchall()
+            self._vocab = frozenset(term for (term,) in rows)
+        return self._vocab
 
     def unseen_idf(self) -> float:
         """The inverse document frequency of a token no entry has."""

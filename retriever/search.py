@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
@@ -19,18 +20,30 @@ import numpy as np
 
 from knowledge.entry import Entry
 from knowledge.store import Store
-from retriever.dense import DenseIndex
+from retriever.dense import DenseIndex, read_meta
 from retriever.embed import Embedder
 from retriever.errors import QueryError
 from retriever.glossary import Glossary
 from retriever.lexical import LexicalIndex
-from retriever.text import CJK, Tokenizer
+from retriever.text import (
+    CJK,
+    Tokenizer,
+    everyday_english,
+    latin_words,
+    names,
+    stem,
+    stop_words,
+    within_edits,
+)
 
 # Bump when the text given to either index changes, so every entry is indexed again.
 TEXT_VERSION = 1
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+log = logging.getLogger("tutor.retriever")
 CANDIDATES = 50
 RRF_K = 60
+# The closest entries whose words may anchor a query's defining terms.
+ANCHOR_HITS = 3
 
 Fusion = Literal["rrf", "weighted_rrf", "scores", "dense_only", "lexical_only"]
 Coverage = Literal["covered", "related", "off-topic"]
@@ -71,6 +84,10 @@ class Signals:
     content_tokens: int = 0
     domain_terms: int = 0
     known: float = 0.0  # IDF-weighted share of the query's words that some entry uses
+    # IDF-weighted share of the query's defining terms (the names, field terms and words no
+    # entry uses that it asks about) that none of the closest entries holds: the entries are
+    # near the question but not about what it names (LoRA, 门控网络).
+    unanchored: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -118,13 +135,16 @@ class Thresholds:
     related_terms: int = 2
     related_known: float = 0.45
     related_margin: float = -0.2
+    # Covered needs the closest entries to hold the query's defining terms: from this share of
+    # them missing, a question the thresholds call grounded is only related.
+    max_unanchored: float = 1.01
 
     @classmethod
     def calibrated(cls, model: str) -> Thresholds:
         """The thresholds measured for a model (eval/retrieval.py --calibrate), or defaults."""
-        table = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
-        values = table.get(model, table["default"])
-        return cls(**values)
+        values = calibration(model)
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
 
     def margin(self, s: Signals) -> float:
         """How far past the nearest threshold the query is: >= 0 means grounded."""
@@ -135,12 +155,19 @@ class Thresholds:
         lexical = s.coverage - self.coverage if s.domain_terms else -1.0
         return max(dense, lexical)
 
-    def grounded(self, s: Signals) -> bool:
-        """The decision."""
+    def near(self, s: Signals) -> bool:
+        """Whether the query is as close to an entry as covered questions are."""
         return self.margin(s) >= 0
 
+    def grounded(self, s: Signals) -> bool:
+        """The decision: close to an entry, and that entry is about what the query names."""
+        return self.near(s) and s.unanchored < self.max_unanchored
+
     def related(self, s: Signals) -> bool:
-        """Whether a query the bank does not cover is still of its field, near an entry."""
+        """Whether a query the bank does not cover is still of its field, near an entry: close
+        but about something the entries only border on, or naming the field's terms."""
+        if self.near(s):
+            return True
         return (
             s.domain_terms >= self.related_terms
             and s.known >= self.related_known
@@ -175,8 +202,9 @@ class Retriever:
         ann_threshold: int = 20_000,
         thresholds: Thresholds | None = None,
         fusion: Fusion = "scores",
-        dense_text: DenseText = "question",
+        dense_text: DenseText | None = None,
         expand_query: bool = True,
+        dense_share: float | None = None,
     ) -> None:
         self.store = store
         self.index_dir = Path(index_dir)
@@ -186,9 +214,13 @@ class Retriever:
         self.ann_threshold = ann_threshold
         self.thresholds = thresholds or Thresholds.calibrated(embedder.name)
         self.fusion = fusion
-        self.dense_text = dense_text
+        # What each entry is embedded from and the dense side's share of the fused score were
+        # chosen per model on the dev data (docs/retrieval.md); a caller may try others.
+        design = calibration(embedder.name)
+        self.dense_text: DenseText = dense_text or design.get("dense_text", "question")
         self.expand_query = expand_query
-        self._salt = f"{TEXT_VERSION}:{self.glossary.digest}:{dense_text}"
+        self.dense_share = design.get("dense_share", 0.5) if dense_share is None else dense_share
+        self._salt = f"{TEXT_VERSION}:{self.glossary.digest}:{self.dense_text}"
         self.dense: DenseIndex | None = None
         self.lexical: LexicalIndex | None = None
         self._entries: dict[str, Entry] = {}
@@ -284,7 +316,18 @@ class Retriever:
             self.index_dir, self.embedder.name, self.embedder.dim, self.ann_threshold
         )
         if load_existing and (dense.exists() or (entries and not create)):
-            dense.load()
+            if dense.exists() and self._built_by_another_model(dense):
+                # The old vectors cannot be compared with new queries: start again, all rows
+                # embedded by this model, and say so once (never search mismatched vectors).
+                log.warning(
+                    "the search index was built with the embedding model %r; rebuilding it "
+                    "with %r for %d entries",
+                    read_meta(self.index_dir).model,
+                    self.embedder.name,
+                    len(entries),
+                )
+            else:
+                dense.load()
         lexical = LexicalIndex(self.index_dir / "lexical.db")
         try:
             report = self._catch_up(entries, dense, lexical, vectors)
@@ -294,6 +337,10 @@ class Retriever:
         # Searches running meanwhile keep the indexes they hold; later ones see only new ones.
         self._entries, self.dense, self.lexical = by_id, dense, lexical
         return report
+
+    def _built_by_another_model(self, dense: DenseIndex) -> bool:
+        meta = read_meta(self.index_dir)
+        return meta.model != dense.model or meta.dim != dense.dim
 
     def _catch_up(
         self,
@@ -369,7 +416,7 @@ class Retriever:
             dense_text, blindness = text, self.embedder.blindness(text)
         dense_hits = []
         if dense_text:
-            dense_hits = dense.search(self.embedder.encode([dense_text])[0], CANDIDATES)
+            dense_hits = dense.search(self.embedder.encode_queries([dense_text])[0], CANDIDATES)
         lexical_hits = lexical.search(lexical_tokens, CANDIDATES)
         fused = self._fuse(dense_hits, lexical_hits, blindness)
         hits = []
@@ -394,10 +441,69 @@ class Retriever:
             content_tokens=len(set(tokens)),
             domain_terms=len(chinese) + len(matches),
             known=self._known(lexical, tokens),
+            unanchored=self._unanchored(
+                text, tokens, matches, chinese, lexical, lexical_hits, fused[:ANCHOR_HITS]
+            ),
         )
         grounded = self.thresholds.grounded(signals)
         related = not grounded and self.thresholds.related(signals)
         return SearchResult(text, grounded, tuple(hits), signals, related)
+
+    def _defining(
+        self,
+        text: str,
+        tokens: list[str],
+        matches: list[str],
+        chinese: list[str],
+        lexical: LexicalIndex,
+    ) -> set[str]:
+        """The tokens that say what a query is about: the names it writes in Latin letters,
+        the field's terms (the glossary's, in either language) and the words no entry uses,
+        less those that are a typo of a word the bank has (quantizaton)."""
+        defining = {t for name in names(text) for t in self.tokenizer.tokens(name)}
+        for term in [*matches, *chinese]:
+            defining.update(self.tokenizer.tokens(term))
+        vocabulary = lexical.vocabulary()
+        # Words no entry uses say what the query is about when they are terms of art (subword,
+        # 门控), not everyday words (huge, 到底) or typos of the bank's words (quantizaton).
+        for word in latin_words(text):
+            token = stem(word)
+            if token in vocabulary or token in stop_words("en") or word in stop_words("en"):
+                continue
+            if not everyday_english(word) and not _typo(token, vocabulary):
+                defining.add(token)
+        for token in set(tokens) - vocabulary:
+            if CJK.search(token) and len(token) > 1 and not self.tokenizer.everyday_chinese(token):
+                defining.add(token)
+        return defining
+
+    def _unanchored(
+        self,
+        text: str,
+        tokens: list[str],
+        matches: list[str],
+        chinese: list[str],
+        lexical: LexicalIndex,
+        lexical_hits: list,
+        closest_ids: list[tuple[str, float]],
+    ) -> float:
+        """How much (IDF-weighted) of what the query names none of the closest entries holds."""
+        defining = self._defining(text, tokens, matches, chinese, lexical)
+        if not defining or not closest_ids:
+            return 0.0
+        bodies = {h.entry_id: h.tokens for h in lexical_hits}
+        closest = []
+        for entry_id, _ in closest_ids:
+            body = bodies.get(entry_id)
+            if body is None:
+                entry = self._entries.get(entry_id)
+                body = frozenset(self.tokens_for_lexical(entry)) if entry else frozenset()
+            closest.append(body)
+        idf = lexical.idf(sorted(defining))
+        unseen = lexical.unseen_idf()
+        weights = {t: idf.get(t) or unseen for t in defining}
+        missing = sum(w for t, w in weights.items() if not any(t in b for b in closest))
+        return missing / sum(weights.values())
 
     @staticmethod
     def _known(lexical: LexicalIndex, tokens: list[str]) -> float:
@@ -440,7 +546,7 @@ class Retriever:
             return [(h.entry_id, h.score) for h in lexical_hits]
         if self.fusion == "scores":
             # Convex mix of min-max normalised scores, the dense share shrinking with blindness.
-            alpha = 0.5 * (1.0 - blindness)
+            alpha = self.dense_share * (1.0 - blindness)
             for part, weight in (
                 (_normalise(dense_hits), alpha),
                 (_normalise([(h.entry_id, h.score) for h in lexical_hits]), 1.0 - alpha),
@@ -454,6 +560,27 @@ class Retriever:
             for rank, hit in enumerate(lexical_hits):
                 scores[hit.entry_id] = scores.get(hit.entry_id, 0.0) + 1.0 / (RRF_K + rank + 1)
         return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def calibration(model: str) -> dict:
+    """What was measured for a model in retriever/calibration.json (thresholds, and for some
+    models the embedded text and the dense share), or the defaults."""
+    table = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    return dict(table.get(model, table["default"]))
+
+
+def _typo(token: str, vocabulary: frozenset[str]) -> bool:
+    """Whether a word no entry uses is one edit (two for long words) from one the bank has."""
+    if CJK.search(token):
+        return False
+    if len(token) < 4 or token.isdigit():
+        return False
+    limit = 1 if len(token) < 7 else 2
+    return any(
+        w[0] == token[0] and within_edits(token, w, limit)
+        for w in vocabulary
+        if abs(len(w) - len(token)) <= limit
+    )
 
 
 def hash_entry(entry: Entry) -> str:

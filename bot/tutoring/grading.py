@@ -48,10 +48,14 @@ _SENTENCE = re.compile(r"(?<=[。！？；!?;])|(?<=[.])\s+|\n+")
 _FENCED = re.compile(r"```.*?(?:```|$)", re.S)
 _LABEL = re.compile(r"^([^:：]{1,40})[:：]\s*\S")
 
-# Offline weights; docs/grading.md measures them on eval/grading_set.jsonl.
+# Offline weights; docs/grading.md measures them. A model's cosines have their own range (e5's
+# unrelated sentences sit near 0.8, MiniLM's near 0.25), so where meaning starts counting (the
+# floor), where it is full (floor + span) and how much meaning weighs against words are the
+# embedding model's, chosen on eval/grading_dev.jsonl; a model not listed gets MiniLM's.
 SEMANTIC_FLOOR = 0.25
 SEMANTIC_SPAN = 0.45
 SEMANTIC_WEIGHT = 0.5
+SEMANTIC = {"multilingual-e5-small": (0.78, 0.10, 0.3)}
 # Contradictions (docs/grading.md measures them on eval/grading_dev.jsonl): an answer clause is
 # about a key point when this share of the smaller side's weighted terms is shared ...
 CLAIM_OVERLAP = 0.4
@@ -110,6 +114,9 @@ class OfflineGrader:
 
     def __init__(self, retriever: Any) -> None:
         self.retriever = retriever
+        name = getattr(getattr(retriever, "embedder", None), "name", "")
+        default = (SEMANTIC_FLOOR, SEMANTIC_SPAN, SEMANTIC_WEIGHT)
+        self.floor, self.span, self.weight = SEMANTIC.get(name, default)
 
     def _terms(self, text: str) -> set[str]:
         glossary = self.retriever.glossary
@@ -127,7 +134,7 @@ class OfflineGrader:
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
         readable = [self.retriever.readable(t)[0] or t for t in texts]
-        return self.retriever.embedder.encode(readable)
+        return self.retriever.embedder.encode_queries(readable)
 
     def coverage(self, entry: Entry, answer: str) -> list[float]:
         """Per key point, how well the answer covers it (0..1); a contradicted one, 0."""
@@ -164,8 +171,8 @@ class OfflineGrader:
             weights, total = weighed[point]
             found = sum(w for t, w in weights.items() if t in answer_terms)
             lexical = found / total if total else 0.0
-            sim = _stretch(float(semantic[point]))
-            results.append((SEMANTIC_WEIGHT * sim + (1 - SEMANTIC_WEIGHT) * lexical, False))
+            sim = _stretch(float(semantic[point]), self.floor, self.span)
+            results.append((self.weight * sim + (1 - self.weight) * lexical, False))
         return results
 
     def _contradicted(
@@ -219,9 +226,9 @@ def _prose_of(answer: str) -> str:
     return "" if extract_code(text) else text
 
 
-def _stretch(cosine: float) -> float:
+def _stretch(cosine: float, floor: float = SEMANTIC_FLOOR, span: float = SEMANTIC_SPAN) -> float:
     """A cosine similarity as 0..1 evidence: unrelated sentences sit near the floor."""
-    return min(1.0, max(0.0, (cosine - SEMANTIC_FLOOR) / SEMANTIC_SPAN))
+    return min(1.0, max(0.0, (cosine - floor) / span))
 
 
 def _curve(coverage: float) -> float:
