@@ -14,15 +14,21 @@ from knowledge.store import Store
 from retriever.embed import DEFAULT_MODEL, open_embedder
 from retriever.search import Retriever
 
+# The seed documents a deployment loads beside the starter bank, when they are beside the checkout.
+SEED_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "bank"
+
 
 @contextmanager
-def starter_bank(model: str = DEFAULT_MODEL) -> Iterator[tuple[Store, Retriever]]:
-    """The starter bank ingested and indexed with `model` in a temporary folder; closed and
-    removed after."""
+def starter_bank(
+    model: str = DEFAULT_MODEL, *, seed: bool = False
+) -> Iterator[tuple[Store, Retriever]]:
+    """The starter bank (with `seed`, and the seed documents when they are there) ingested and
+    indexed with `model` in a temporary folder; closed and removed after."""
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder)
         store = Store(data)
-        ingest(store, [STARTER_DIR], max_bytes=10**8)
+        paths = [STARTER_DIR, *([SEED_DIR] if seed and SEED_DIR.is_dir() else [])]
+        ingest(store, paths, max_bytes=10**8)
         retriever = Retriever(store, data / "index", open_embedder(model))
         retriever.sync()
         try:

@@ -60,18 +60,25 @@ class Glossary:
         """The glossary's Chinese terms found in a text."""
         return [m.group() for m in self._zh.finditer(text.lower())]
 
-    def to_chinese(self, text: str) -> list[str]:
-        """Chinese translations of the English terms in a text, in order of appearance."""
-        out: list[str] = []
+    def english_matches(self, text: str) -> list[str]:
+        """The glossary's English terms found in a text (longest first at each word)."""
+        found: list[str] = []
         words = english_words(text)
         i = 0
         while i < len(words):
             for n in range(min(self._longest, len(words) - i), 0, -1):
                 english = self._phrases.get(tuple(words[i : i + n]))
                 if english is not None:
-                    out.extend(t for t in self.to_zh[english] if t not in out)
+                    found.append(english)
                     i += n
                     break
             else:
                 i += 1
+        return found
+
+    def to_chinese(self, text: str) -> list[str]:
+        """Chinese translations of the English terms in a text, in order of appearance."""
+        out: list[str] = []
+        for english in self.english_matches(text):
+            out.extend(t for t in self.to_zh[english] if t not in out)
         return out

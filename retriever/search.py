@@ -44,6 +44,8 @@ CANDIDATES = 50
 RRF_K = 60
 # The closest entries whose words may anchor a query's defining terms.
 ANCHOR_HITS = 3
+# What of an entry says what it is about: "title_question", or "full" (its key points too).
+ANCHOR_TEXT = "title_question"
 
 Fusion = Literal["rrf", "weighted_rrf", "scores", "dense_only", "lexical_only"]
 Coverage = Literal["covered", "related", "off-topic"]
@@ -220,10 +222,15 @@ class Retriever:
         self.dense_text: DenseText = dense_text or design.get("dense_text", "question")
         self.expand_query = expand_query
         self.dense_share = design.get("dense_share", 0.5) if dense_share is None else dense_share
-        self._salt = f"{TEXT_VERSION}:{self.glossary.digest}:{self.dense_text}"
+        # An entry is a question: e5 matches a question to a question best as a symmetric
+        # task (both sides with the query prefix), a model's calibration says so.
+        self.entries_as_queries = bool(design.get("entries_as_queries", False))
+        side = "q" if self.entries_as_queries else "p"
+        self._salt = f"{TEXT_VERSION}:{self.glossary.digest}:{self.dense_text}:{side}"
         self.dense: DenseIndex | None = None
         self.lexical: LexicalIndex | None = None
         self._entries: dict[str, Entry] = {}
+        self._anchors: dict[str, frozenset[str]] = {}
         self._syncing = threading.Lock()
 
     # -- what goes into the indexes ----------------------------------------------------------
@@ -336,6 +343,7 @@ class Retriever:
             raise
         # Searches running meanwhile keep the indexes they hold; later ones see only new ones.
         self._entries, self.dense, self.lexical = by_id, dense, lexical
+        self._anchors = {}
         return report
 
     def _built_by_another_model(self, dense: DenseIndex) -> bool:
@@ -359,7 +367,10 @@ class Retriever:
         fresh: dict[str, np.ndarray] = dict(vectors or {})
         todo = [eid for eid in stale if eid not in fresh]
         if todo:
-            encoded = self.embedder.encode([texts[eid] for eid in todo])
+            encode = (
+                self.embedder.encode_queries if self.entries_as_queries else self.embedder.encode
+            )
+            encoded = encode([texts[eid] for eid in todo])
             fresh.update(zip(todo, encoded, strict=True))
         embedded, removed = dense.update(wanted, fresh)
 
@@ -441,68 +452,78 @@ class Retriever:
             content_tokens=len(set(tokens)),
             domain_terms=len(chinese) + len(matches),
             known=self._known(lexical, tokens),
-            unanchored=self._unanchored(
-                text, tokens, matches, chinese, lexical, lexical_hits, fused[:ANCHOR_HITS]
-            ),
+            unanchored=self._unanchored(text, lexical, fused[:ANCHOR_HITS]),
         )
         grounded = self.thresholds.grounded(signals)
         related = not grounded and self.thresholds.related(signals)
         return SearchResult(text, grounded, tuple(hits), signals, related)
 
-    def _defining(
-        self,
-        text: str,
-        tokens: list[str],
-        matches: list[str],
-        chinese: list[str],
-        lexical: LexicalIndex,
-    ) -> set[str]:
-        """The tokens that say what a query is about: the names it writes in Latin letters,
-        the field's terms (the glossary's, in either language) and the words no entry uses,
-        less those that are a typo of a word the bank has (quantizaton)."""
-        defining = {t for name in names(text) for t in self.tokenizer.tokens(name)}
-        for term in [*matches, *chinese]:
-            defining.update(self.tokenizer.tokens(term))
+    def _defining(self, text: str, lexical: LexicalIndex) -> dict[str, list[frozenset[str]]]:
+        """What a query is about, each with the token sets that would show an entry holds it:
+        the names it writes in Latin letters, the field's terms (the glossary's, in either
+        language, found in either), and the words no entry uses that are terms of art (subword,
+        门控) rather than everyday words (huge, 到底) or typos of the bank's words (quantizaton)."""
+        glossary, tokenize = self.glossary, self.tokenizer.tokens
+        defining: dict[str, list[frozenset[str]]] = {}
+
+        def add(label: str, *forms: str) -> None:
+            sets = [frozenset(tokenize(f)) for f in forms]
+            if sets and sets[0]:
+                defining.setdefault(label, [s for s in sets if s])
+
+        for name in names(text):
+            add(name.lower(), name, *glossary.to_chinese(name))
+        for english in glossary.english_matches(text):
+            add(english, english, *glossary.to_zh[english])
+        for chinese in glossary.chinese_matches(text):
+            add(chinese, chinese, *glossary.to_en[chinese])
         vocabulary = lexical.vocabulary()
-        # Words no entry uses say what the query is about when they are terms of art (subword,
-        # 门控), not everyday words (huge, 到底) or typos of the bank's words (quantizaton).
         for word in latin_words(text):
             token = stem(word)
-            if token in vocabulary or token in stop_words("en") or word in stop_words("en"):
+            if token in vocabulary or word in stop_words("en") or token in stop_words("en"):
                 continue
             if not everyday_english(word) and not _typo(token, vocabulary):
-                defining.add(token)
-        for token in set(tokens) - vocabulary:
+                add(token, word)
+        for token in set(tokenize(text)) - vocabulary:
             if CJK.search(token) and len(token) > 1 and not self.tokenizer.everyday_chinese(token):
-                defining.add(token)
+                add(token, token)
         return defining
 
-    def _unanchored(
-        self,
-        text: str,
-        tokens: list[str],
-        matches: list[str],
-        chinese: list[str],
-        lexical: LexicalIndex,
-        lexical_hits: list,
-        closest_ids: list[tuple[str, float]],
-    ) -> float:
-        """How much (IDF-weighted) of what the query names none of the closest entries holds."""
-        defining = self._defining(text, tokens, matches, chinese, lexical)
+    def _anchor(self, entry_id: str) -> frozenset[str]:
+        """The words that say what an entry is about: its title and question (and its key
+        points when ANCHOR_TEXT is "full"), with their terms in the other language."""
+        body = self._anchors.get(entry_id)
+        if body is None:
+            entry = self._entries.get(entry_id)
+            if entry is None:
+                return frozenset()
+            parts = [entry.title, entry.question]
+            if ANCHOR_TEXT == "full":
+                parts += entry.key_points
+            text = " ".join(parts)
+            extra = self.glossary.to_english(text) + self.glossary.to_chinese(text)
+            body = frozenset(self.tokenizer.tokens(text + " " + " ".join(extra)))
+            self._anchors[entry_id] = body
+        return body
+
+    def _unanchored(self, text: str, lexical: LexicalIndex, closest_ids: list) -> float:
+        """How much (IDF-weighted) of what the query names none of the closest entries is
+        about: a term counts as held in the share of its words the best of them holds
+        ("gradient checkpointing" is half held by an entry on activation checkpointing)."""
+        defining = self._defining(text, lexical)
         if not defining or not closest_ids:
             return 0.0
-        bodies = {h.entry_id: h.tokens for h in lexical_hits}
-        closest = []
-        for entry_id, _ in closest_ids:
-            body = bodies.get(entry_id)
-            if body is None:
-                entry = self._entries.get(entry_id)
-                body = frozenset(self.tokens_for_lexical(entry)) if entry else frozenset()
-            closest.append(body)
-        idf = lexical.idf(sorted(defining))
+        closest = [self._anchor(entry_id) for entry_id, _ in closest_ids]
+        idf = lexical.idf(sorted({t for forms in defining.values() for t in forms[0]}))
         unseen = lexical.unseen_idf()
-        weights = {t: idf.get(t) or unseen for t in defining}
-        missing = sum(w for t, w in weights.items() if not any(t in b for b in closest))
+        weights = {
+            label: max(idf.get(t) or unseen for t in forms[0]) for label, forms in defining.items()
+        }
+        missing = sum(
+            weights[label]
+            * (1 - max(len(form & body) / len(form) for form in forms for body in closest))
+            for label, forms in defining.items()
+        )
         return missing / sum(weights.values())
 
     @staticmethod

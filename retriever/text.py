@@ -115,9 +115,14 @@ _NAME = re.compile(
 )
 
 
+# A capitalised word after a lower-case one, mid-sentence: a proper name (Medusa, Mamba).
+_PROPER = re.compile(r"(?<=[a-z,] )([A-Z][a-z]+(?: [A-Z][a-z]+)*)\b")
+
+
 def names(text: str) -> list[str]:
-    """The named things a text mentions in Latin letters (acronyms, mixed case, compounds)."""
-    return _NAME.findall(text)
+    """The named things a text mentions in Latin letters (acronyms, mixed case, compounds,
+    capitalised words mid-sentence)."""
+    return _NAME.findall(text) + _PROPER.findall(text)
 
 
 def within_edits(a: str, b: str, limit: int) -> bool:

@@ -18,12 +18,14 @@ EVAL = Path(__file__).parent.parent / "eval"
 FROZEN = EVAL / "FROZEN.md"
 GRADING = {"dev": EVAL / "grading_dev.jsonl", "test": EVAL / "grading_test.jsonl"}
 COVERAGE = {"dev": EVAL / "coverage_dev.jsonl", "test": EVAL / "coverage_test.jsonl"}
-TEST_FILES = (GRADING["test"], COVERAGE["test"])
+GAPS_TEST = EVAL / "coverage_gaps_test.jsonl"
+TEST_FILES = (GRADING["test"], COVERAGE["test"], GAPS_TEST)
 
 GRADING_KEYS = {"source", "title", "lang", "kind", "good", "partial", "wrong"}
 GRADING_OPTIONAL = {"answer_lang"}
 COVERAGE_KEYS = {"query", "expect", "kind", "source", "title", "also"}
 COVERAGE_KINDS = {"paraphrase", "typo", "mixed", "colloquial", "related", "off-topic"}
+GAP_KEYS = {"query", "expect", "kind", "topic"}
 # A run of this many characters shared with the bank is a copied phrase, not a paraphrase.
 COPY_WINDOW = 40
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -81,7 +83,7 @@ def test_grading_items_have_the_schema(part):
 
 @pytest.mark.parametrize("part", ["dev", "test"])
 def test_coverage_queries_have_the_schema(part):
-    rows = _lines(COVERAGE[part])
+    rows = [r for r in _lines(COVERAGE[part]) if r["kind"] != "gap"]
     assert len(rows) >= 40
     for row in rows:
         assert row["query"].strip() and row["kind"] in COVERAGE_KINDS
@@ -134,9 +136,34 @@ def test_grading_parts_balance_languages_and_kinds(part):
     assert {i["answer_lang"] for i in items if "answer_lang" in i} == {"en", "zh"}
 
 
+def _gap_rows(path: Path) -> list[dict]:
+    return [r for r in _lines(path) if r["kind"] == "gap"]
+
+
+@pytest.mark.parametrize("path", [COVERAGE["dev"], GAPS_TEST], ids=lambda p: p.name)
+def test_gap_queries_have_the_schema_and_both_languages_per_topic(path):
+    rows = _gap_rows(path)
+    assert len(rows) >= 16
+    for row in rows:
+        assert set(row) == GAP_KEYS and row["expect"] == "gap" and row["query"].strip()
+    scripts: dict[str, set[bool]] = {}
+    for row in rows:
+        scripts.setdefault(row["topic"], set()).add(bool(CJK.search(row["query"])))
+    assert all(found == {True, False} for found in scripts.values()), scripts
+
+
+def test_the_gap_test_part_holds_only_gaps_and_shares_no_topic_or_query_with_dev():
+    test = _lines(GAPS_TEST)
+    assert all(r["kind"] == "gap" for r in test)
+    dev = _gap_rows(COVERAGE["dev"])
+    assert not {r["topic"] for r in dev} & {r["topic"] for r in test}
+    every = [" ".join(r["query"].lower().split()) for r in _lines(COVERAGE["dev"]) + test]
+    assert len(set(every)) == len(every)
+
+
 @pytest.mark.parametrize("part", ["dev", "test"])
 def test_coverage_parts_hold_every_kind_in_both_languages(part):
-    rows = _lines(COVERAGE[part])
+    rows = [r for r in _lines(COVERAGE[part]) if r["kind"] != "gap"]
     kinds = Counter(r["kind"] for r in rows)
     assert set(kinds) == COVERAGE_KINDS
     chinese = sum(1 for r in rows if CJK.search(r["query"]))
@@ -151,7 +178,7 @@ def test_no_text_of_the_sets_is_copied_from_the_starter_bank():
         " ".join(p.read_text(encoding="utf-8").split()) for p in sorted(STARTER_DIR.glob("*.md"))
     )
     copied = []
-    for path in [*GRADING.values(), *COVERAGE.values()]:
+    for path in [*GRADING.values(), *COVERAGE.values(), GAPS_TEST]:
         for row in _lines(path):
             for field in ("good", "partial", "wrong", "query"):
                 # Code must match the problem's signature, so only the prose is compared.
