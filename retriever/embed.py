@@ -217,7 +217,7 @@ class SentenceTransformerEmbedder(Embedder):
         prompts = getattr(self.model, "prompts", None) or {}
         query = prompts.get("query")
         passage = prompts.get("passage", prompts.get("document"))
-        if query is not None or passage is not None:
+        if query or passage:
             return query or "", passage or ""
         if "e5" in Path(self.name).name.lower().split("-"):
             return "query: ", "passage: "

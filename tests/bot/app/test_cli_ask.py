@@ -46,7 +46,7 @@ def tutor(data_dir: Path, monkeypatch, ingested):
 
 def test_ask_json_follows_the_contract(tutor):
     body = json.loads(
-        tutor("ask", "--json", "why normalise vectors before inner product search").stdout
+        tutor("ask", "--json", "how does a top-k filter cut the logits before sampling").stdout
     )
     assert set(body) == {"answer", "citations", "grounded", "mode", "coverage"}
     assert body["grounded"] is True and body["mode"] == "extractive"

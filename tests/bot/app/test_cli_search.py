@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from bot.app.cli import cli
-from retriever.embed import Embedder
+from retriever.embed import BundledE5
 from tests.conftest import BANK
 
 UNSET = ("TUTOR_HOME", "TUTOR_CONFIG", "TUTOR_EMBED_MODEL")
@@ -88,13 +91,13 @@ def test_search_json_follows_the_contract(tutor):
 
 def test_search_batch_reads_stdin_and_loads_the_model_once(tutor, monkeypatch):
     loads = []
-    real = Embedder._load
+    real = BundledE5._load
 
     def counting(self):
         loads.append(self.name)
         return real(self)
 
-    monkeypatch.setattr(Embedder, "_load", counting)
+    monkeypatch.setattr(BundledE5, "_load", counting)
     result = tutor("search", "--json", "-", input="向量为什么要归一化\n\nhow to boil an egg\n")
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["query"] for line in lines] == ["向量为什么要归一化", "", "how to boil an egg"]
@@ -132,15 +135,42 @@ def test_missing_index_says_how_to_rebuild(tutor, data_dir):
     assert "missing" in error_line(tutor("search", "top-k"))
 
 
-def test_index_built_with_another_model_is_refused(tutor, data_dir):
+def test_an_index_built_with_another_model_is_rebuilt_on_first_use_and_says_so(
+    tutor, data_dir, caplog
+):
     meta = data_dir / "index" / "meta.json"
     raw = json.loads(meta.read_text())
     raw["model"] = "some/other-model"
     meta.write_text(json.dumps(raw))
-    line = error_line(tutor("search", "top-k"))
-    assert "'some/other-model'" in line and "tutor index rebuild" in line
     status = json.loads(tutor("index", "status", "--json").stdout)
-    assert status["model_matches"] is False and status["rows"] == 15
+    assert status["model_matches"] is False
+    with caplog.at_level(logging.WARNING, logger="tutor.retriever"):
+        result = tutor("search", "--json", "top-k filter for logits")
+    assert result.exit_code == 0
+    said = [r.getMessage() for r in caplog.records if "some/other-model" in r.getMessage()]
+    assert len(said) == 1 and "rebuilding" in said[0]
+    caplog.clear()
+    assert json.loads(result.stdout)["results"][0]["title"] == "Top-k filter"
+    status = json.loads(tutor("index", "status", "--json").stdout)
+    assert status == {**status, "model": "multilingual-e5-small", "model_matches": True, "rows": 15}
+    with caplog.at_level(logging.WARNING, logger="tutor.retriever"):
+        tutor("search", "--json", "top-k filter for logits")
+    assert not [r for r in caplog.records if "rebuilding" in r.getMessage()]
+
+
+def test_search_never_imports_torch_with_the_bundled_embedder(tutor, data_dir):
+    program = (
+        "import sys\n"
+        "from bot.app.cli import main\n"
+        f"sys.argv = ['tutor', '--data-dir', {str(data_dir)!r}, 'search', '--json', 'kv cache']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('torch' in sys.modules, file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert json.loads(done.stdout)["results"], done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "False"
 
 
 def test_unloadable_embedding_model_is_one_line(tutor, monkeypatch, tmp_path):
