@@ -62,7 +62,7 @@ def evaluate(retriever: Retriever, items: list[Item], known: set[str]) -> dict:
     hit1 = hit5 = rr = 0.0
     cross = [0, 0]
     typo = [0, 0]
-    grounded_in = grounded_off = 0
+    grounded_in = grounded_off = related_in = refused_in = answered_off = 0
     misses = []
     signals: list[tuple[Signals, bool]] = []
     for item in in_bank:
@@ -79,15 +79,18 @@ def evaluate(retriever: Retriever, items: list[Item], known: set[str]) -> dict:
             typo[0] += rank is not None and rank <= 5
             typo[1] += 1
         grounded_in += result.grounded
+        related_in += result.coverage == "related"
+        refused_in += result.coverage == "off-topic"
         signals.append((result.signals, True))
         if rank is None or rank > 5 or not result.grounded:
-            misses.append({"query": item.query, "rank": rank, "grounded": result.grounded})
+            misses.append({"query": item.query, "rank": rank, "coverage": result.coverage})
     for item in off:
         result = retriever.search(item.query, 10)
         grounded_off += result.grounded
+        answered_off += result.coverage != "off-topic"
         signals.append((result.signals, False))
-        if result.grounded:
-            misses.append({"query": item.query, "offtopic_grounded": True})
+        if result.coverage != "off-topic":
+            misses.append({"query": item.query, "offtopic_answered_as": result.coverage})
     n = len(in_bank) or 1
     return {
         "queries": len(in_bank),
@@ -103,6 +106,11 @@ def evaluate(retriever: Retriever, items: list[Item], known: set[str]) -> dict:
             "in_bank_abstained": len(in_bank) - grounded_in,
             "offtopic_abstained": len(off) - grounded_off,
             "offtopic_grounded": grounded_off,
+            # The three-way decision the tutor answers by: a related question is answered from
+            # its closest entries (cited, said to be only near), a refused one not at all.
+            "in_bank_related": related_in,
+            "in_bank_refused": refused_in,
+            "offtopic_answered": answered_off,
         },
         "misses": misses,
         "_signals": signals,
