@@ -108,7 +108,7 @@ def bench_size(n: int, queries: int, embedder: Embedder, embed_limit: int, thres
             retriever.search(q, 5)
             total.append((time.perf_counter() - t0) * 1000)
             t0 = time.perf_counter()
-            embedder.encode([q])
+            embedder.encode_queries([q])
             embed.append((time.perf_counter() - t0) * 1000)
         retriever.close()
         store.close()
@@ -129,8 +129,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--embed-limit", type=int, default=2000)
     parser.add_argument("--ann-threshold", type=int, default=20_000)
+    parser.add_argument("--model", default="", help="embedding model (default: the bundled one)")
     args = parser.parse_args()
-    embedder = open_embedder()
+    embedder = open_embedder(args.model)
     results = [
         bench_size(n, args.queries, embedder, args.embed_limit, args.ann_threshold)
         for n in args.sizes

@@ -46,6 +46,7 @@ class LexicalIndex:
             self.db.commit()
             self._count: int | None = None
             self._vocab: frozenset[str] | None = None
+            self._initials: dict[str, tuple[str, ...]] | None = None
         except sqlite3.DatabaseError as exc:
             raise IndexCorrupt(
                 f"the lexical index {self.path} is damaged ({exc}); {REBUILD}"
@@ -75,6 +76,7 @@ class LexicalIndex:
             )
         self._count = None
         self._vocab = None
+        self._initials = None
 
     def count(self) -> int:
         """Rows in the table (counting an FTS5 table scans it, so the answer is kept)."""
@@ -104,6 +106,15 @@ class LexicalIndex:
             rows = self.db.execute("SELECT term FROM lexical_vocab").fetchall()
             self._vocab = frozenset(term for (term,) in rows)
         return self._vocab
+
+    def by_initial(self) -> dict[str, tuple[str, ...]]:
+        """The vocabulary grouped by first character (for looking up near spellings)."""
+        if self._initials is None:
+            groups: dict[str, list[str]] = {}
+            for term in self.vocabulary():
+                groups.setdefault(term[0], []).append(term)
+            self._initials = {k: tuple(v) for k, v in groups.items()}
+        return self._initials
 
     def unseen_idf(self) -> float:
         """The inverse document frequency of a token no entry has."""

@@ -482,7 +482,7 @@ class Retriever:
             token = stem(word)
             if token in vocabulary or word in stop_words("en") or token in stop_words("en"):
                 continue
-            if not everyday_english(word) and not _typo(token, vocabulary):
+            if not everyday_english(word) and not _typo(token, lexical):
                 add(token, word)
         for token in set(tokenize(text)) - vocabulary:
             if CJK.search(token) and len(token) > 1 and not self.tokenizer.everyday_chinese(token):
@@ -590,15 +590,13 @@ def calibration(model: str) -> dict:
     return dict(table.get(model, table["default"]))
 
 
-def _typo(token: str, vocabulary: frozenset[str]) -> bool:
+def _typo(token: str, lexical: LexicalIndex) -> bool:
     """Whether a word no entry uses is one edit (two for long words) from one the bank has, or
     starts with one of the bank's stems but for one edit (quantizaton: quantiz)."""
     if CJK.search(token) or len(token) < 4 or token.isdigit():
         return False
     limit = 1 if len(token) < 7 else 2
-    for word in vocabulary:
-        if word[0] != token[0]:
-            continue
+    for word in lexical.by_initial().get(token[0], ()):
         if abs(len(word) - len(token)) <= limit and within_edits(token, word, limit):
             return True
         if 5 <= len(word) < len(token) and within_edits(token[: len(word)], word, 1):

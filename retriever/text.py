@@ -28,9 +28,10 @@ def stop_words(lang: str) -> frozenset[str]:
 _local = threading.local()
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """Snowball (Porter 2) stem of a lower-case English word: monitoring → monitor, and a few
-    misspellings land on the same stem (distilation → distil)."""
+    misspellings land on the same stem (distilation → distil). Words recur: kept once known."""
     stemmer = getattr(_local, "stemmer", None)
     if stemmer is None:
         import snowballstemmer
