@@ -81,9 +81,9 @@ def measure(model: str, runs: int) -> dict:
         searches = [tutor(home, env, "search", "--json", QUERY) for _ in range(runs)]
         top = json.loads(searches[-1][1])["results"][0]["title"]
         listen_s, serve_kib = serve_rss_kib(home, env)
+    script = str(ROOT / "bench" / "search_latency.py")
     latency = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "search_latency.py"), "--sizes", "1000"]
-        + ["--queries", "100", "--model", model],
+        [sys.executable, script, "--sizes", "1000", "--queries", "100", "--model", model],
         cwd=ROOT,
         capture_output=True,
         text=True,
