@@ -27,7 +27,28 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def embedder():
-    """The bundled offline model, loaded once for the whole run."""
-    from retriever.embed import open_embedder
+    """The bundled offline model, loaded once for the whole run; many modules index the same
+    starter bank, so each text is embedded once per run (the vectors are the model's own)."""
+    import threading
 
-    return open_embedder()
+    import numpy as np
+
+    from retriever.embed import BundledE5
+
+    class Remembered(BundledE5):
+        def __init__(self) -> None:
+            super().__init__()
+            self._memo: dict[tuple[bool, str], np.ndarray] = {}
+            self._memo_lock = threading.Lock()
+
+        def _embed(self, texts: list[str], *, query: bool, batch_size: int) -> np.ndarray:
+            with self._memo_lock:
+                missing = [t for t in dict.fromkeys(texts) if (query, t) not in self._memo]
+            if missing:
+                fresh = super()._embed(missing, query=query, batch_size=batch_size)
+                with self._memo_lock:
+                    self._memo.update(((query, t), v) for t, v in zip(missing, fresh, strict=True))
+            with self._memo_lock:
+                return np.stack([self._memo[(query, t)] for t in texts])
+
+    return Remembered()
