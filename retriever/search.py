@@ -145,8 +145,8 @@ class Thresholds:
     def calibrated(cls, model: str) -> Thresholds:
         """The thresholds measured for a model (eval/retrieval.py --calibrate), or defaults."""
         values = calibration(model)
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
+        own = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in own})
 
     def margin(self, s: Signals) -> float:
         """How far past the nearest threshold the query is: >= 0 means grounded."""
