@@ -44,8 +44,6 @@ CANDIDATES = 50
 RRF_K = 60
 # The closest entries whose words may anchor a query's defining terms.
 ANCHOR_HITS = 3
-# What of an entry says what it is about: "title_question", or "full" (its key points too).
-ANCHOR_TEXT = "title_question"
 
 Fusion = Literal["rrf", "weighted_rrf", "scores", "dense_only", "lexical_only"]
 Coverage = Literal["covered", "related", "off-topic"]
@@ -276,11 +274,16 @@ class Retriever:
             return "", 1.0
         return readable, max(lost, self.embedder.blindness(readable))
 
-    def tokens_for_lexical(self, entry: Entry) -> list[str]:
-        """The tokens indexed for an entry: its words and its terms in the other language."""
-        text = " ".join([entry.title, entry.question, entry.section, *entry.key_points])
+    def bilingual_tokens(self, text: str) -> list[str]:
+        """A text's tokens and those of its terms in the other language."""
         extra = self.glossary.to_english(text) + self.glossary.to_chinese(text)
         return self.tokenizer.tokens(text + " " + " ".join(extra))
+
+    def tokens_for_lexical(self, entry: Entry) -> list[str]:
+        """The tokens indexed for an entry: its words and its terms in the other language."""
+        return self.bilingual_tokens(
+            " ".join([entry.title, entry.question, entry.section, *entry.key_points])
+        )
 
     def _text_hash(self, text: str) -> str:
         return hashlib.sha1(f"{self._salt}\n{text}".encode()).hexdigest()[:16]
@@ -323,13 +326,14 @@ class Retriever:
             self.index_dir, self.embedder.name, self.embedder.dim, self.ann_threshold
         )
         if load_existing and (dense.exists() or (entries and not create)):
-            if dense.exists() and self._built_by_another_model(dense):
+            built_by = read_meta(self.index_dir) if dense.exists() else None
+            if built_by is not None and (built_by.model, built_by.dim) != (dense.model, dense.dim):
                 # The old vectors cannot be compared with new queries: start again, all rows
                 # embedded by this model, and say so once (never search mismatched vectors).
                 log.warning(
                     "the search index was built with the embedding model %r; rebuilding it "
                     "with %r for %d entries",
-                    read_meta(self.index_dir).model,
+                    built_by.model,
                     self.embedder.name,
                     len(entries),
                 )
@@ -345,10 +349,6 @@ class Retriever:
         self._entries, self.dense, self.lexical = by_id, dense, lexical
         self._anchors = {}
         return report
-
-    def _built_by_another_model(self, dense: DenseIndex) -> bool:
-        meta = read_meta(self.index_dir)
-        return meta.model != dense.model or meta.dim != dense.dim
 
     def _catch_up(
         self,
@@ -452,13 +452,15 @@ class Retriever:
             content_tokens=len(set(tokens)),
             domain_terms=len(chinese) + len(matches),
             known=self._known(lexical, tokens),
-            unanchored=self._unanchored(text, lexical, fused[:ANCHOR_HITS]),
+            unanchored=self._unanchored(text, tokens, lexical, fused[:ANCHOR_HITS]),
         )
         grounded = self.thresholds.grounded(signals)
         related = not grounded and self.thresholds.related(signals)
         return SearchResult(text, grounded, tuple(hits), signals, related)
 
-    def _defining(self, text: str, lexical: LexicalIndex) -> dict[str, list[frozenset[str]]]:
+    def _defining(
+        self, text: str, lexical: LexicalIndex, tokens: list[str] | None = None
+    ) -> dict[str, list[frozenset[str]]]:
         """What a query is about, each with the token sets that would show an entry holds it:
         the names it writes in Latin letters, the field's terms (the glossary's, in either
         language, found in either), and the words no entry uses that are terms of art (subword,
@@ -484,33 +486,30 @@ class Retriever:
                 continue
             if not everyday_english(word) and not _typo(token, lexical):
                 add(token, word)
-        for token in set(tokenize(text)) - vocabulary:
+        for token in set(tokenize(text) if tokens is None else tokens) - vocabulary:
             if CJK.search(token) and len(token) > 1 and not self.tokenizer.everyday_chinese(token):
                 add(token, token)
         return defining
 
     def _anchor(self, entry_id: str) -> frozenset[str]:
-        """The words that say what an entry is about: its title and question (and its key
-        points when ANCHOR_TEXT is "full"), with their terms in the other language."""
+        """The words that say what an entry is about: its title and question, with their
+        terms in the other language (key points name too much in passing: docs/retrieval.md)."""
         body = self._anchors.get(entry_id)
         if body is None:
             entry = self._entries.get(entry_id)
             if entry is None:
                 return frozenset()
-            parts = [entry.title, entry.question]
-            if ANCHOR_TEXT == "full":
-                parts += entry.key_points
-            text = " ".join(parts)
-            extra = self.glossary.to_english(text) + self.glossary.to_chinese(text)
-            body = frozenset(self.tokenizer.tokens(text + " " + " ".join(extra)))
+            body = frozenset(self.bilingual_tokens(f"{entry.title} {entry.question}"))
             self._anchors[entry_id] = body
         return body
 
-    def _unanchored(self, text: str, lexical: LexicalIndex, closest_ids: list) -> float:
+    def _unanchored(
+        self, text: str, tokens: list[str], lexical: LexicalIndex, closest_ids: list
+    ) -> float:
         """How much (IDF-weighted) of what the query names none of the closest entries is
         about: a term counts as held in the share of its words the best of them holds
         ("gradient checkpointing" is half held by an entry on activation checkpointing)."""
-        defining = self._defining(text, lexical)
+        defining = self._defining(text, lexical, tokens)
         if not defining or not closest_ids:
             return 0.0
         closest = [self._anchor(entry_id) for entry_id, _ in closest_ids]
