@@ -29,7 +29,7 @@ class Glossary:
             self._phrases.setdefault(tuple(english_words(en)), en)
         self._longest = max((len(p) for p in self._phrases), default=1)
         chinese = sorted(self.to_en, key=len, reverse=True)
-        self._zh = re.compile("|".join(re.escape(t) for t in chinese))
+        self._zh = re.compile("|".join(_whole(t) for t in chinese))
 
     @classmethod
     def load(cls, path: Path = GLOSSARY_FILE) -> Glossary:
@@ -82,3 +82,14 @@ class Glossary:
         for english in self.english_matches(text):
             out.extend(t for t in self.to_zh[english] if t not in out)
         return out
+
+
+def _whole(term: str) -> str:
+    """A pattern for a Chinese-side term; a Latin edge ("LoRA", "KV 缓存") only at a word's edge,
+    so "rag" is not found in "average" nor "tpu" in "output"."""
+    pattern = re.escape(term)
+    if term[:1].isascii() and term[:1].isalnum():
+        pattern = r"(?<![a-z0-9])" + pattern
+    if term[-1:].isascii() and term[-1:].isalnum():
+        pattern += r"(?![a-z0-9])"
+    return pattern

@@ -37,7 +37,7 @@ from retriever.text import (
 )
 
 # Bump when the text given to either index changes, so every entry is indexed again.
-TEXT_VERSION = 1
+TEXT_VERSION = 2  # 2: a Latin glossary term is found only as a whole word
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 log = logging.getLogger("tutor.retriever")
 CANDIDATES = 50

@@ -211,31 +211,51 @@ def ask(obj: Context, question: tuple[str, ...], as_json: bool) -> None:
 @click.pass_obj
 @friendly
 def grade(obj: Context, entry_id: str, answer: tuple[str, ...], as_json: bool) -> None:
-    """Grade a free-text answer to one entry as /quiz does; - reads the answer from stdin."""
+    """Grade an answer to one entry as /quiz does (a coding answer's code is run in the sandbox:
+    with the problem's tests, or to see that it runs); - reads the answer from stdin."""
     import asyncio
 
-    from bot.app.wiring import load_backend
+    from bot.app.wiring import build_runner, load_backend
+    from bot.tutoring.assessing import NoSandbox, assess
+    from bot.tutoring.code_tests import extract_code
     from bot.tutoring.grading import MAX_ANSWER_CHARS, Grader, OfflineGrader
+    from runner.result import RunResult
 
     text = " ".join(answer)
     if text == "-":
         text = sys.stdin.read()
     if not text.strip():
         raise click.UsageError("give the answer to grade, or - to read it from stdin")
-    if len(text) > MAX_ANSWER_CHARS:
-        click.echo(f"warning: answer of {len(text)} characters cut to {MAX_ANSWER_CHARS}", err=True)
     with obj.bank(open_index=False) as (store, retriever):
         entry = store.entry(entry_id)
         if entry is None:
             raise TutorError(f"no entry {entry_id!r}; `tutor bank list` shows the ids")
+        if entry.kind == "coding":
+            text = extract_code(text)
+            if not text.strip():
+                raise click.UsageError(f"entry {entry_id} is a coding problem: give the code")
+        elif len(text) > MAX_ANSWER_CHARS:
+            warn(f"answer of {len(text)} characters cut to {MAX_ANSWER_CHARS}")
         retriever.open()
         backend = load_backend(obj.settings, warn=warn)
         grader = Grader(OfflineGrader(retriever), backend, route=obj.settings.judge_route)
-        result = asyncio.run(grader.grade(entry, text))
+        runner = build_runner(obj.settings, warm=False) if entry.kind == "coding" else None
+
+        async def run(code: str) -> RunResult:
+            assert runner is not None
+            return await asyncio.to_thread(runner.run, code, "python")
+
+        try:
+            result = asyncio.run(assess(grader, entry, text, run if runner else None))
+        except NoSandbox as exc:
+            raise TutorError(str(exc)) from None
+    assert result is not None  # this process's own sandbox is never busy
     if as_json:
         print_json(result.as_json())
         return
     click.echo(f"score {result.score}/100 ({result.mode})")
+    if result.ran is not None:
+        click.echo("  ran cleanly" if result.ran else f"  did not run cleanly: {result.why}")
     for point in result.covered:
         click.echo(f"  covered: {point}")
     for point in result.missed:

@@ -13,19 +13,15 @@ from datetime import UTC, datetime
 
 from bot.core.commands import Parsed
 from bot.core.conversation import Incoming, Outbox, Place, Reply, attached_code
+from bot.core.errors import TutorError
 from bot.core.parts import Handler, Parts
-from bot.core.running import run_code
+from bot.core.running import sandbox_run
 from bot.llm.base import GenerationError
 from bot.texts import messages
 from bot.tutoring import interview as rules
-from bot.tutoring.code_tests import (
-    Verdict,
-    expected_tests,
-    extract_code,
-    new_marker,
-    program,
-    read_verdict,
-)
+from bot.tutoring.assessing import NoSandbox, assess
+from bot.tutoring.code_rubric import rubric_entry
+from bot.tutoring.code_tests import extract_code
 from bot.tutoring.grading import label
 from bot.tutoring.spacing import rating_for
 from knowledge.entry import Entry
@@ -243,27 +239,32 @@ class Interviews(Parts):
             return
         text = text[: self.limits.max_answer_chars]
         tested = entry.kind == "coding" and bool(entry.tests.strip())
-        if tested:
-            code = extract_code(text) or attached_code(message.attachments)[0]
-            if not code.strip():
+        against = entry
+        if item.state == "follow_up" and not tested:
+            against = rules.point_entry(entry, item.follow_up_point, item.follow_up)
+        elif entry.kind == "coding":
+            text = extract_code(text) or attached_code(message.attachments)[0]
+            if not text.strip():
                 await out.send(Reply(messages.need_code(lang), kind="error"))
                 return
-            verdict = await self._interview_test(entry, message, code, lang, out)
-            if verdict is None:
-                return
-            score, answer, mode = verdict.score, code, "tests"
-            failed = [o.name for o in verdict.outcomes if not o.passed]
-            covered = [o.name for o in verdict.outcomes if o.passed]
-            missed = failed or ([verdict.error[:200]] if verdict.error else [])
+        try:
+            graded = await assess(
+                self.grader, against, text, sandbox_run(self.runs, message, lang, out)
+            )
+        except NoSandbox as exc:
+            raise TutorError(str(exc)) from None
+        if graded is None:
+            return  # the sandbox is busy: the user was told and can answer again
+        score, answer, mode = graded.score, graded.answer, graded.mode
+        covered, missed = list(graded.covered), list(graded.missed)
+        if graded.grade is None:
+            failed = (
+                [o.name for o in graded.verdict.outcomes if not o.passed] if graded.verdict else []
+            )
             point = f"`{failed[0]}`" if failed else (missed[0] if missed else "")
         else:
-            against = entry
-            if item.state == "follow_up":
-                against = rules.point_entry(entry, item.follow_up_point, item.follow_up)
-            grade = await self.grader.grade(against, text)
-            score, answer, mode = grade.score, text, grade.mode
-            covered, missed = list(grade.covered), list(grade.missed)
-            point = rules.missed_point(entry, grade)
+            graded_against = rubric_entry(against) if against.kind == "coding" else against
+            point = rules.missed_point(graded_against, graded.grade)
         try:
             if item.state == "asked" and point:
                 await self._interview_follow_up(
@@ -301,17 +302,6 @@ class Interviews(Parts):
         await self._interview_next(
             after, lang, out, messages.interview_noted(lang, rules.score_text(total))
         )
-
-    async def _interview_test(
-        self, entry: Entry, message: Incoming, code: str, lang: messages.Lang, out: Outbox
-    ) -> Verdict | None:
-        marker = new_marker()
-        result = await run_code(
-            self.runs, message.user_key, program(code, entry.tests, marker), "python", lang, out
-        )
-        if result is None:
-            return None
-        return read_verdict(result, marker, expected_tests(entry.tests))
 
     async def _interview_follow_up(
         self,

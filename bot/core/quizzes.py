@@ -10,13 +10,14 @@ from datetime import UTC, datetime
 
 from bot.core.commands import Parsed
 from bot.core.conversation import Button, Incoming, Outbox, Reply, attached_code
+from bot.core.errors import TutorError
 from bot.core.parts import Parts
 from bot.core.reports import progress_chart
-from bot.core.running import run_code
+from bot.core.running import sandbox_run
 from bot.texts import messages
 from bot.tutoring.answering import language_of
-from bot.tutoring.code_rubric import rubric_entry, run_problem, runs_cleanly, untested_score
-from bot.tutoring.code_tests import expected_tests, extract_code, new_marker, program, read_verdict
+from bot.tutoring.assessing import Assessment, NoSandbox, assess
+from bot.tutoring.code_tests import Verdict, extract_code
 from bot.tutoring.grading import Grade, key_points, label
 from bot.tutoring.quiz import parse_request
 from bot.tutoring.spacing import RATINGS, rating_for
@@ -122,39 +123,40 @@ class Quizzes(Parts):
         if entry is None:
             return
         lang = "zh" if entry.language == "zh" and language_of(text) == "zh" else lang
-        if entry.kind == "coding":
-            await self._judge_code(quiz, entry, message, text, lang, out)
-            return
         notice = ""
-        if len(text) > self.limits.max_answer_chars:
+        if entry.kind == "coding":
+            text = extract_code(text) or attached_code(message.attachments)[0]
+            if not text.strip():
+                await out.send(Reply(messages.need_code(lang), kind="error"))
+                return
+        elif len(text) > self.limits.max_answer_chars:
             notice = messages.cut_notice(lang, len(text), self.limits.max_answer_chars) + "\n\n"
             text = text[: self.limits.max_answer_chars]
-        grade = await self.grader.grade(entry, text)
-        await self._rubric_graded(quiz, entry, grade, grade.score, text, notice, lang, out)
+        try:
+            graded = await assess(
+                self.grader, entry, text, sandbox_run(self.runs, message, lang, out)
+            )
+        except NoSandbox as exc:
+            raise TutorError(str(exc)) from None
+        if graded is None:
+            return  # the sandbox is busy: the user was told, the quiz stays open to retry
+        if graded.verdict is not None:
+            await self._tests_graded(quiz, entry, graded.verdict, graded.answer, lang, out)
+            return
+        if entry.kind == "coding":
+            notice = messages.untested_code_note(lang, graded.ran, graded.why) + "\n\n"
+        await self._rubric_graded(quiz, entry, graded, notice, lang, out)
 
-    async def _judge_code(
+    async def _tests_graded(
         self,
         quiz: Quiz,
         entry: Entry,
-        message: Incoming,
-        text: str,
+        verdict: Verdict,
+        code: str,
         lang: messages.Lang,
         out: Outbox,
     ) -> None:
-        code = extract_code(text) or attached_code(message.attachments)[0]
-        if not code.strip():
-            await out.send(Reply(messages.need_code(lang), kind="error"))
-            return
-        if not entry.tests.strip():
-            await self._judge_untested(quiz, entry, message, code, lang, out)
-            return
-        marker = new_marker()
-        result = await run_code(
-            self.runs, message.user_key, program(code, entry.tests, marker), "python", lang, out
-        )
-        if result is None:
-            return
-        verdict = read_verdict(result, marker, expected_tests(entry.tests))
+        """Record a coding answer judged by the problem's tests and reply with each test."""
         penalty = min(verdict.score, HINT_PENALTY * quiz.hints)
         score = verdict.score - penalty
         review = await self._record_review(quiz, "answered", score, "tests", None, code, lang, out)
@@ -174,56 +176,31 @@ class Quizzes(Parts):
         )
         await self._send_graded(quiz, review, body, lang, out)
 
-    # -- coding problems without tests: the rubric plus a run -------------------------------
-
-    async def _judge_untested(
-        self,
-        quiz: Quiz,
-        entry: Entry,
-        message: Incoming,
-        code: str,
-        lang: messages.Lang,
-        out: Outbox,
-    ) -> None:
-        ran: bool | None = None
-        why = ""
-        if self.runs is not None:
-            result = await run_code(self.runs, message.user_key, code, "python", lang, out)
-            if result is None:
-                return  # the sandbox is busy: the user was told, the quiz stays open to retry
-            ran = runs_cleanly(result)
-            why = "" if ran else run_problem(result)
-        grade = await self.grader.grade(rubric_entry(entry), code)
-        note = messages.untested_code_note(lang, ran, why) + "\n\n"
-        total = untested_score(grade.score, ran)
-        await self._rubric_graded(quiz, entry, grade, total, code, note, lang, out)
-
     async def _rubric_graded(
         self,
         quiz: Quiz,
         entry: Entry,
-        grade: Grade,
-        total: int,
-        answer: str,
+        graded: Assessment,
         note: str,
         lang: messages.Lang,
         out: Outbox,
     ) -> None:
         """Record a rubric grade (less the hints' penalty) and reply with it, the reference and
         the ratings to choose from; `note` goes first."""
-        penalty = min(total, HINT_PENALTY * quiz.hints)
-        score = total - penalty
+        grade = graded.grade
+        penalty = min(graded.score, HINT_PENALTY * quiz.hints)
+        score = graded.score - penalty
         review = await self._record_review(
-            quiz, "answered", score, grade.mode, grade, answer, lang, out
+            quiz, "answered", score, graded.mode, grade, graded.answer, lang, out
         )
         if review is None:
             return
         body = messages.grade_reply(
             lang,
             score,
-            list(grade.covered),
-            list(grade.missed),
-            grade.feedback,
+            list(graded.covered),
+            list(graded.missed),
+            graded.feedback,
             penalty,
             _reference(entry),
             self._due_in(lang, review),

@@ -10,6 +10,7 @@ from bot.core.conversation import Attachment, Incoming, Outbox, Reply, attached_
 from bot.core.errors import TutorError
 from bot.core.parts import Parts
 from bot.texts import messages
+from bot.tutoring.assessing import Run
 from bot.tutoring.fences import fences
 from runner.dispatch import RunQueue
 from runner.errors import RunnerBusy
@@ -77,6 +78,20 @@ async def run_code(
     except RunnerBusy as exc:
         await out.send(Reply(messages.run_busy(lang, str(exc)), kind="error"))
         return None
+
+
+def sandbox_run(
+    runs: RunQueue[Runner] | None, message: Incoming, lang: messages.Lang, out: Outbox
+) -> Run | None:
+    """How a message's Python code runs in the sandbox to be graded (None: no sandbox here); a
+    busy sandbox tells the user and runs nothing."""
+    if runs is None:
+        return None
+
+    async def run(code: str) -> RunResult | None:
+        return await run_code(runs, message.user_key, code, "python", lang, out)
+
+    return run
 
 
 def snippet(text: str) -> tuple[str, str]:

@@ -13,13 +13,17 @@ import asyncio
 import random
 
 from bot.core.commands import Parsed
-from bot.core.conversation import Incoming, Outbox, Place, Reply
+from bot.core.conversation import Incoming, Outbox, Place, Reply, attached_code
 from bot.core.courier import Courier
+from bot.core.errors import TutorError
 from bot.core.localtime import parse_time, parse_zone
 from bot.core.parts import Parts
+from bot.core.running import sandbox_run
 from bot.core.scheduler import Clock, Scheduler
 from bot.core.studyjobs import DailyJob, ReminderJob
 from bot.texts import messages
+from bot.tutoring.assessing import NoSandbox, assess
+from bot.tutoring.code_tests import extract_code
 from knowledge.entry import Entry
 from knowledge.progress import QuizClosed
 from knowledge.studybook import AlreadyAnswered, DailyPost, StudyBook
@@ -237,11 +241,23 @@ class Study(Parts):
         if entry is None:
             await out.send(Reply(messages.entry_gone(lang), kind="error", private=True))
             return
+        if entry.kind == "coding":
+            text = extract_code(text) or attached_code(message.attachments)[0]
+            if not text.strip():
+                await out.send(Reply(messages.need_code(lang), kind="error", private=True))
+                return
         text = text[: self.limits.max_answer_chars]
-        grade = await self.grader.grade(entry, text)
+        try:
+            graded = await assess(
+                self.grader, entry, text, sandbox_run(self.runs, message, lang, out)
+            )
+        except NoSandbox as exc:
+            raise TutorError(str(exc)) from None
+        if graded is None:
+            return  # the sandbox is busy: the user was told and can answer again
         try:
             await asyncio.to_thread(
-                book.add_answer, post.id, message.user_key, grade.score, list(grade.missed)
+                book.add_answer, post.id, message.user_key, graded.score, list(graded.missed)
             )
         except AlreadyAnswered:
             await out.send(Reply(messages.daily_already(lang), kind="error", private=True))
@@ -256,21 +272,23 @@ class Study(Parts):
         )
         try:
             review = await self._record_review(  # type: ignore[attr-defined]
-                quiz, "answered", grade.score, grade.mode, grade, text, lang, out
+                quiz, "answered", graded.score, graded.mode, graded.grade, graded.answer, lang, out
             )
         except QuizClosed:
             review = None
         due = self._due_in(lang, review) if review is not None else ""  # type: ignore[attr-defined]
         body = messages.grade_reply(
             lang,
-            grade.score,
-            list(grade.covered),
-            list(grade.missed),
-            grade.feedback,
+            graded.score,
+            list(graded.covered),
+            list(graded.missed),
+            graded.feedback,
             0,
             messages.daily_reference_later(lang),
             due,
         )
+        if entry.kind == "coding" and graded.verdict is None:
+            body = messages.untested_code_note(lang, graded.ran, graded.why) + "\n\n" + body
         await out.send(Reply(body, kind="grade", private=True))
 
 

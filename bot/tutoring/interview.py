@@ -136,8 +136,14 @@ def clean_follow_up(text: str) -> str:
 
 def point_entry(entry: Entry, point: str, follow_up: str) -> Entry:
     """An entry whose only key point is the one a follow-up asks about: its answer is graded
-    against that point alone."""
-    return replace(entry, question=follow_up or entry.question, key_points=(point,), answer=point)
+    against that point alone, as prose (a follow-up on a coding problem asks about an idea)."""
+    return replace(
+        entry,
+        question=follow_up or entry.question,
+        key_points=(point,),
+        answer=point,
+        kind="concept",
+    )
 
 
 @dataclass(frozen=True)

@@ -102,8 +102,9 @@ def test_grade_json_follows_the_contract(home):
     )
     assert good.exit_code == 0, good.output
     body = json.loads(good.stdout)
-    assert set(body) == {"score", "covered", "missed", "mode", "contradicted"}
+    assert set(body) == {"score", "covered", "missed", "mode", "contradicted", "by", "ran"}
     assert body["mode"] == "offline" and 0 <= body["score"] <= 100
+    assert (body["by"], body["ran"]) == ("rubric", None)
     assert body["covered"] and all(isinstance(p, str) for p in body["covered"])
     wrong = in_process(
         home,
@@ -115,6 +116,30 @@ def test_grade_json_follows_the_contract(home):
         stdin="It is about the order of GPUs in the rack.",
     )
     assert json.loads(wrong.stdout)["score"] < body["score"]
+
+
+def test_grade_runs_a_coding_answer_against_the_problems_tests_as_quiz_does(home):
+    entry = entry_id(home, "Reciprocal rank fusion")
+    solution = (
+        "def reciprocal_rank_fusion(rankings, k=60):\n"
+        "    scores = {}\n"
+        "    for ranking in rankings:\n"
+        "        for rank, doc in enumerate(ranking, start=1):\n"
+        "            scores[doc] = scores.get(doc, 0.0) + 1.0 / (k + rank)\n"
+        "    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))\n"
+    )
+    passed = json.loads(
+        in_process(home, "grade", "--json", "--entry", entry, "-", stdin=solution).stdout
+    )
+    assert (passed["by"], passed["score"], passed["missed"]) == ("tests", 100, [])
+    assert passed["covered"]  # the tests it passed, by name
+    broken = solution.replace("-kv[1], kv[0]", "kv[1], kv[0]")
+    failed = json.loads(
+        in_process(home, "grade", "--json", "--entry", entry, "-", stdin=broken).stdout
+    )
+    assert failed["by"] == "tests" and failed["score"] < 60 and failed["missed"]
+    prose = in_process(home, "grade", "--entry", entry, "it fuses rankings")
+    assert prose.exit_code == 2 and "is a coding problem: give the code" in prose.stderr
 
 
 def test_grade_unknown_entry_is_one_line(home):

@@ -140,6 +140,25 @@ def test_cancel_stops_generation_early(tiny_model):
     assert 0 < tokens < 300
 
 
+@pytest.fixture(scope="module")
+def tiny_gguf(tiny_model, tmp_path_factory) -> Path:
+    """The tiny model written as one .gguf file, as a user names a downloaded model."""
+    from tests.bot.llm.tiny_gguf import write_gguf
+
+    return write_gguf(tiny_model, tmp_path_factory.mktemp("gguf") / "tiny-qwen2.gguf")
+
+
+@pytest.mark.parametrize("batch", [0, 2])
+def test_a_gguf_file_loads_and_answers_as_its_folder_does(tiny_model, tiny_gguf, batch):
+    from_file = TransformersBackend(str(tiny_gguf), device="cpu", batch=batch)
+    from_folder = TransformersBackend(str(tiny_model), device="cpu", batch=batch)
+    chunks = asyncio.run(collect(from_file, max_new_tokens=16))
+    assert chunks and "".join(chunks) == "".join(
+        asyncio.run(collect(from_folder, max_new_tokens=16))
+    )
+    assert (from_file.scheduler is not None) is (batch > 0)
+
+
 def test_missing_model_path_is_a_clear_error(tmp_path):
     backend = TransformersBackend(str(tmp_path / "no-such-model"))
     with pytest.raises(GenerationError, match="does not exist"):
