@@ -47,6 +47,8 @@ COVERED = 0.5
 _SENTENCE = re.compile(r"(?<=[。！？；!?;])|(?<=[.])\s+|\n+")
 _FENCED = re.compile(r"```.*?(?:```|$)", re.S)
 _LABEL = re.compile(r"^([^:：]{1,40})[:：]\s*\S")
+# A top-level definition in a piece of code: its kind, name and (for a function) parameters.
+_DEFINES = re.compile(r"^(?:async\s+)?(def|class)\s+([A-Za-z_]\w*)\s*(\([^)]*\))?")
 
 # Offline weights; docs/grading.md measures them. A model's cosines have their own range (e5's
 # unrelated sentences sit near 0.8, MiniLM's near 0.25), so where meaning starts counting (the
@@ -94,11 +96,36 @@ def key_points(entry: Entry) -> list[str]:
 
 
 def label(point: str) -> str:
-    """A key point's short name: its bold label when it has one, else its start."""
+    """A key point's short name: its bold label when it has one, a piece of code by what it
+    defines (or the intent its first line states), else its start."""
+    if looks_like_code(point):
+        return code_label(point)
     match = _LABEL.match(point)
     if match:
         return match.group(1).strip()
     return point if len(point) <= 60 else point[:57].rstrip() + "…"
+
+
+def code_label(code: str) -> str:
+    """A reference solution named as a learner reads it in a list of missed points: the first
+    thing it defines (`class LearningRateScheduler`, `def top_k(logits, k)`), else the comment
+    or the line that opens it, never a cut run of code."""
+    lines = [line.rstrip() for line in code.strip().strip("`").splitlines() if line.strip()]
+    defines = [m for m in (_DEFINES.match(line) for line in lines) if m]
+    if defines:
+        first = defines[0]
+        head = f"{first.group(1)} {first.group(2)}{first.group(3) or ''}"
+        head = head if len(head) <= 60 else f"{first.group(1)} {first.group(2)}(…)"
+        more = " …" if len(defines) > 1 else ""
+        return f"`{head}`{more}"
+    comment = next((ln.strip() for ln in lines if ln.strip().startswith("#")), "")
+    if comment.lstrip("# ").strip():
+        return comment.lstrip("# ").strip()[:60]
+    first_line = next(
+        (ln.strip() for ln in lines if not ln.strip().startswith(("import ", "from "))),
+        lines[0].strip() if lines else "",
+    )
+    return f"`{first_line[:57]}…`" if len(first_line) > 60 else f"`{first_line}`"
 
 
 def split_sentences(text: str) -> list[str]:

@@ -80,6 +80,33 @@ def test_labels_are_the_bold_names_of_key_points():
     assert label("x" * 80).endswith("…")
 
 
+def test_a_code_point_is_named_by_what_it_defines_never_cut_mid_line():
+    scheduler = (
+        "import numpy as np\n\n\nclass WarmupScheduler:\n    def __init__(self, base_lr):\n"
+        "        self.base_lr = base_lr\n\n    def lr(self, step):\n        return self.base_lr\n"
+    )
+    assert label(scheduler) == "`class WarmupScheduler`"
+    two = "def top_k(logits, k):\n    return logits\n\n\ndef top_p(logits, p):\n    return logits\n"
+    assert label(two) == "`def top_k(logits, k)` …"
+    script = "import numpy as np\nweights = np.ones(4) / 4\nprint(weights.sum())\n"
+    assert label(script) == "`weights = np.ones(4) / 4`"
+    commented = "# scale scores by the square root of d\nimport math\ns = q @ k.T / math.sqrt(d)\n"
+    assert label(commented) == "scale scores by the square root of d"
+    for code in (scheduler, two, script, commented):
+        assert "\n" not in label(code)
+
+
+def test_a_missed_reference_solution_is_listed_by_its_name(offline):
+    grader, store = offline
+    problem = next(e for e in store.entries() if e.kind == "coding" and e.solution)
+    from bot.tutoring.code_rubric import rubric_entry
+
+    grade = grader.grade(rubric_entry(problem), "def unrelated():\n    return 42\n")
+    named = [m for m in grade.missed if m.startswith("`")]
+    assert named and all("\n" not in m and len(m) <= 70 for m in grade.missed)
+    assert any(m.startswith(("`def ", "`class ")) for m in named)
+
+
 # The judge's verdict, its score and the blend: tests/bot/tutoring/test_rubric.py.
 
 
