@@ -179,7 +179,7 @@ def ask(obj: Context, question: tuple[str, ...], as_json: bool) -> None:
     """Answer a question from the bank, with citations, streaming it to the terminal."""
     import asyncio
 
-    from bot.app.wiring import load_backend
+    from bot.app.wiring import answer_check, load_backend
     from bot.tutoring.answering import AnswerEngine
 
     text = " ".join(question).strip()
@@ -187,7 +187,7 @@ def ask(obj: Context, question: tuple[str, ...], as_json: bool) -> None:
         raise click.UsageError("ask a question, e.g. tutor ask what is knowledge distillation")
     with obj.bank() as (_, retriever):
         backend = load_backend(obj.settings, warn=warn)
-        engine = AnswerEngine(retriever, backend)
+        engine = AnswerEngine(retriever, backend, check=answer_check(obj.settings, retriever))
         stream = None if as_json else (lambda chunk: click.echo(chunk, nl=False))
         result = asyncio.run(
             engine.answer(text, on_text=stream, max_new_tokens=obj.settings.llm_max_new_tokens)

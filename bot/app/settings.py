@@ -132,6 +132,13 @@ class Settings(BaseSettings):
         default_factory=list,
         description='Text that ends an answer (not shown), as a JSON list, e.g. ["\\nUser:"].',
     )
+    answer_check: bool = Field(
+        default=True,
+        description="Check each model answer against the bank before it is kept: in the "
+        "asker's language, no contradiction, the key points of the entry that answers the "
+        "question; a failing answer gets the bank's key points added or instead "
+        "(docs/answers.md).",
+    )
     judge_route: Literal["json", "labels"] = Field(
         default="json",
         description="How the grading judge answers: json (the model writes its verdict; any "

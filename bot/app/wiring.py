@@ -11,6 +11,7 @@ from bot.llm.base import Sampling
 if TYPE_CHECKING:
     from bot.core.tutor import Tutor
     from bot.llm.base import Backend
+    from bot.tutoring.answer_check import AnswerCheck
     from knowledge.store import Store
     from retriever.search import Retriever
     from runner.protocol import Runner
@@ -72,6 +73,14 @@ def build_backend(settings: Settings) -> Backend | None:
     from bot.llm.hf import TransformersBackend
 
     return TransformersBackend(resolve_model(settings.llm_model), batch=settings.llm_batch)
+
+
+def answer_check(settings: Settings, retriever: Retriever) -> AnswerCheck | None:
+    """The check every model answer passes before it is kept (None when switched off)."""
+    from bot.tutoring.answer_check import AnswerCheck
+    from bot.tutoring.grading import OfflineGrader
+
+    return AnswerCheck(OfflineGrader(retriever)) if settings.answer_check else None
 
 
 def answer_sampling(settings: Settings) -> Sampling:
@@ -142,6 +151,7 @@ def build_tutor(settings: Settings, *, warn: Any = None, rate_limited: bool = Tr
             backend,
             max_generating=max(4, settings.llm_batch),
             sampling=answer_sampling(settings),
+            check=answer_check(settings, retriever),
         ),
         grader=Grader(OfflineGrader(retriever), backend, route=settings.judge_route),
         runs=runs,

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import inspect
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,26 @@ if TYPE_CHECKING:
     from bot.llm.scheduler import BatchScheduler
 
 log = logging.getLogger("tutor.llm")
+
+
+@contextlib.contextmanager
+def _quiet_progress() -> Iterator[None]:
+    """No progress bar on the terminal while a .gguf file is converted at load: transformers
+    draws it with tqdm directly, outside its own progress-bar switch."""
+    try:
+        from transformers import modeling_gguf_pytorch_utils as gguf_loading
+    except ImportError:  # another transformers layout: a bar is noise, not an error
+        yield
+        return
+    drawn = getattr(gguf_loading, "tqdm", None)
+    if drawn is None:
+        yield
+        return
+    gguf_loading.tqdm = functools.partial(drawn, disable=True)
+    try:
+        yield
+    finally:
+        gguf_loading.tqdm = drawn
 
 
 class TransformersBackend:
@@ -70,8 +92,9 @@ class TransformersBackend:
                     )
                 if not Path(source).exists() and not _cached(source):
                     _reach_hub(self.name)
-                tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-                model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **kwargs)
+                with _quiet_progress():  # a .gguf's conversion draws its own progress bar
+                    tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+                    model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **kwargs)
                 model.to(device).eval()
             except GenerationError:
                 raise

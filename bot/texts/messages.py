@@ -57,6 +57,31 @@ TEXTS = MappingProxyType(
             zh="语言模型响应超时，先给出题库中的要点",
         ),
         "sources": T(en="Sources: {ids}", zh="来源: {ids}"),
+        "bank_points_intro": T(
+            en="Here are the key points from the bank:", zh="以下是题库中的要点："
+        ),
+        "checking_answer": T(
+            en="_Checking this answer against the bank…_", zh="_正在对照题库核对这个回答…_"
+        ),
+        "check.language": T(
+            en="the model answered in the wrong language", zh="模型没有用提问的语言回答"
+        ),
+        "check.contradicts": T(
+            en="the model's answer contradicts the bank's entry [{id}]",
+            zh="模型的回答与题库条目 [{id}] 相矛盾",
+        ),
+        "check.thin": T(
+            en="the model's answer left out most of what the bank's entry [{id}] says",
+            zh="模型的回答漏掉了题库条目 [{id}] 的大部分要点",
+        ),
+        "check.replaced": T(
+            en="{why}, so here are the bank's own key points instead",
+            zh="{why}，以下改为题库自己的要点",
+        ),
+        "check.added": T(
+            en="**Also in the bank** [{id}] (the answer above leaves these out):",
+            zh="**题库中还有这些要点** [{id}]（上面的回答没有提到）：",
+        ),
         # -- help and plain replies ----------------------------------------------------------
         "help.head": T(
             en="**Interview tutor**: ask a question and I answer from the bank, citing it. "
@@ -710,6 +735,27 @@ def model_busy(lang: Lang) -> str:
 def model_slow(lang: Lang) -> str:
     """Why an answer came from the bank's key points: the model took too long."""
     return say(lang, "model_slow")
+
+
+def bank_points_intro(lang: Lang) -> str:
+    """The first line of an answer made of the bank's key points while a model is loaded."""
+    return say(lang, "bank_points_intro")
+
+
+def checking_answer(lang: Lang) -> str:
+    """What a streamed model answer ends with while it is checked against the bank."""
+    return say(lang, "checking_answer")
+
+
+def check_replaced(lang: Lang, reason: str, entry_id: str) -> str:
+    """Why a model's answer was replaced by the bank's key points."""
+    why = say(lang, f"check.{reason}", id=entry_id)
+    return say(lang, "check.replaced", why=why)
+
+
+def check_added(lang: Lang, entry_id: str) -> str:
+    """The line above the key points a model's answer left out, added under it."""
+    return say(lang, "check.added", id=entry_id)
 
 
 def sources_line(lang: Lang, ids: list[str]) -> str:

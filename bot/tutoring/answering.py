@@ -20,6 +20,7 @@ from knowledge.entry import Entry
 from retriever.text import cjk_ratio
 
 if TYPE_CHECKING:
+    from bot.tutoring.answer_check import AnswerCheck
     from retriever.search import Coverage
 
 Mode = Literal["llm", "extractive"]
@@ -38,6 +39,7 @@ class Answer:
     mode: Mode
     notice: str = ""
     coverage: Coverage = "covered"
+    checked: str = ""  # the self-check's verdict on a model answer: kept, added or replaced
 
     def as_json(self) -> dict[str, object]:
         """The contract's object."""
@@ -178,10 +180,11 @@ def _unmarked(prose: str) -> str:
     return _OPENING_SOURCE.sub(r"[\1]", "\n".join(lines))
 
 
-def extractive(question: str, sources: list[Entry]) -> str:
-    """An answer from the best entries' key points and code, cited, without a model."""
+def extractive(question: str, sources: list[Entry], *, model_loaded: bool = False) -> str:
+    """An answer from the best entries' key points and code, cited, without a model's words."""
     lang = language_of(question)
-    lines = [messages.extractive_intro(lang), ""]
+    intro = messages.bank_points_intro(lang) if model_loaded else messages.extractive_intro(lang)
+    lines = [intro, ""]
     for entry in sources[:2]:
         lines.append(f"**{entry.title}** [{entry.id}]")
         points = entry.key_points or (entry.answer,)
@@ -205,10 +208,13 @@ class AnswerEngine:
         max_waiting: int = 16,
         timeout_s: float = 120.0,
         sampling: Sampling = GREEDY,
+        check: AnswerCheck | None = None,
     ) -> None:
         self.retriever = retriever
         self.backend = backend
         self.sampling = sampling
+        self.check = check
+        self.checked: dict[str, int] = {"kept": 0, "added": 0, "replaced": 0}
         self.k = k
         self.timeout_s = timeout_s
         self.max_waiting = max_waiting
@@ -302,9 +308,31 @@ class AnswerEngine:
         finally:
             self._admitted -= 1
         text, cited = check_citations(without_prompt("".join(chunks)), sources)
+        verdict = ""
+        if self.check is not None and sources:
+            if on_text:
+                on_text("\n\n" + messages.checking_answer(lang))
+            checked = await asyncio.to_thread(self.check.check, question, text, sources)
+            verdict = checked.verdict
+            self.checked[verdict] += 1
+            if checked.verdict == "replaced":
+                # A stream that cannot be replaced (a terminal) shows what follows as well.
+                why = messages.check_replaced(lang, checked.reason, checked.entry.id)
+                if on_text:
+                    on_text("\n\n")
+                answer = self._extractive(question, sources, on_text, why)
+                return dataclasses.replace(answer, checked="replaced")
+            if checked.verdict == "added":
+                points = "\n".join(f"- {p}" for p in checked.missed)
+                added = f"{messages.check_added(lang, checked.entry.id)}\n{points}"
+                if on_text:
+                    on_text("\n\n" + added)
+                text = f"{text}\n\n{added}"
+                if checked.entry.id not in cited:
+                    cited.append(checked.entry.id)
         if not cited:
             text = f"{text}\n\n{messages.sources_line(lang, [e.id for e in sources])}"
-        return Answer(text, tuple(cited or [e.id for e in sources]), True, "llm")
+        return Answer(text, tuple(cited or [e.id for e in sources]), True, "llm", checked=verdict)
 
     @property
     def admitted(self) -> int:
@@ -318,7 +346,7 @@ class AnswerEngine:
         on_text: Callable[[str], None] | None,
         notice: str,
     ) -> Answer:
-        text = extractive(question, sources)
+        text = extractive(question, sources, model_loaded=self.backend is not None)
         if on_text:
             on_text(text)
         cited = [e.id for e in sources[:2]]

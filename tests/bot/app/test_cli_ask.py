@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.app.cli import cli
+from tests.bot.llm.test_backends import tiny_gguf, tiny_model  # noqa: F401  (fixtures)
 from tests.conftest import BANK
 
 UNSET = ("TUTOR_HOME", "TUTOR_CONFIG", "TUTOR_EMBED_MODEL", "TUTOR_LLM_URL")
@@ -70,3 +71,23 @@ def test_unloadable_model_warns_and_answers_from_the_bank(tutor, monkeypatch, tm
 
 def test_ask_without_a_question_is_a_usage_error(tutor):
     assert tutor("ask").exit_code == 2
+
+
+def test_a_gguf_model_loads_and_its_answer_is_checked_against_the_bank(
+    tutor,
+    monkeypatch,
+    tiny_gguf,  # noqa: F811
+):
+    # A random tiny model writes noise: the check replaces it with the bank's key points.
+    monkeypatch.setenv("TUTOR_LLM_MODEL", str(tiny_gguf))
+    monkeypatch.setenv("TUTOR_LLM_MAX_NEW_TOKENS", "16")
+    checked = tutor("ask", "--json", "how does a top-k filter cut the logits before sampling")
+    assert "cannot load" not in checked.stderr and "Converting" not in checked.stderr
+    assert "here are the bank's own key points instead" in checked.stderr
+    body = json.loads(checked.stdout)
+    assert body["mode"] == "extractive" and body["grounded"] and body["citations"]
+    assert "Here are the key points from the bank" in body["answer"]
+    # Switched off, the model's own words go out as they are.
+    monkeypatch.setenv("TUTOR_ANSWER_CHECK", "false")
+    unchecked = json.loads(tutor("ask", "--json", "how does a top-k filter cut the logits").stdout)
+    assert unchecked["mode"] == "llm" and unchecked["citations"]

@@ -142,10 +142,12 @@ def test_cancel_stops_generation_early(tiny_model):
 
 @pytest.fixture(scope="module")
 def tiny_gguf(tiny_model, tmp_path_factory) -> Path:
-    """The tiny model written as one .gguf file, as a user names a downloaded model."""
+    """The tiny model written as one .gguf file, as a user names a downloaded model, declaring
+    a context long enough for the tutor's prompts."""
     from tests.bot.llm.tiny_gguf import write_gguf
 
-    return write_gguf(tiny_model, tmp_path_factory.mktemp("gguf") / "tiny-qwen2.gguf")
+    target = tmp_path_factory.mktemp("gguf") / "tiny-qwen2.gguf"
+    return write_gguf(tiny_model, target, context=8192)
 
 
 @pytest.mark.parametrize("batch", [0, 2])

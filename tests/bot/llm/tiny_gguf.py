@@ -10,8 +10,9 @@ from pathlib import Path
 CONTROL, NORMAL = 3, 1  # gguf token types
 
 
-def write_gguf(folder: Path, target: Path) -> Path:
-    """The model in `folder` as the single file `target`, loadable with `gguf_file=`."""
+def write_gguf(folder: Path, target: Path, *, context: int | None = None) -> Path:
+    """The model in `folder` as the single file `target`, loadable with `gguf_file=`;
+    `context` overrides the context length it declares."""
     import gguf
     import numpy as np
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -22,7 +23,7 @@ def write_gguf(folder: Path, target: Path) -> Path:
     rope = getattr(config, "rope_parameters", None) or {}
     writer = gguf.GGUFWriter(str(target), "qwen2")
     writer.add_name("tiny qwen2")
-    writer.add_context_length(config.max_position_embeddings)
+    writer.add_context_length(context or config.max_position_embeddings)
     writer.add_embedding_length(config.hidden_size)
     writer.add_block_count(config.num_hidden_layers)
     writer.add_feed_forward_length(config.intermediate_size)
