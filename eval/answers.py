@@ -16,6 +16,15 @@ Per query, through the product's own AnswerEngine over the starter bank (offline
   entry's key points, beside the same score of the extractive answer (the bank's key points
   quoted) as the ceiling an answer built from the bank reaches on this measure.
 
+Each row keeps the model's own text, so the figures are computed twice from the same
+generations: **with the check** (`bot/tutoring/answer_check.py`: what the product sends, through
+the engine's own `settle`) and **without** it. Beside substance: the share of answers that
+contradict an entry they cite (the offline grader's contradiction cues, on the answer's own
+words: the bank's key points it quotes are left out), and the share that carry their sources
+(every citation shown as [id]). The check's verdicts are counted (kept / added / replaced).
+`--thin` / `--keep` replay the check with other thresholds (dev part only: that is how they
+were chosen).
+
 Replies are appended to `--raw` as they come (a long run resumes; `--replay` recomputes the
 figures without the model). A measuring instrument: nothing here is a dependency of the tutor.
 """
@@ -37,13 +46,20 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.tutoring.answering import AnswerEngine, extractive, language_of  # noqa: E402
+from bot.tutoring.answer_check import KEEP, THIN, AnswerCheck  # noqa: E402
+from bot.tutoring.answering import (  # noqa: E402
+    AnswerEngine,
+    check_citations,
+    extractive,
+    language_of,
+    without_prompt,
+)
 from bot.tutoring.grading import OfflineGrader  # noqa: E402
 from bot.tutoring.rubric import judge_key  # noqa: E402
 from eval.coverage import PARTS, load  # noqa: E402
 from eval.starter import read_jsonl, share, starter_bank  # noqa: E402
-from knowledge.entry import Entry  # noqa: E402
 
+VERDICTS = ("kept", "added", "replaced")
 _MARK = re.compile(r"\[([0-9a-f]{6,16}|\d{1,2})\]")
 _SOURCE = re.compile(r'<source n="\d+" id="([^"]+)">')
 
@@ -104,15 +120,12 @@ async def answer_all(
     recording.load()
     print(f"loaded {model} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     try:
-        with starter_bank() as (store, retriever):
-            grader = OfflineGrader(retriever)
+        with starter_bank() as (_, retriever):
             engine = AnswerEngine(retriever, recording, timeout_s=3600)
-            by_key = {(e.source, e.title): e for e in store.entries()}
             for item in items:
                 if item["query"] in done:
                     continue
-                expected = by_key.get((item.get("source"), item.get("title")))
-                row = await _measured(engine, recording, grader, item, expected, max_new_tokens)
+                row = await _measured(engine, recording, item, max_new_tokens)
                 with raw.open("a", encoding="utf-8") as out:
                     out.write(json.dumps(row, ensure_ascii=False) + "\n")
                 print(f"{item['query'][:50]}: {row['seconds']} s", file=sys.stderr)
@@ -121,14 +134,10 @@ async def answer_all(
 
 
 async def _measured(
-    engine: AnswerEngine,
-    recording: Recording,
-    grader: OfflineGrader,
-    item: dict,
-    expected: Entry | None,
-    max_new_tokens: int,
+    engine: AnswerEngine, recording: Recording, item: dict, max_new_tokens: int
 ) -> dict:
-    """One query asked through the engine, and what is measured of its reply."""
+    """One query asked through the engine (without the check: the check is replayed on the
+    model's recorded text by `scored`), and what is kept of its reply."""
     calls = recording.calls
     began = time.perf_counter()
     reply = await engine.answer(item["query"], max_new_tokens=max_new_tokens)
@@ -139,22 +148,67 @@ async def _measured(
         "query": item["query"],
         "kind": item["kind"],
         "expect": item["expect"],
+        "source": item.get("source"),
+        "title": item.get("title"),
         "coverage": reply.coverage,
         "mode": reply.mode,
         "asked_model": asked,
         "marks": n_marks,
         "valid_marks": n_valid,
+        "sources": recording.sources if asked else [],
+        "model_text": recording.text if asked else "",
         "cited": list(reply.citations),
         "lang": language_of(item["query"]),
-        "answer_lang": language_of(body(reply.answer)),
-        "substance": grader.grade(expected, reply.answer).score if expected else None,
-        "extractive_substance": (
-            grader.grade(expected, extractive(item["query"], [expected])).score
-            if expected
-            else None
-        ),
         "answer": reply.answer,
         "seconds": round(seconds, 1),
+    }
+
+
+def scored(rows: list[dict], thin: int = THIN, keep: int = KEEP) -> list[dict]:
+    """Each recorded model answer as the learner gets it with the check and without it (both
+    through the engine's own code), measured against the expected entry and its citations."""
+    out = []
+    with starter_bank() as (store, retriever):
+        grader = OfflineGrader(retriever)
+        engine = AnswerEngine(retriever, None, check=AnswerCheck(grader, thin=thin, keep=keep))
+        engine.backend = object()  # a model answered these: its fallbacks say so
+        by_key = {(e.source, e.title): e for e in store.entries()}
+        for row in rows:
+            expected = by_key.get((row.get("source"), row.get("title")))
+            row = {**row, "expected_found": expected is not None}
+            if row["asked_model"] and row["mode"] == "llm":
+                sources = [e for e in map(store.entry, row["sources"]) if e is not None]
+                question = row["query"]
+                text, cited = check_citations(without_prompt(row["model_text"]), sources)
+                plain = engine.settle(question, text, cited, sources, None)
+                checked = engine.check.check(question, text, sources)  # type: ignore[union-attr]
+                final = engine.settle(question, text, cited, sources, checked)
+                for name, answer in (("unchecked", plain), ("checked", final)):
+                    row[name] = _figures_of(grader, store, question, answer, expected)
+                row["verdict"] = checked.verdict
+                row["reason"] = checked.reason
+                row["extractive_substance"] = (
+                    grader.grade(expected, extractive(question, [expected])).score
+                    if expected
+                    else None
+                )
+            out.append(row)
+    return out
+
+
+def _figures_of(grader: OfflineGrader, store: Any, question: str, answer: Any, expected) -> dict:
+    cited = [e for e in map(store.entry, answer.citations) if e is not None]
+    # The bank's own key points, quoted, are no claim of the model's: the grader's cues read
+    # one entry's points against another's (docs/answers.md), so the model's words are checked.
+    quoted = {f"- {p}" for e in cited for p in e.key_points}
+    own = "\n".join(line for line in answer.answer.splitlines() if line.strip() not in quoted)
+    return {
+        "substance": grader.grade(expected, answer.answer).score if expected else None,
+        "contradicts_cited": any(grader.grade(e, own).contradicted for e in cited),
+        "answer_lang": language_of(body(answer.answer)),
+        "carries_sources": bool(answer.citations)
+        and all(f"[{c}]" in answer.answer for c in answer.citations),
+        "mode": answer.mode,
     }
 
 
@@ -163,14 +217,14 @@ def _mean(values: list[float]) -> float | None:
 
 
 def figures(rows: list[dict]) -> dict[str, Any]:
-    """The answer-quality figures over recorded rows."""
+    """The answer-quality figures over scored rows: the decisions, what the model did, and
+    the answers as sent with the check beside the same answers without it."""
     answerable = [r for r in rows if r["expect"] != "off-topic"]
     off = [r for r in rows if r["expect"] == "off-topic"]
     by_model = [r for r in rows if r["asked_model"]]
     llm = [r for r in by_model if r["mode"] == "llm"]
     marks_all = sum(r["marks"] for r in llm)
-    substance = [r for r in llm if r["substance"] is not None]
-    return {
+    report: dict[str, Any] = {
         "queries": len(rows),
         "answerable_answered": share(
             sum(r["coverage"] != "off-topic" for r in answerable), len(answerable)
@@ -180,17 +234,27 @@ def figures(rows: list[dict]) -> dict[str, Any]:
         ),
         "model_answers": len(llm),
         "model_failed_to_extractive": len(by_model) - len(llm),
-        "cites": share(sum(r["marks"] > 0 for r in llm), len(llm)),
+        "model_cites": share(sum(r["marks"] > 0 for r in llm), len(llm)),
         "invented_citation_share": share(marks_all - sum(r["valid_marks"] for r in llm), marks_all),
-        "asker_language": share(sum(r["answer_lang"] == r["lang"] for r in llm), len(llm)),
-        "asker_language_zh": share(
-            sum(r["answer_lang"] == "zh" for r in llm if r["lang"] == "zh"),
-            sum(r["lang"] == "zh" for r in llm),
+        "verdicts": {
+            v: sum(r.get("verdict") == v for r in llm) for v in ("kept", "added", "replaced")
+        },
+        "extractive_substance": _mean(
+            [r["extractive_substance"] for r in llm if r.get("extractive_substance") is not None]
         ),
-        "substance": _mean([r["substance"] for r in substance]),
-        "extractive_substance": _mean([r["extractive_substance"] for r in substance]),
         "seconds_per_model_answer": _mean([r["seconds"] for r in llm]),
     }
+    for name in ("unchecked", "checked"):
+        got = [r[name] for r in llm if name in r]
+        report[name] = {
+            "substance": _mean([g["substance"] for g in got if g["substance"] is not None]),
+            "contradicts_cited": share(sum(g["contradicts_cited"] for g in got), len(got)),
+            "asker_language": share(
+                sum(g["answer_lang"] == r["lang"] for r, g in zip(llm, got, strict=True)), len(got)
+            ),
+            "carries_sources": share(sum(g["carries_sources"] for g in got), len(got)),
+        }
+    return report
 
 
 def main() -> None:
@@ -202,6 +266,8 @@ def main() -> None:
     parser.add_argument("--replay", action="store_true", help="figures from --raw, no model")
     parser.add_argument("--limit", type=int, help="only the first N queries of the part")
     parser.add_argument("--max-new-tokens", type=int, default=256)
+    parser.add_argument("--thin", type=int, default=THIN, help="replay the check: THIN")
+    parser.add_argument("--keep", type=int, default=KEEP, help="replay the check: KEEP")
     args = parser.parse_args()
     model = str(Path(args.model) / args.gguf_file) if args.gguf_file else args.model
     name = judge_key(model)  # a hub name as is, a local path by its last part
@@ -210,8 +276,11 @@ def main() -> None:
     if not args.replay:
         asyncio.run(answer_all(model, items, raw, args.max_new_tokens))
     wanted = {i["query"] for i in items}
-    rows = [r for r in read_jsonl(raw) if r["query"] in wanted]
+    if args.part == "test" and (args.thin, args.keep) != (THIN, KEEP):
+        parser.error("the check's thresholds are chosen on the dev part, never on test")
+    rows = scored([r for r in read_jsonl(raw) if r["query"] in wanted], args.thin, args.keep)
     report = {"model": name, "part": args.part, "date": date.today().isoformat(), "of": len(items)}
+    report["check"] = {"thin": args.thin, "keep": args.keep}
     report.update(figures(rows))
     print(json.dumps(report, ensure_ascii=False))
 

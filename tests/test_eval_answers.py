@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from eval.answers import answer_all, body, figures, load, marks
+from eval.answers import answer_all, body, figures, load, marks, scored
 from eval.starter import read_jsonl
 from tests.bot.conftest import Scripted
 
@@ -31,15 +31,30 @@ def test_each_query_is_answered_through_the_engine_and_measured(tmp_path):
     assert answered["asked_model"] and answered["mode"] == "llm"
     assert answered["coverage"] in ("covered", "related")
     assert (answered["marks"], answered["valid_marks"]) == (2, 1)  # [9] names no source
-    assert answered["answer_lang"] == "en" and answered["substance"] is not None
-    assert 0 <= answered["substance"] <= answered["extractive_substance"] <= 100
+    assert answered["model_text"].startswith("The cache keeps") and answered["sources"]
     assert refused["coverage"] == "off-topic" and not refused["asked_model"]
 
-    got = figures(list(rows.values()))
+    # Scored twice from the same text: as sent without the check, and with it (an English
+    # answer to a Chinese question: the bank's key points go out instead).
+    by_query = {r["query"]: r for r in scored(list(rows.values()))}
+    one = by_query[covered["query"]]
+    assert answered["lang"] == "zh"
+    assert (one["verdict"], one["reason"]) == ("replaced", "language")
+    assert one["unchecked"]["mode"] == "llm" and one["checked"]["mode"] == "extractive"
+    assert one["unchecked"]["substance"] < one["checked"]["substance"]
+    assert one["checked"]["substance"] <= one["extractive_substance"] + 5
+    assert one["checked"]["carries_sources"] and one["checked"]["answer_lang"] == "zh"
+    assert one["unchecked"]["answer_lang"] == "en"
+    assert "checked" not in by_query[off["query"]]
+
+    got = figures(list(by_query.values()))
     assert got["invented_citation_share"] == 0.5
-    assert got["cites"] == 1.0 and got["model_answers"] == 1
+    assert got["model_cites"] == 1.0 and got["model_answers"] == 1
     assert got["off_topic_refused_without_model"] == 1.0
     assert got["answerable_answered"] == 1.0
+    assert got["verdicts"] == {"kept": 0, "added": 0, "replaced": 1}
+    assert got["checked"]["substance"] > got["unchecked"]["substance"]
+    assert got["checked"]["contradicts_cited"] == 0.0
 
     # a rerun resumes: nothing is asked again
     asyncio.run(answer_all("scripted", [covered, off], raw, 64, backend=model))

@@ -20,7 +20,7 @@ from knowledge.entry import Entry
 from retriever.text import cjk_ratio
 
 if TYPE_CHECKING:
-    from bot.tutoring.answer_check import AnswerCheck
+    from bot.tutoring.answer_check import AnswerCheck, Checked
     from retriever.search import Coverage
 
 Mode = Literal["llm", "extractive"]
@@ -308,15 +308,30 @@ class AnswerEngine:
         finally:
             self._admitted -= 1
         text, cited = check_citations(without_prompt("".join(chunks)), sources)
-        verdict = ""
+        checked = None
         if self.check is not None and sources:
             if on_text:
                 on_text("\n\n" + messages.checking_answer(lang))
             checked = await asyncio.to_thread(self.check.check, question, text, sources)
-            verdict = checked.verdict
-            self.checked[verdict] += 1
+        return self.settle(question, text, cited, sources, checked, on_text)
+
+    def settle(
+        self,
+        question: str,
+        text: str,
+        cited: list[str],
+        sources: list[Entry],
+        checked: Checked | None,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Answer:
+        """The model's answer (its citations checked) as the learner gets it, after the check's
+        verdict: kept, the missed key points added under it, or the bank's key points instead.
+        A stream that cannot be replaced (a terminal) is sent what follows as well."""
+        lang = language_of(question)
+        cited = list(cited)
+        if checked is not None:
+            self.checked[checked.verdict] += 1
             if checked.verdict == "replaced":
-                # A stream that cannot be replaced (a terminal) shows what follows as well.
                 why = messages.check_replaced(lang, checked.reason, checked.entry.id)
                 if on_text:
                     on_text("\n\n")
@@ -332,6 +347,7 @@ class AnswerEngine:
                     cited.append(checked.entry.id)
         if not cited:
             text = f"{text}\n\n{messages.sources_line(lang, [e.id for e in sources])}"
+        verdict = checked.verdict if checked is not None else ""
         return Answer(text, tuple(cited or [e.id for e in sources]), True, "llm", checked=verdict)
 
     @property
