@@ -121,9 +121,7 @@ class TransformersBackend:
             eos = tokenizer.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
         limit = getattr(model.config, "max_position_embeddings", self.max_len) or self.max_len
-        slots, max_len = self.batch, min(limit, self.max_len)
-        if str(self.device).startswith("cuda"):
-            slots, max_len = _fitting_cache(model, slots, max_len)
+        slots, max_len = _fitting_cache(model, self.batch, min(limit, self.max_len))
         step = ModelStep(model, slots=slots, max_len=max_len)
         log.info(
             "KV cache: %d chats of %d tokens, %.2f GiB",
@@ -394,28 +392,35 @@ class Detokenizer:
 
 
 def _fitting_cache(model: Any, most: int, max_len: int) -> tuple[int, int]:
-    """Slots and length of the KV cache that fit in the GPU's free memory, now that the
-    weights are loaded (at most `most` slots of `max_len`)."""
+    """Slots and length of the KV cache that fit, now that the weights are loaded (at most
+    `most` slots of `max_len`): on a GPU in its free memory; on a CPU in a share of the memory
+    available, with no more chats than its cores can serve."""
     import torch
 
-    from bot.llm.kv_cache import cache_plan
+    from bot.llm.kv_cache import available_memory, cache_plan, cores, cpu_cache_plan
 
     config = model.config
     heads = config.num_attention_heads
-    free, _ = torch.cuda.mem_get_info(next(model.parameters()).device)
-    slots, length = cache_plan(
-        free,
-        most=most,
-        max_len=max_len,
-        layers=config.num_hidden_layers,
-        kv_heads=getattr(config, "num_key_value_heads", None) or heads,
-        head_dim=getattr(config, "head_dim", None) or config.hidden_size // heads,
-        dtype_bytes=next(model.parameters()).element_size(),
-    )
+    device = next(model.parameters()).device
+    shape = {
+        "layers": config.num_hidden_layers,
+        "kv_heads": getattr(config, "num_key_value_heads", None) or heads,
+        "head_dim": getattr(config, "head_dim", None) or config.hidden_size // heads,
+        "dtype_bytes": next(model.parameters()).element_size(),
+    }
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        slots, length = cache_plan(free, most=most, max_len=max_len, **shape)
+        where = "GPU"
+    else:
+        slots, length = cpu_cache_plan(
+            available_memory(), cores(), most=most, max_len=max_len, **shape
+        )
+        where = "available"
     if slots < 1:
         raise GenerationError(
-            "not enough free GPU memory for the language model's KV cache; "
-            "free the GPU or choose a smaller TUTOR_LLM_MODEL"
+            f"not enough free {where} memory for the language model's KV cache; "
+            "free some or choose a smaller TUTOR_LLM_MODEL"
         )
     return slots, length
 

@@ -7,6 +7,7 @@ memory is allocated while serving.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import torch
@@ -34,6 +35,50 @@ def cache_plan(
         return slots, max_len
     positions = budget // per_position
     return (1, positions) if positions >= 256 else (0, 0)
+
+
+# On a CPU the cache gets this share of the memory available (the rest is the weights' working
+# room, the process and the machine's other work), and at most this many chats decode together
+# per core: a CPU writes a few tokens a second, so slots beyond that only hold memory.
+CPU_CACHE_SHARE = 0.25
+CPU_CHATS_PER_CORE = 2
+
+
+def available_memory() -> int:
+    """Bytes of memory this machine can still give (MemAvailable), 0 when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return 0
+
+
+def cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def cpu_cache_plan(
+    available: int, n_cores: int, *, most: int, max_len: int, **shape: int
+) -> tuple[int, int]:
+    """`cache_plan` on a CPU: chats decoded together from the cores, memory from what is
+    available."""
+    return cache_plan(
+        available,
+        most=min(most, CPU_CHATS_PER_CORE * max(1, n_cores)),
+        max_len=max_len,
+        share=CPU_CACHE_SHARE,
+        **shape,
+    )
 
 
 class SlotKVCache:

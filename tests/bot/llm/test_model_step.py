@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from bot.llm.base import GenerationError
-from bot.llm.kv_cache import SlotKVCache, cache_plan
+from bot.llm.kv_cache import SlotKVCache, available_memory, cache_plan, cores, cpu_cache_plan
 from bot.llm.model_step import ModelStep
 from tests.bot.llm.test_backends import tiny_model  # noqa: F401  (fixture)
 
@@ -132,3 +132,27 @@ def test_the_cache_is_sized_from_free_memory_not_a_fixed_shape():
         layers=2, slots=3, kv_heads=2, max_len=8, head_dim=4, device="cpu", dtype=torch.float32
     )
     assert cache.bytes == 2 * 2 * 3 * 2 * 8 * 4 * 4
+
+
+def test_on_a_cpu_the_cache_follows_the_cores_and_the_memory_available():
+    # Qwen2.5-1.5B in float32 on a CPU: 57,344 bytes a position, 235 MB a 4k chat.
+    shape = dict(layers=28, kv_heads=2, head_dim=128, dtype_bytes=4)
+    gib = 2**30
+    # 32 chats asked for: 2 cores serve 4 at once, whatever the memory.
+    assert cpu_cache_plan(100 * gib, 2, most=32, max_len=4096, **shape) == (4, 4096)
+    assert cpu_cache_plan(100 * gib, 64, most=32, max_len=4096, **shape) == (32, 4096)
+    # A quarter of what is available: 2 GiB available holds 2 chats of 4k, not 8.
+    assert cpu_cache_plan(2 * gib, 4, most=32, max_len=4096, **shape) == (2, 4096)
+    assert cpu_cache_plan(20 * 2**20, 4, most=32, max_len=4096, **shape) == (0, 0)
+    assert available_memory() > 0 and cores() >= 1
+
+
+def test_the_backend_on_a_cpu_sizes_its_cache_from_the_machine(tiny_model, monkeypatch):  # noqa: F811
+    from bot.llm import kv_cache
+    from bot.llm.hf import TransformersBackend
+
+    monkeypatch.setattr(kv_cache, "cores", lambda: 2)
+    backend = TransformersBackend(str(tiny_model), device="cpu", batch=32)
+    backend.load()
+    assert backend.scheduler is not None
+    assert backend.scheduler.step.cache.slots == 4  # 2 chats per core, not the 32 asked for
