@@ -805,6 +805,23 @@ def slack_body(raw: bytes, content_type: str) -> str | None:
     return text if form.get("command") or form.get("ssl_check") == ["1"] else None
 
 
+def _read_as_a_form(bolt_request: Any, text: str) -> None:
+    """Bolt reads any form body holding the word "payload" as an interaction's payload, so a
+    slash command asking about one ("/ask what is the payload of …") would reach no listener:
+    a form with no `payload` field is given to Bolt as the fields it holds. Bolt's signature
+    check still reads the raw body, which is left as received."""
+    if "payload" not in text:
+        return
+    fields = dict(urllib.parse.parse_qsl(text, keep_blank_values=True))
+    if "payload" in fields:
+        return
+    from slack_bolt.context.async_context import AsyncBoltContext
+    from slack_bolt.request.async_internals import build_async_context
+
+    bolt_request.body = fields
+    bolt_request.context = build_async_context(AsyncBoltContext({}), fields)
+
+
 def _json_object(text: str) -> bool:
     try:
         return isinstance(json.loads(text), dict)
@@ -841,6 +858,8 @@ async def start_http(app: Any, host: str, port: int, path: str = "/slack/events"
         bolt_request = AsyncBoltRequest(
             body=text, query=request.query_string, headers=dict(request.headers)
         )
+        if request.content_type == "application/x-www-form-urlencoded":
+            _read_as_a_form(bolt_request, text)
         return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
     def refuse(status: int, why: str, *args: Any) -> web.Response:

@@ -165,3 +165,12 @@ def test_the_signature_check_agrees_with_slack_sdk():
     assert not signed(SECRET, body.encode() + b" ", headers)
     assert not signed("another-secret", body.encode(), headers)
     assert not signed(SECRET, body.encode(), headers, now=int(stamp) + 301)
+
+
+def test_a_slash_command_that_mentions_a_payload_is_answered(slack, api):
+    # Bolt alone reads any form holding the word "payload" as an interaction: no listener.
+    status, _ = slack.command("/ask", "what is the payload of a KV cache entry?")
+    assert status == 200
+    api.wait_for(lambda calls: any(c.method.startswith("respond/") for c in calls))
+    (reply,) = [c for c in api.calls if c.method.startswith("respond/")]
+    assert "KV cache" in json.dumps(reply.body, ensure_ascii=False)
