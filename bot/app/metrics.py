@@ -50,12 +50,30 @@ class Health:
 Check = Callable[[], Health]
 
 
-def tutor_health(tutor: Tutor, settings: Settings) -> Check:
-    """A bot's health: its database opens, its search index is loaded, and its language model
-    is loaded or deliberately none."""
+class FrontEnd:
+    """Whether a bot's front end takes requests: not until Slack's listener accepts connections
+    (or Socket Mode, or Discord's gateway, is connected), and no longer once it is stopping or
+    failed to start (a refused token): a load balancer must not send it traffic then."""
+
+    def __init__(self, platform: str) -> None:
+        self.state = f"starting: not connected to {platform} yet"
+
+    def up(self) -> None:
+        """The front end takes requests now."""
+        self.state = "ok"
+
+    def down(self, why: str) -> None:
+        """The front end takes no more requests, and why."""
+        self.state = why
+
+
+def tutor_health(tutor: Tutor, settings: Settings, front: FrontEnd | None = None) -> Check:
+    """A bot's health: its front end takes requests, its database opens, its search index is
+    loaded, and its language model is loaded or deliberately none."""
 
     def check() -> Health:
-        checks = {
+        checks = {} if front is None else {"front end": front.state}
+        checks |= {
             "database": _database(getattr(tutor.store, "path", None)),
             "index": _index(tutor.retriever),
             "model": _model(tutor, settings),

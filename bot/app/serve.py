@@ -15,6 +15,7 @@ from bot.app.context import Context, friendly, warn
 from bot.core.errors import TutorError
 
 if TYPE_CHECKING:
+    from bot.app.metrics import FrontEnd
     from bot.core.tutor import Tutor
 
 
@@ -82,7 +83,7 @@ def _secret(name: str, why: str) -> str:
 # How long a stopping bot lets the replies in flight finish before it closes them as they are.
 DRAIN_SECONDS = 10.0
 
-BotMain = Callable[["Tutor", asyncio.Event], Awaitable[None]]
+BotMain = Callable[["Tutor", asyncio.Event, "FrontEnd"], Awaitable[None]]
 
 
 def _run_bot(obj: Context, name: str, main: BotMain) -> None:
@@ -90,33 +91,58 @@ def _run_bot(obj: Context, name: str, main: BotMain) -> None:
     `main(tutor, stopping)` until it ends (SIGTERM or SIGINT sets `stopping`: the bot stops
     taking work and drains the tutor), and close the tutor whatever happens; closing it ends
     the sandbox's runs and removes their folders and cgroups."""
-    from bot.app.metrics import serve_metrics, tutor_health
+    from bot.app.metrics import FrontEnd, serve_metrics, tutor_health
     from bot.app.wiring import build_tutor
 
     obj.log_to_file(name, console=True)
     tutor = build_tutor(obj.settings, warn=warn)
     stop_metrics: Callable[[], None] | None = None
+    front = FrontEnd(name.capitalize())
     try:
-        health = tutor_health(tutor, obj.settings)
+        health = tutor_health(tutor, obj.settings, front)
         stop_metrics = serve_metrics(obj.settings.metrics_port, tutor.telemetry.registry, health)
-        asyncio.run(_until_stopped(tutor, main))
+        asyncio.run(_until_stopped(tutor, main, front))
     except KeyboardInterrupt:
         pass
+    except BaseException:
+        front.down("failed: the bot is exiting")
+        raise
     finally:
+        if front.state == "ok":
+            front.down("stopping")
         if stop_metrics is not None:
             stop_metrics()
         tutor.close()
 
 
-async def _until_stopped(tutor: Tutor, main: BotMain) -> None:
-    """`main(tutor, stopping)`, with SIGTERM and SIGINT setting `stopping` inside the loop."""
+async def _who_am_i(client: Any) -> str:
+    """The bot's own Slack user id; a refused token ends the bot with one line saying so."""
+    from slack_sdk.errors import SlackApiError
+
+    try:
+        return (await client.auth_test())["user_id"]
+    except SlackApiError as exc:
+        error = exc.response.get("error", "refused") if exc.response is not None else "refused"
+        raise TutorError(
+            f"Slack refused SLACK_BOT_TOKEN ({error}): check the token and the app's install"
+        ) from None
+
+
+async def _until_stopped(tutor: Tutor, main: BotMain, front: FrontEnd) -> None:
+    """`main(tutor, stopping, front)`, with SIGTERM and SIGINT setting `stopping` inside the
+    loop (and the front end reported down at once: the drain takes no new work)."""
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     signals = (signal.SIGTERM, signal.SIGINT)
+
+    def stop() -> None:
+        front.down("stopping")
+        stopping.set()
+
     for signum in signals:
-        loop.add_signal_handler(signum, stopping.set)
+        loop.add_signal_handler(signum, stop)
     try:
-        await main(tutor, stopping)
+        await main(tutor, stopping, front)
     finally:
         for signum in signals:
             loop.remove_signal_handler(signum)
@@ -155,16 +181,17 @@ def serve_slack(obj: Context, http_mode: bool, host: str, port: int) -> None:
         signing = ""
     api_url = obj.settings.slack_api_url
 
-    async def main(tutor: Tutor, stopping: asyncio.Event) -> None:
+    async def main(tutor: Tutor, stopping: asyncio.Event, front: FrontEnd) -> None:
         from bot.adapters.slack import SlackCourier
 
         app, bot = build_app(tutor, token=token, signing_secret=signing, api_url=api_url)
-        bot.bot_user = (await app.client.auth_test())["user_id"]
+        bot.bot_user = await _who_am_i(app.client)
         # The study loop: reminders and daily questions, sent through the Web API.
         study = tutor.study_scheduler(SlackCourier(app.client))
         study.start()
         if http_mode:
             runner = await start_http(app, host, port)
+            front.up()  # the listener accepts connections from here
             click.echo(f"Slack bot on http://{host}:{port}/slack/events", err=True)
             try:
                 await stopping.wait()
@@ -181,6 +208,7 @@ def serve_slack(obj: Context, http_mode: bool, host: str, port: int) -> None:
             click.echo("Slack bot connecting in Socket Mode", err=True)
             handler = AsyncSocketModeHandler(app, app_token)
             await handler.connect_async()
+            front.up()
             try:
                 await stopping.wait()
             finally:
@@ -201,12 +229,12 @@ def serve_discord(obj: Context) -> None:
     token = _secret("DISCORD_TOKEN", "the bot token from the Discord developer portal")
     shards = obj.settings.discord_shards
 
-    async def main(tutor: Tutor, stopping: asyncio.Event) -> None:
+    async def main(tutor: Tutor, stopping: asyncio.Event, front: FrontEnd) -> None:
         async with make_client(tutor, shards=shards) as client:
             running = asyncio.ensure_future(client.start(token))
             stopped = asyncio.ensure_future(stopping.wait())
             study = tutor.study_scheduler(DiscordCourier(client))
-            studying = asyncio.ensure_future(_study_when_ready(client, study))
+            studying = asyncio.ensure_future(_study_when_ready(client, study, front))
             await asyncio.wait({running, stopped}, return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()
             studying.cancel()
@@ -222,7 +250,10 @@ def serve_discord(obj: Context) -> None:
     _run_bot(obj, "discord", main)
 
 
-async def _study_when_ready(client: Any, study: Any) -> None:
-    """The study loop's task, once the Discord client can fetch users and channels."""
+async def _study_when_ready(client: Any, study: Any, front: FrontEnd) -> None:
+    """Once the Discord client is connected and can fetch users and channels: the front end is
+    up and the study loop starts."""
     await client.wait_until_ready()
+    if not front.state.startswith("stopping"):
+        front.up()
     study.start()

@@ -168,3 +168,108 @@ def test_slack_bot_process_serves_http_and_never_shows_its_tokens(home):
     logs = "".join(p.read_text() for p in (home / "logs").glob("*.log"))
     for secret in (BOT_TOKEN, SIGNING):
         assert secret not in out + err + logs
+
+
+def health(port: int) -> tuple[int, dict] | None:
+    """/healthz's status and body, or None while nothing listens."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+    except OSError:
+        return None
+
+
+def accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def slack_process(home: Path, api: SlackAPI, port: int, metrics: int) -> subprocess.Popen:
+    env = clean_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING,
+        TUTOR_SLACK_API_URL=api.url,
+        TUTOR_METRICS_PORT=str(metrics),
+    )
+    command = ["serve", "slack", "--http", "--host", "127.0.0.1", "--port", str(port)]
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from bot.app.cli import main; main()",
+            "--data-dir",
+            str(home),
+            *command,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def first_health(process: subprocess.Popen, port: int) -> tuple[int, dict]:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = health(port)
+        if found is not None:
+            return found
+        assert process.poll() is None, process.stderr.read()
+        time.sleep(0.05)
+    raise AssertionError("/healthz never answered")
+
+
+def test_healthz_says_ok_only_once_slacks_listener_accepts_connections(home):
+    api = SlackAPI()
+    port, metrics = free_port(), free_port()
+    held = api.hold("auth.test")  # the bot is still starting: it has not reached Slack yet
+    process = slack_process(home, api, port, metrics)
+    try:
+        status, body = first_health(process, metrics)
+        assert status == 503 and body["checks"]["front end"].startswith("starting")
+        held.wait()
+        assert health(metrics)[0] == 503 and not accepts(port)
+        held.release()
+        deadline = time.monotonic() + 60
+        while (found := health(metrics)) is not None and found[0] != 200:
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.01)
+        # The first 200 comes when Slack's requests can already be taken.
+        assert found is not None and found[1]["checks"]["front end"] == "ok"
+        assert accepts(port)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=60)
+        api.close()
+
+
+def test_healthz_never_says_ok_when_slack_refuses_the_token(home):
+    api = SlackAPI()
+    api.fail["auth.test"] = [{"ok": False, "error": "invalid_auth"}]
+    port, metrics = free_port(), free_port()
+    held = api.hold("auth.test")
+    process = slack_process(home, api, port, metrics)
+    try:
+        assert first_health(process, metrics)[0] == 503
+        held.wait()
+        held.release()
+        seen = []
+        while process.poll() is None:
+            found = health(metrics)
+            if found is not None:
+                seen.append(found[0])
+            time.sleep(0.01)
+        assert seen and set(seen) == {503}
+        assert process.returncode == 1
+    finally:
+        if process.poll() is None:
+            process.kill()
+        out, err = process.communicate(timeout=60)
+        api.close()
+    assert "error: Slack refused SLACK_BOT_TOKEN (invalid_auth)" in err
+    assert "unexpected failure" not in err and BOT_TOKEN not in out + err
