@@ -164,35 +164,37 @@ async def _measured(
     }
 
 
-def scored(rows: list[dict], thin: int = THIN, keep: int = KEEP) -> list[dict]:
+def scored(rows: list[dict], thin: int = THIN, keep: int = KEEP, bank: Any = None) -> list[dict]:
     """Each recorded model answer as the learner gets it with the check and without it (both
-    through the engine's own code), measured against the expected entry and its citations."""
+    through the engine's own code), measured against the expected entry and its citations;
+    `bank` an open (store, retriever) pair to reuse."""
+    if bank is None:
+        with starter_bank() as opened:
+            return scored(rows, thin, keep, opened)
+    store, retriever = bank
     out = []
-    with starter_bank() as (store, retriever):
-        grader = OfflineGrader(retriever)
-        engine = AnswerEngine(retriever, None, check=AnswerCheck(grader, thin=thin, keep=keep))
-        engine.backend = object()  # a model answered these: its fallbacks say so
-        by_key = {(e.source, e.title): e for e in store.entries()}
-        for row in rows:
-            expected = by_key.get((row.get("source"), row.get("title")))
-            row = {**row, "expected_found": expected is not None}
-            if row["asked_model"] and row["mode"] == "llm":
-                sources = [e for e in map(store.entry, row["sources"]) if e is not None]
-                question = row["query"]
-                text, cited = check_citations(without_prompt(row["model_text"]), sources)
-                plain = engine.settle(question, text, cited, sources, None)
-                checked = engine.check.check(question, text, sources)  # type: ignore[union-attr]
-                final = engine.settle(question, text, cited, sources, checked)
-                for name, answer in (("unchecked", plain), ("checked", final)):
-                    row[name] = _figures_of(grader, store, question, answer, expected)
-                row["verdict"] = checked.verdict
-                row["reason"] = checked.reason
-                row["extractive_substance"] = (
-                    grader.grade(expected, extractive(question, [expected])).score
-                    if expected
-                    else None
-                )
-            out.append(row)
+    grader = OfflineGrader(retriever)
+    engine = AnswerEngine(retriever, None, check=AnswerCheck(grader, thin=thin, keep=keep))
+    engine.backend = object()  # a model answered these: its fallbacks say so
+    by_key = {(e.source, e.title): e for e in store.entries()}
+    for row in rows:
+        expected = by_key.get((row.get("source"), row.get("title")))
+        row = {**row, "expected_found": expected is not None}
+        if row["asked_model"] and row["mode"] == "llm":
+            sources = [e for e in map(store.entry, row["sources"]) if e is not None]
+            question = row["query"]
+            text, cited = check_citations(without_prompt(row["model_text"]), sources)
+            plain = engine.settle(question, text, cited, sources, None)
+            checked = engine.check.check(question, text, sources)  # type: ignore[union-attr]
+            final = engine.settle(question, text, cited, sources, checked)
+            for name, answer in (("unchecked", plain), ("checked", final)):
+                row[name] = _figures_of(grader, store, question, answer, expected)
+            row["verdict"] = checked.verdict
+            row["reason"] = checked.reason
+            row["extractive_substance"] = (
+                grader.grade(expected, extractive(question, [expected])).score if expected else None
+            )
+        out.append(row)
     return out
 
 
