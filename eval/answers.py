@@ -13,8 +13,9 @@ Per query, through the product's own AnswerEngine over the starter bank (offline
   (the engine drops them before the learner sees the answer; this measures the model);
 - **asker's language**: the answer is in the query's language (Chinese from 30% CJK characters);
 - **substance**: the offline grader's score (0-100) of the answer against the query's expected
-  entry's key points, beside the same score of the extractive answer (the bank's key points
-  quoted) as the ceiling an answer built from the bank reaches on this measure.
+  entry's key points, beside the same score of the extractive answer (the expected entry's key
+  points quoted: the ceiling an answer built from the bank reaches on this measure) and of the
+  tutor's answer with no model (the retrieved entries' key points: `bank_answer_substance`).
 
 Each row keeps the model's own text, so the figures are computed twice from the same
 generations: **with the check** (`bot/tutoring/answer_check.py`: what the product sends, through
@@ -194,6 +195,10 @@ def scored(rows: list[dict], thin: int = THIN, keep: int = KEEP, bank: Any = Non
             row["extractive_substance"] = (
                 grader.grade(expected, extractive(question, [expected])).score if expected else None
             )
+            # What the tutor answers with no model: the retrieved entries' key points.
+            row["bank_substance"] = (
+                grader.grade(expected, extractive(question, sources)).score if expected else None
+            )
         out.append(row)
     return out
 
@@ -243,6 +248,9 @@ def figures(rows: list[dict]) -> dict[str, Any]:
         },
         "extractive_substance": _mean(
             [r["extractive_substance"] for r in llm if r.get("extractive_substance") is not None]
+        ),
+        "bank_answer_substance": _mean(
+            [r["bank_substance"] for r in llm if r.get("bank_substance") is not None]
         ),
         "seconds_per_model_answer": _mean([r["seconds"] for r in llm]),
     }

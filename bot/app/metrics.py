@@ -121,7 +121,10 @@ def _model(tutor: Tutor, settings: Settings) -> str:
     backend = tutor.engine.backend
     if backend is not None:
         return f"ok ({backend.name})"
-    if settings.llm_url or settings.llm_model.strip().lower() not in ("", "none"):
+    from bot.app.hardware import NONE, resolve_model
+
+    wanted = settings.llm_url or resolve_model(settings.llm_model).strip().lower() not in ("", NONE)
+    if wanted:
         return "the language model did not load: answers quote the bank's key points"
     return "ok (none: extractive answers)"
 

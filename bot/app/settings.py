@@ -20,7 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from bot.app.hardware import AUTO, resolve_model
+from bot.app.hardware import AUTO, CPU_WHY, NONE, resolve_model
 from bot.core.errors import ConfigError
 
 ENV_PREFIX = "TUTOR_"
@@ -95,7 +95,8 @@ class Settings(BaseSettings):
         description="Language model for answers: a Hugging Face name (downloaded on first use "
         "where there is network), a local folder, or a .gguf file; empty or none answers "
         "extractively from the bank's key points. auto picks by free GPU memory: "
-        "Qwen2.5-7B-Instruct from 24 GB, 3B from 10 GB, else 1.5B; on CPU Qwen2.5-0.5B-Instruct.",
+        "Qwen2.5-7B-Instruct from 24 GB, 3B from 10 GB, else 1.5B; without a GPU none (a model "
+        "that fits a CPU answered no better than the key points: docs/answers.md).",
     )
     llm_url: str = Field(
         default="",
@@ -251,7 +252,9 @@ def describe(settings: Settings) -> list[dict[str, Any]]:
         default = field.get_default(call_default_factory=True)
         value = _plain(getattr(settings, name))
         if name == "llm_model" and str(value).strip().lower() == AUTO:
-            value = f"{value} ({resolve_model(value)} on this machine)"
+            chosen = resolve_model(value)
+            why = f": {CPU_WHY}" if chosen == NONE else ""
+            value = f"{value} ({chosen} on this machine{why})"
         rows.append(
             {
                 "name": name,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.app.hardware import AUTO, CPU_MODEL, resolve_model
+from bot.app.hardware import AUTO, NONE, SERVER_MODEL, resolve_model
 from bot.app.settings import Settings
 from bot.llm.base import Sampling
 
@@ -66,13 +66,14 @@ def build_backend(settings: Settings) -> Backend | None:
 
         key = settings.llm_api_key.get_secret_value()
         # The server's model is not this machine's to choose: auto keeps the small default name.
-        name = CPU_MODEL if settings.llm_model.strip().lower() == AUTO else settings.llm_model
+        name = SERVER_MODEL if settings.llm_model.strip().lower() == AUTO else settings.llm_model
         return OpenAIBackend(settings.llm_url, name, api_key=key)
-    if settings.llm_model.strip().lower() in ("", "none"):
+    model = resolve_model(settings.llm_model)
+    if model.strip().lower() in ("", NONE):
         return None
     from bot.llm.hf import TransformersBackend
 
-    return TransformersBackend(resolve_model(settings.llm_model), batch=settings.llm_batch)
+    return TransformersBackend(model, batch=settings.llm_batch)
 
 
 def answer_check(settings: Settings, retriever: Retriever) -> AnswerCheck | None:

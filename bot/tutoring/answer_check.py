@@ -21,7 +21,7 @@ Reason = Literal["", "language", "contradicts", "thin", "misses"]
 # the answer is replaced by the entry's key points; below KEEP the points it missed are added
 # under it. Chosen on the dev part of eval/answers.py (docs/answers.md).
 THIN = 30
-KEEP = 60
+KEEP = 80
 _CITATION = re.compile(r"\[[0-9a-f]{6,16}\]|\[\d{1,2}\]")
 _FENCED = re.compile(r"```.*?(?:```|$)", re.S)
 

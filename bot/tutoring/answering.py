@@ -185,7 +185,10 @@ def extractive(question: str, sources: list[Entry], *, model_loaded: bool = Fals
     lang = language_of(question)
     intro = messages.bank_points_intro(lang) if model_loaded else messages.extractive_intro(lang)
     lines = [intro, ""]
-    for entry in sources[:2]:
+    # A second entry in the other language only when the first is not in the asker's either:
+    # the answer should read in one language where the bank allows it.
+    second = [e for e in sources[1:2] if e.language == lang or sources[0].language != lang]
+    for entry in sources[:1] + second:
         lines.append(f"**{entry.title}** [{entry.id}]")
         points = entry.key_points or (entry.answer,)
         lines += [f"- {p}" for p in points[:6] if p]
@@ -365,5 +368,5 @@ class AnswerEngine:
         text = extractive(question, sources, model_loaded=self.backend is not None)
         if on_text:
             on_text(text)
-        cited = [e.id for e in sources[:2]]
+        cited = [e.id for e in sources[:2] if f"[{e.id}]" in text]
         return Answer(text, tuple(cited), True, "extractive", notice)

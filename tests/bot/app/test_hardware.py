@@ -43,3 +43,18 @@ def test_config_shows_what_auto_chose_on_this_machine(monkeypatch, tmp_path):
     rows = {r["name"]: r for r in describe(Settings(home=tmp_path, llm_model="auto"))}
     assert rows["llm_model"]["value"] == "auto (Qwen/Qwen2.5-3B-Instruct on this machine)"
     assert rows["llm_model"]["default"] == "auto"
+
+
+def test_without_a_gpu_auto_loads_no_model_and_says_why(monkeypatch, tmp_path):
+    from bot.app.wiring import build_backend
+
+    monkeypatch.setattr(hardware, "free_gpu_gb", lambda: None)
+    chosen = Settings(home=tmp_path, llm_model="auto")
+    assert build_backend(chosen) is None  # answers quote the bank's key points at once
+    rows = {r["name"]: r for r in describe(chosen)}
+    assert rows["llm_model"]["value"].startswith("auto (none on this machine: no GPU: ")
+    # A named model is still loaded on a CPU, and a server still gets a model's name.
+    named = build_backend(Settings(home=tmp_path, llm_model="/models/mine.gguf"))
+    assert named is not None and named.name == "/models/mine.gguf"
+    server = build_backend(Settings(home=tmp_path, llm_model="auto", llm_url="http://h:8000/v1"))
+    assert server is not None and server.name == hardware.SERVER_MODEL
