@@ -12,7 +12,8 @@ AUTO = "auto"
 NONE = "none"
 # Without a GPU, `auto` loads no model: on the frozen test part of eval/answers.py the model that
 # fits a CPU (Qwen2.5-Coder-0.5B-Instruct) scored 32.6 in substance against 59.3 for the bank's
-# own key points, and 58.0 after the answer check, at 25 s an answer on 2 cores (docs/answers.md).
+# own key points, and 58.0 after the answer check, at 13-25 s an answer on 2 cores
+# (docs/answers.md).
 CPU_MODEL = NONE
 CPU_WHY = "no GPU: a model that fits a CPU answers no better than the bank's key points"
 # The name `auto` sends to an OpenAI-compatible server, whose model is not this machine's to pick.
