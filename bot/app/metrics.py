@@ -71,12 +71,14 @@ def tutor_health(tutor: Tutor, settings: Settings, front: FrontEnd | None = None
     """A bot's health: its front end takes requests, its database opens, its search index is
     loaded, and its language model is loaded or deliberately none."""
 
+    wanted = _model_wanted(settings)  # decided once: `auto` asks nvidia-smi
+
     def check() -> Health:
         checks = {} if front is None else {"front end": front.state}
         checks |= {
             "database": _database(getattr(tutor.store, "path", None)),
             "index": _index(tutor.retriever),
-            "model": _model(tutor, settings),
+            "model": _model(tutor, wanted),
         }
         return Health(all(v.startswith("ok") for v in checks.values()), checks)
 
@@ -117,13 +119,19 @@ def _index(retriever: Any) -> str:
     return "ok"
 
 
-def _model(tutor: Tutor, settings: Settings) -> str:
+def _model_wanted(settings: Settings) -> bool:
+    """Whether the settings ask for a language model on this machine."""
+    from bot.app.hardware import NONE, resolve_model
+
+    if settings.llm_url:
+        return True
+    return resolve_model(settings.llm_model).strip().lower() not in ("", NONE)
+
+
+def _model(tutor: Tutor, wanted: bool) -> str:
     backend = tutor.engine.backend
     if backend is not None:
         return f"ok ({backend.name})"
-    from bot.app.hardware import NONE, resolve_model
-
-    wanted = settings.llm_url or resolve_model(settings.llm_model).strip().lower() not in ("", NONE)
     if wanted:
         return "the language model did not load: answers quote the bank's key points"
     return "ok (none: extractive answers)"

@@ -12,16 +12,13 @@ import logging
 from datetime import UTC, datetime
 
 from bot.core.commands import Parsed
-from bot.core.conversation import Incoming, Outbox, Place, Reply, attached_code
-from bot.core.errors import TutorError
+from bot.core.conversation import Incoming, Outbox, Place, Reply
 from bot.core.parts import Handler, Parts
-from bot.core.running import sandbox_run
+from bot.core.running import grade_message
 from bot.llm.base import GenerationError
 from bot.texts import messages
 from bot.tutoring import interview as rules
-from bot.tutoring.assessing import NoSandbox, assess
 from bot.tutoring.code_rubric import rubric_entry
-from bot.tutoring.code_tests import extract_code
 from bot.tutoring.grading import label
 from bot.tutoring.spacing import rating_for
 from knowledge.entry import Entry
@@ -241,20 +238,10 @@ class Interviews(Parts):
         tested = entry.kind == "coding" and bool(entry.tests.strip())
         against = entry
         if item.state == "follow_up" and not tested:
-            against = rules.point_entry(entry, item.follow_up_point, item.follow_up)
-        elif entry.kind == "coding":
-            text = extract_code(text) or attached_code(message.attachments)[0]
-            if not text.strip():
-                await out.send(Reply(messages.need_code(lang), kind="error"))
-                return
-        try:
-            graded = await assess(
-                self.grader, against, text, sandbox_run(self.runs, message, lang, out)
-            )
-        except NoSandbox as exc:
-            raise TutorError(str(exc)) from None
+            against = rules.point_entry(entry, item.follow_up_point, item.follow_up)  # prose
+        graded = await grade_message(self.grader, self.runs, against, message, text, lang, out)
         if graded is None:
-            return  # the sandbox is busy: the user was told and can answer again
+            return  # the user was told why, and can answer again
         score, answer, mode = graded.score, graded.answer, graded.mode
         covered, missed = list(graded.covered), list(graded.missed)
         if graded.grade is None:

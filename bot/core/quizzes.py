@@ -9,15 +9,14 @@ import contextlib
 from datetime import UTC, datetime
 
 from bot.core.commands import Parsed
-from bot.core.conversation import Button, Incoming, Outbox, Reply, attached_code
-from bot.core.errors import TutorError
+from bot.core.conversation import Button, Incoming, Outbox, Reply
 from bot.core.parts import Parts
 from bot.core.reports import progress_chart
-from bot.core.running import sandbox_run
+from bot.core.running import grade_message
 from bot.texts import messages
 from bot.tutoring.answering import language_of
-from bot.tutoring.assessing import Assessment, NoSandbox, assess
-from bot.tutoring.code_tests import Verdict, extract_code
+from bot.tutoring.assessing import Assessment
+from bot.tutoring.code_tests import Verdict
 from bot.tutoring.grading import Grade, key_points, label
 from bot.tutoring.quiz import parse_request
 from bot.tutoring.spacing import RATINGS, rating_for
@@ -124,22 +123,12 @@ class Quizzes(Parts):
             return
         lang = "zh" if entry.language == "zh" and language_of(text) == "zh" else lang
         notice = ""
-        if entry.kind == "coding":
-            text = extract_code(text) or attached_code(message.attachments)[0]
-            if not text.strip():
-                await out.send(Reply(messages.need_code(lang), kind="error"))
-                return
-        elif len(text) > self.limits.max_answer_chars:
+        if entry.kind != "coding" and len(text) > self.limits.max_answer_chars:
             notice = messages.cut_notice(lang, len(text), self.limits.max_answer_chars) + "\n\n"
             text = text[: self.limits.max_answer_chars]
-        try:
-            graded = await assess(
-                self.grader, entry, text, sandbox_run(self.runs, message, lang, out)
-            )
-        except NoSandbox as exc:
-            raise TutorError(str(exc)) from None
+        graded = await grade_message(self.grader, self.runs, entry, message, text, lang, out)
         if graded is None:
-            return  # the sandbox is busy: the user was told, the quiz stays open to retry
+            return  # the user was told why; the quiz stays open to answer again
         if graded.verdict is not None:
             await self._tests_graded(quiz, entry, graded.verdict, graded.answer, lang, out)
             return

@@ -1,5 +1,5 @@
 """Running code in the sandbox: /run (and a message that is only a code block), and the run
-that judges a coding answer."""
+that judges a coding answer (every feature grades a chat answer through `grade_message`)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ from bot.core.conversation import Attachment, Incoming, Outbox, Reply, attached_
 from bot.core.errors import TutorError
 from bot.core.parts import Parts
 from bot.texts import messages
-from bot.tutoring.assessing import Run
+from bot.tutoring.assessing import Assessment, NoSandbox, Run, assess
+from bot.tutoring.code_tests import extract_code
 from bot.tutoring.fences import fences
+from bot.tutoring.grading import Grader
+from knowledge.entry import Entry
 from runner.dispatch import RunQueue
 from runner.errors import RunnerBusy
 from runner.protocol import Runner
@@ -92,6 +95,34 @@ def sandbox_run(
         return await run_code(runs, message.user_key, code, "python", lang, out)
 
     return run
+
+
+async def grade_message(
+    grader: Grader,
+    runs: RunQueue[Runner] | None,
+    entry: Entry,
+    message: Incoming,
+    text: str,
+    lang: messages.Lang,
+    out: Outbox,
+    *,
+    limit: int | None = None,
+    private: bool = False,
+) -> Assessment | None:
+    """A chat answer to `entry` through the one grading path (`assess`): for a coding problem
+    its code (fenced blocks, else an attached file), cut to `limit` characters when given; None
+    when the user was told why it is not graded now (no code, or the sandbox is busy)."""
+    if entry.kind == "coding":
+        text = extract_code(text) or attached_code(message.attachments)[0]
+        if not text.strip():
+            await out.send(Reply(messages.need_code(lang), kind="error", private=private))
+            return None
+    if limit is not None:
+        text = text[:limit]
+    try:
+        return await assess(grader, entry, text, sandbox_run(runs, message, lang, out))
+    except NoSandbox as exc:
+        raise TutorError(str(exc)) from None
 
 
 def snippet(text: str) -> tuple[str, str]:

@@ -13,17 +13,14 @@ import asyncio
 import random
 
 from bot.core.commands import Parsed
-from bot.core.conversation import Incoming, Outbox, Place, Reply, attached_code
+from bot.core.conversation import Incoming, Outbox, Place, Reply
 from bot.core.courier import Courier
-from bot.core.errors import TutorError
 from bot.core.localtime import parse_time, parse_zone
 from bot.core.parts import Parts
-from bot.core.running import sandbox_run
+from bot.core.running import grade_message
 from bot.core.scheduler import Clock, Scheduler
 from bot.core.studyjobs import DailyJob, ReminderJob
 from bot.texts import messages
-from bot.tutoring.assessing import NoSandbox, assess
-from bot.tutoring.code_tests import extract_code
 from knowledge.entry import Entry
 from knowledge.progress import QuizClosed
 from knowledge.studybook import AlreadyAnswered, DailyPost, StudyBook
@@ -241,20 +238,19 @@ class Study(Parts):
         if entry is None:
             await out.send(Reply(messages.entry_gone(lang), kind="error", private=True))
             return
-        if entry.kind == "coding":
-            text = extract_code(text) or attached_code(message.attachments)[0]
-            if not text.strip():
-                await out.send(Reply(messages.need_code(lang), kind="error", private=True))
-                return
-        text = text[: self.limits.max_answer_chars]
-        try:
-            graded = await assess(
-                self.grader, entry, text, sandbox_run(self.runs, message, lang, out)
-            )
-        except NoSandbox as exc:
-            raise TutorError(str(exc)) from None
+        graded = await grade_message(
+            self.grader,
+            self.runs,
+            entry,
+            message,
+            text,
+            lang,
+            out,
+            limit=self.limits.max_answer_chars,
+            private=True,
+        )
         if graded is None:
-            return  # the sandbox is busy: the user was told and can answer again
+            return  # the user was told why, and can answer again
         try:
             await asyncio.to_thread(
                 book.add_answer, post.id, message.user_key, graded.score, list(graded.missed)

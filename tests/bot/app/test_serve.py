@@ -87,17 +87,16 @@ def signed_post(url: str, body: str, content_type: str) -> int:
         return response.status
 
 
-def test_slack_bot_process_serves_http_and_never_shows_its_tokens(home):
-    api = SlackAPI()
-    port = free_port()
-    env = clean_env(
+def slack_process(home: Path, api: SlackAPI, port: int, **env: str) -> subprocess.Popen:
+    """`tutor serve slack --http` on loopback `port`, its Web API at `api`."""
+    settings = clean_env(
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING,
         TUTOR_SLACK_API_URL=api.url,
-        TUTOR_LOG_LEVEL="debug",
+        **env,
     )
     command = ["serve", "slack", "--http", "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [
             sys.executable,
             "-c",
@@ -106,11 +105,17 @@ def test_slack_bot_process_serves_http_and_never_shows_its_tokens(home):
             str(home),
             *command,
         ],
-        env=env,
+        env=settings,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def test_slack_bot_process_serves_http_and_never_shows_its_tokens(home):
+    api = SlackAPI()
+    port = free_port()
+    process = slack_process(home, api, port, TUTOR_LOG_LEVEL="debug")
     url = f"http://127.0.0.1:{port}/slack/events"
     try:
         deadline = time.monotonic() + 120
@@ -189,30 +194,6 @@ def accepts(port: int) -> bool:
         return False
 
 
-def slack_process(home: Path, api: SlackAPI, port: int, metrics: int) -> subprocess.Popen:
-    env = clean_env(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING,
-        TUTOR_SLACK_API_URL=api.url,
-        TUTOR_METRICS_PORT=str(metrics),
-    )
-    command = ["serve", "slack", "--http", "--host", "127.0.0.1", "--port", str(port)]
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from bot.app.cli import main; main()",
-            "--data-dir",
-            str(home),
-            *command,
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def first_health(process: subprocess.Popen, port: int) -> tuple[int, dict]:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -228,7 +209,7 @@ def test_healthz_says_ok_only_once_slacks_listener_accepts_connections(home):
     api = SlackAPI()
     port, metrics = free_port(), free_port()
     held = api.hold("auth.test")  # the bot is still starting: it has not reached Slack yet
-    process = slack_process(home, api, port, metrics)
+    process = slack_process(home, api, port, TUTOR_METRICS_PORT=str(metrics))
     try:
         status, body = first_health(process, metrics)
         assert status == 503 and body["checks"]["front end"].startswith("starting")
@@ -253,7 +234,7 @@ def test_healthz_never_says_ok_when_slack_refuses_the_token(home):
     api.fail["auth.test"] = [{"ok": False, "error": "invalid_auth"}]
     port, metrics = free_port(), free_port()
     held = api.hold("auth.test")
-    process = slack_process(home, api, port, metrics)
+    process = slack_process(home, api, port, TUTOR_METRICS_PORT=str(metrics))
     try:
         assert first_health(process, metrics)[0] == 503
         held.wait()  # the token is being checked: not ready, whatever else is
