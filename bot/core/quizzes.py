@@ -17,7 +17,7 @@ from bot.texts import messages
 from bot.tutoring.answering import language_of
 from bot.tutoring.assessing import Assessment
 from bot.tutoring.code_tests import Verdict
-from bot.tutoring.grading import Grade, key_points, label
+from bot.tutoring.grading import key_points, label
 from bot.tutoring.quiz import parse_request
 from bot.tutoring.spacing import RATINGS, rating_for
 from knowledge.entry import Entry
@@ -130,7 +130,7 @@ class Quizzes(Parts):
         if graded is None:
             return  # the user was told why; the quiz stays open to answer again
         if graded.verdict is not None:
-            await self._tests_graded(quiz, entry, graded.verdict, graded.answer, lang, out)
+            await self._tests_graded(quiz, entry, graded, graded.verdict, lang, out)
             return
         if entry.kind == "coding":
             notice = messages.untested_code_note(lang, graded.ran, graded.why) + "\n\n"
@@ -140,15 +140,16 @@ class Quizzes(Parts):
         self,
         quiz: Quiz,
         entry: Entry,
+        graded: Assessment,
         verdict: Verdict,
-        code: str,
         lang: messages.Lang,
         out: Outbox,
     ) -> None:
-        """Record a coding answer judged by the problem's tests and reply with each test."""
+        """Record a coding answer judged by the problem's tests (the tests passed as covered, the
+        failed as missed) and reply with each test."""
         penalty = min(verdict.score, HINT_PENALTY * quiz.hints)
         score = verdict.score - penalty
-        review = await self._record_review(quiz, "answered", score, "tests", None, code, lang, out)
+        review = await self._record_review(quiz, "answered", score, graded, lang, out)
         if review is None:
             return
         first = next((o for o in verdict.outcomes if not o.passed), None)
@@ -176,12 +177,9 @@ class Quizzes(Parts):
     ) -> None:
         """Record a rubric grade (less the hints' penalty) and reply with it, the reference and
         the ratings to choose from; `note` goes first."""
-        grade = graded.grade
         penalty = min(graded.score, HINT_PENALTY * quiz.hints)
         score = graded.score - penalty
-        review = await self._record_review(
-            quiz, "answered", score, graded.mode, grade, graded.answer, lang, out
-        )
+        review = await self._record_review(quiz, "answered", score, graded, lang, out)
         if review is None:
             return
         body = messages.grade_reply(
@@ -245,12 +243,12 @@ class Quizzes(Parts):
         quiz: Quiz,
         state: str,
         score: int,
-        mode: str,
-        grade: Grade | None,
-        answer: str,
+        graded: Assessment | None,
         lang: messages.Lang,
         out: Outbox,
     ) -> Review | None:
+        """Record `quiz` as answered (`graded`: what judged it and its lists) or revealed (None),
+        with `score` after the hints' penalty; None when the quiz was closed meanwhile."""
         try:
             return await asyncio.to_thread(
                 self.progress.record_review,
@@ -258,10 +256,10 @@ class Quizzes(Parts):
                 state=state,
                 score=score,
                 rating=rating_for(score),
-                mode=mode,
-                covered=list(grade.covered) if grade else [],
-                missed=list(grade.missed) if grade else [],
-                answer=answer,
+                mode=graded.mode if graded else state,
+                covered=list(graded.covered) if graded else [],
+                missed=list(graded.missed) if graded else [],
+                answer=graded.answer if graded else "",
                 schedule=lambda card: self.spacing.schedule(card, score),
             )
         except QuizClosed:
@@ -338,7 +336,7 @@ class Quizzes(Parts):
         if found is None:
             return
         quiz, entry = found
-        review = await self._record_review(quiz, "revealed", 0, "revealed", None, "", lang, out)
+        review = await self._record_review(quiz, "revealed", 0, None, lang, out)
         if review is None:
             return
         text = messages.revealed(lang, _reference(entry), self._due_in(lang, review))

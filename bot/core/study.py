@@ -268,7 +268,7 @@ class Study(Parts):
         )
         try:
             review = await self._record_review(  # type: ignore[attr-defined]
-                quiz, "answered", graded.score, graded.mode, graded.grade, graded.answer, lang, out
+                quiz, "answered", graded.score, graded, lang, out
             )
         except QuizClosed:
             review = None

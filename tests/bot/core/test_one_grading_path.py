@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -130,3 +131,44 @@ def test_a_concept_answer_gets_one_grade_on_every_path(smoothing, home, monkeypa
         review.score,
         *lists,
     )
+
+
+GRADED_PART = Path(__file__).parents[3] / "eval" / "grading_test.jsonl"
+
+
+@pytest.mark.slow
+def test_tutor_grade_and_quiz_agree_on_every_graded_answer(
+    home, embedder, sandbox, monkeypatch, tmp_path
+):
+    """Every answer of the frozen grading part (good, partial and wrong, concept and coding):
+    `tutor grade --json` and an answer to an open /quiz give the same score, covered and missed
+    lists. Agreement is what is checked here, not the grades (eval/grading.py measures those)."""
+    from knowledge.store import Store
+
+    items = [json.loads(line) for line in GRADED_PART.read_text("utf-8").splitlines() if line]
+    store = Store(home)
+    by_title = {(e.title, e.language): e for e in store.entries()}
+    store.close()
+    chat = Chat(build(home, embedder, sandbox=sandbox))
+    try:
+        compared = 0
+        for item in items:
+            entry = by_title[(item["title"], item["lang"])]
+            for band in ("good", "partial", "wrong"):
+                answer = item[band]
+                by_cli = graded_by_cli(home, entry.id, answer, monkeypatch, tmp_path)
+                learner = f"learner{compared}"  # one each: a learner may send 20 a minute
+                quiz = chat.tutor.progress.start_quiz(
+                    f"test:{learner}", "team", "general", "", entry.id, entry.kind
+                )
+                said = chat.say(f"/answer {answer}", user=learner)
+                (review,) = chat.tutor.progress.reviews(f"test:{learner}")
+                replies = [r.text for r in said.replies]
+                assert review.quiz_id == quiz.id, (item["title"], band, replies)
+                got = (review.score, list(review.covered), list(review.missed))
+                want = (by_cli["score"], by_cli["covered"], by_cli["missed"])
+                assert got == want, (item["title"], band)
+                compared += 1
+        assert compared == 3 * len(items) and {i["kind"] for i in items} == {"concept", "coding"}
+    finally:
+        chat.close()

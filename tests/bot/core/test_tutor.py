@@ -200,6 +200,10 @@ def test_wrong_code_lists_each_test_and_the_first_failure(chat):
     assert "❌ `test_document_high_in_both_lists_wins`" in text
     assert "First failure" in text and "AssertionError" in text
     assert "Reference solution" in text
+    # The review keeps which tests passed and which failed, as `tutor grade` reports them.
+    (review,) = chat.tutor.progress.reviews("test:ada")
+    assert review.mode == "tests" and "test_document_high_in_both_lists_wins" in review.missed
+    assert review.covered and not set(review.covered) & set(review.missed)
 
 
 def test_code_that_prints_a_fake_verdict_does_not_pass(chat):
