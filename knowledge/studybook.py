@@ -12,18 +12,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
+from knowledge.book import Book
 from knowledge.errors import StoreError
 from knowledge.progress import Quiz
-from knowledge.store import DB_NAME
-from knowledge.transaction import write_transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reminders (
@@ -129,39 +124,11 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-class StudyBook:
+class StudyBook(Book):
     """Read and change what the study loop owes; each change is one transaction."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.path = Path(data_dir) / DB_NAME
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(
-                self.path, check_same_thread=False, isolation_level=None, timeout=10.0
-            )
-            self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the study schedule in {self.path} ({exc})") from None
-        self._lock = threading.RLock()
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self.db.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with write_transaction(self.db, self._lock, self.path, "the study schedule") as db:
-            yield db
-
-    def _read(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            try:
-                return self.db.execute(sql, args).fetchall()
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot read the study schedule in {self.path} ({exc})") from None
+    what = "the study schedule"
+    schema = _SCHEMA
 
     # -- reminders ---------------------------------------------------------------------------
 

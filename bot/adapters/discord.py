@@ -688,6 +688,12 @@ def build_tree(bot_ref: Any, tree: app_commands.CommandTree, cooldown: tuple[int
         files = await shared_files([file], text, limit) if file is not None else ()
         await bot_ref().command(interaction, text, private=True, attachments=files)
 
+    @tree.command(name="gaps", description=described("gaps"))
+    @app_commands.describe(text=described("gaps.text"))
+    @limited
+    async def gaps(interaction: discord.Interaction, text: str = "") -> None:
+        await bot_ref().command(interaction, f"/gaps {text}".strip(), private=True)
+
     # -- mock interviews --
     @tree.command(name="interview", description=described("interview"))
     @app_commands.describe(topic=described("interview.topic"), n=described("interview.n"))

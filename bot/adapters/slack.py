@@ -65,11 +65,12 @@ SLASH_COMMANDS = {
     # progress to see and the bank from the chat
     "/class": "/class",
     "/bank": "/bank",
+    "/gaps": "/gaps",
     # mock interviews
     "/interview": "/interview",
 }
 PRIVATE_COMMANDS = ("/ask", "/stats", "/tutor-help", "/tutor-settings", "/tutor-remind")
-PRIVATE_COMMANDS += ("/class", "/bank")
+PRIVATE_COMMANDS += ("/class", "/bank", "/gaps")
 MAX_BODY = 2**20  # Slack's requests take a few KiB
 SIGNATURE_AGE = 300  # seconds, as Slack asks
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
@@ -480,7 +481,7 @@ class SlackBot:
         admin = text.lstrip().startswith(
             ("/settings", "/tutor-settings", "/daily")
         ) and await self.is_admin(client, user)
-        if not admin and text.lstrip().startswith(("/class", "/bank")):
+        if not admin and text.lstrip().startswith(("/class", "/bank", "/gaps")):
             admin = await self.is_admin(client, user)
         tz = ""
         if text.lstrip().startswith(("/remind", "/daily")):

@@ -440,6 +440,41 @@ def bank_stats(obj: Context, as_json: bool) -> None:
         click.echo(f"  {n:>4}  {source}")
 
 
+@cli.command("gaps")
+@click.option(
+    "--days", type=click.IntRange(1, 3650), default=30, show_default=True, help="Look back N days."
+)
+@click.option("--workspace", help="Only this workspace's (Slack team or Discord server id).")
+@click.option("--json", "as_json", is_flag=True, help="Print the gaps as one JSON object.")
+@click.pass_obj
+@friendly
+def gaps_cmd(obj: Context, days: int, workspace: str | None, as_json: bool) -> None:
+    """What the bank could not answer: the questions it did not cover (or answered and saw
+    marked unhelpful), grouped by meaning, the most askers first (as /gaps shows admins)."""
+    from bot.core.gaps import Gaps
+    from knowledge.gaps import GapBook
+
+    with obj.bank() as (store, retriever):
+        book = GapBook(obj.settings.home)
+        try:
+            found = Gaps(book, retriever, store, keep_days=obj.settings.gaps_days).gaps(
+                workspace, days
+            )
+        finally:
+            book.close()
+    if as_json:
+        print_json({"gaps": [g.as_json() for g in found]})
+        return
+    if not found:
+        click.echo(f"no gaps in the last {days} days")
+    for n, gap in enumerate(found, 1):
+        near = "; ".join(f"{c.title} [{c.id}]" for c in gap.closest(2)) or "-"
+        click.echo(f"{n}. {gap.label}: {gap.askers} asker(s), {len(gap.asked)} question(s)")
+        for question in gap.examples():
+            click.echo(f"   - {question}")
+        click.echo(f"   closest: {near}")
+
+
 @cli.command("stats")
 @click.option(
     "--grading",

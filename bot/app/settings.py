@@ -146,6 +146,13 @@ class Settings(BaseSettings):
         "model) or labels (each key point's label read off an in-process model's logits: no "
         "decoding; docs/grading.md has what each measured).",
     )
+    gaps_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Days a question the bank could not answer is kept for /gaps (asker's "
+        "platform id, place, question); older ones are deleted daily (docs/gaps.md).",
+    )
     rate_per_minute: int = Field(
         default=20, ge=1, description="Messages one user may send the bots in a minute."
     )

@@ -160,4 +160,5 @@ def build_tutor(settings: Settings, *, warn: Any = None, rate_limited: bool = Tr
             max_new_tokens=settings.llm_max_new_tokens, max_bank_bytes=settings.max_file_bytes
         ),
         rate=RateLimiter(limit=settings.rate_per_minute if rate_limited else 10**9),
+        gaps_days=settings.gaps_days,
     )

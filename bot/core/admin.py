@@ -4,6 +4,8 @@ an answer, and the reply to a command that does not exist."""
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import re
 
 from bot.core import commands
@@ -12,6 +14,7 @@ from bot.core.conversation import Incoming, Outbox, Reply
 from bot.core.parts import Parts
 from bot.texts import messages
 
+log = logging.getLogger("tutor.admin")
 SETTINGS_ACTIONS = ("watch", "unwatch", "lang", "topics")
 
 
@@ -82,10 +85,23 @@ class Admin(Parts):
             await self._unknown(message, Parsed("?", "", "feedback"), lang, out)
             return
         helpful = words[0] == "up"
-        await asyncio.to_thread(
-            self.progress.set_feedback, int(words[1]), message.user_key, helpful
-        )
+        answer_id = int(words[1])
+        await asyncio.to_thread(self.progress.set_feedback, answer_id, message.user_key, helpful)
+        if not helpful:
+            await asyncio.to_thread(self._note_disliked, answer_id)
         await out.send(Reply(messages.feedback_thanks(lang, helpful), private=True))
+
+    def _note_disliked(self, answer_id: int) -> None:
+        """An answer marked 👎: its question is one the bank did not answer well (/gaps)."""
+        row = self.progress.answer(answer_id)
+        if row is None:
+            return
+        try:
+            self.gaps.note_disliked(
+                answer_id, {**row, "citations_list": json.loads(row["citations"])}
+            )
+        except Exception:
+            log.exception("a question marked unhelpful could not be recorded")
 
     async def _unknown(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox

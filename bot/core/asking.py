@@ -4,13 +4,16 @@ conversation: a follow-up there is searched and answered with what was said befo
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import OrderedDict, deque
 
 from bot.core.commands import Parsed
 from bot.core.conversation import Button, Incoming, Outbox, Reply, Sent
 from bot.core.parts import Parts
 from bot.texts import messages
-from bot.tutoring.answering import Turn
+from bot.tutoring.answering import Answer, Turn
+
+log = logging.getLogger("tutor.asking")
 
 THREADS_REMEMBERED = 2000
 TURNS_REMEMBERED = 6
@@ -55,6 +58,7 @@ class Asking(Parts):
             list(answer.citations),
             answer.mode,
         )
+        await self._note_gap(message, question, answer)
         body = answer.answer
         if answer.notice:
             body = f"_{answer.notice}_\n\n{body}"
@@ -67,6 +71,14 @@ class Asking(Parts):
         )
         sent = await stream.close(Reply(body, buttons=buttons, kind="answer"))
         self._remember(key, sent, Turn(question, answer.answer))
+
+    async def _note_gap(self, message: Incoming, question: str, answer: Answer) -> None:
+        """Keep a question the bank did not cover for /gaps; a failure there never costs the
+        learner their answer."""
+        try:
+            await asyncio.to_thread(self.gaps.note_answer, message, question, answer)
+        except Exception:
+            log.exception("a question the bank did not cover could not be recorded")
 
     def _remember(self, key: ThreadKey, sent: Sent, turn: Turn) -> None:
         keys = {k for k in (key, (*key[:3], sent.thread)) if k[3]}

@@ -124,6 +124,13 @@ COMMANDS: tuple[Command, ...] = (
         "The bank's documents; admins attach Markdown files to /bank add to ingest them.",
         "题库的文档；管理员在 /bank add 消息里附上 Markdown 文件即可导入。",
     ),
+    Command(
+        "gaps",
+        "/gaps [draft N | weekly #channel [day] [HH:MM] | weekly off]",
+        "Admins: what the bank could not answer, grouped by meaning; draft an entry for one; "
+        "a weekly digest to a channel.",
+        "管理员：题库答不上的问题（按含义归组）；为某个缺口起草条目；每周把缺口周报发到频道。",
+    ),
     # -- end of progress and the bank --
     Command("help", "/help", "This list.", "显示本帮助。"),
 )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.core.commands import Parsed
 from bot.core.conversation import Incoming, Outbox
+from bot.core.gaps import Gaps
 from bot.core.ports import EntryStore, Retriever
 from bot.core.ratelimit import RateLimiter
 from bot.core.threads import Threads
@@ -51,3 +52,4 @@ class Parts:
     limits: ReplyLimits
     rate: RateLimiter
     threads: Threads
+    gaps: Gaps

@@ -61,6 +61,7 @@ class Study(Parts):
         jobs = [
             ReminderJob(book, self.progress, self.store, courier),
             DailyJob(book, self.progress, self.store, self._daily_pool, courier, rng),
+            *self.gaps.jobs(courier),
         ]
         scheduler = Scheduler(jobs, clock)
         self.study.scheduler, self.study.courier = scheduler, courier

@@ -20,6 +20,7 @@ from bot.core.commands import Parsed
 from bot.core.conversation import Incoming, Outbox, Place, Reply
 from bot.core.draining import Draining, Work
 from bot.core.errors import for_people
+from bot.core.gaps import KEEP_DAYS, Gaps
 from bot.core.interviews import Interviews
 from bot.core.parts import Handler, ReplyLimits
 from bot.core.ports import EntryStore, Retriever
@@ -36,6 +37,7 @@ from bot.tutoring.fences import only_fence
 from bot.tutoring.grading import Grader
 from bot.tutoring.quiz import QuizMaster
 from bot.tutoring.spacing import Spacing
+from knowledge.gaps import GapBook
 from knowledge.progress import Progress, Quiz
 from knowledge.studybook import StudyBook
 from runner.dispatch import RunQueue
@@ -68,6 +70,8 @@ class Tutor(Asking, Quizzes, Running, Admin, Study, Interviews, Reports, Banking
         threads: Threads | None = None,
         telemetry: Telemetry | None = None,
         study: StudyLoop | None = None,
+        gaps: Gaps | None = None,
+        gaps_days: int = KEEP_DAYS,
     ) -> None:
         self.store = store
         self.retriever = retriever
@@ -87,6 +91,15 @@ class Tutor(Asking, Quizzes, Running, Admin, Study, Interviews, Reports, Banking
         self.draining = Draining()
         # The study loop (reminders, daily questions): its schedule lives beside the progress.
         self.study = study or StudyLoop(StudyBook(progress.path.parent))
+        # What the bank is missing: one feature object, given only the parts it uses.
+        self.gaps = gaps or Gaps(
+            GapBook(progress.path.parent),
+            retriever,
+            store,
+            lambda: self.engine.backend,
+            keep_days=gaps_days,
+        )
+        self.gaps.changed = self.study.changed
         self._turns = OrderedDict()
         self._last_lang: dict[str, messages.Lang] = {}
         self._names: dict[str, str] = {}
@@ -111,7 +124,7 @@ class Tutor(Asking, Quizzes, Running, Admin, Study, Interviews, Reports, Banking
             "?": self._unknown,
         }
         # -- progress to see and the bank from the chat: /class (admins), /bank --
-        self._handlers.update({"class": self._class, "bank": self._bank})
+        self._handlers.update({"class": self._class, "bank": self._bank, "gaps": self.gaps.command})
         # -- mock interviews: /interview, and answers while one is open come to it first --
         self._handlers.update(self._interview_handlers(self._handlers))
 
@@ -120,6 +133,7 @@ class Tutor(Asking, Quizzes, Running, Admin, Study, Interviews, Reports, Banking
         self.retriever.close()
         self.progress.close()
         self.study.book.close()
+        self.gaps.close()
         self.store.close()
         if self.engine.backend is not None:
             self.engine.backend.close()

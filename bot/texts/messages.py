@@ -700,6 +700,87 @@ TEXTS = MappingProxyType(
             zh="管理员：在频道里发每日一题（#频道 HH:MM、off）",
         ),
         # -- end of the study loop -----------------------------------------------------------
+        # -- what the bank is missing (/gaps) ------------------------------------------------
+        "gaps.admins_only": T(
+            en="Only admins can see what the bank is missing.",
+            zh="只有管理员可以查看题库缺少的内容。",
+        ),
+        "gaps.usage": T(
+            en="Use /gaps, /gaps draft N, or /gaps weekly #channel [mon-sun] [HH:MM] | off.",
+            zh="用法：/gaps、/gaps draft N，或 /gaps weekly #频道 [周一-周日] [HH:MM] | off。",
+        ),
+        "gaps.none": T(
+            en="No gaps in the last 30 days: every question asked here was in the bank.",
+            zh="最近 30 天没有题库缺口：这里问过的问题题库都能回答。",
+        ),
+        "gaps.head": T(
+            en="*What the bank could not answer, last 30 days* (most askers first):",
+            zh="*最近 30 天题库答不上的问题*（按提问人数排序）：",
+        ),
+        "gaps.row": T(
+            en="{n}. *{label}*: {askers} asker(s). Asked: {examples}",
+            zh="{n}. *{label}*：{askers} 人问过。例如：{examples}",
+        ),
+        "gaps.near": T(
+            en="    Closest in the bank: {entries}",
+            zh="    题库里最接近的：{entries}",
+        ),
+        "gaps.tail": T(
+            en="_/gaps draft N drafts an entry for gap N; /bank add adds it once edited._",
+            zh="_/gaps draft N 为第 N 个缺口起草条目；修改后用 /bank add 导入。_",
+        ),
+        "gaps.draft_usage": T(
+            en="Name a gap by its number in /gaps (1 to {count}): /gaps draft N.",
+            zh="请用 /gaps 列表里的编号（1 到 {count}）：/gaps draft N。",
+        ),
+        "gaps.draft_model": T(
+            en="A draft entry for *{label}*, written by the language model. Check every line, "
+            "edit the file, then add it with /bank add.",
+            zh="*{label}* 的条目草稿，由语言模型撰写。请逐行核对、修改文件，再用 /bank add 导入。",
+        ),
+        "gaps.draft_skeleton": T(
+            en="A skeleton entry for *{label}* (no language model here): the questions asked "
+            "and the closest entries are in it. Write the answer and key points, then add it "
+            "with /bank add.",
+            zh="*{label}* 的条目骨架（此处没有语言模型）：包含提过的问题和最接近的条目。补上答案"
+            "和要点后用 /bank add 导入。",
+        ),
+        "gaps.weekly_on": T(
+            en="The weekly digest of gaps goes to <#{channel}> every {day} at {at} ({tz}).",
+            zh="题库缺口周报每{day} {at}（{tz}）发到 <#{channel}>。",
+        ),
+        "gaps.weekly_off": T(
+            en="No weekly digest of gaps. Start one with /gaps weekly #channel [day] [HH:MM].",
+            zh="未开启题库缺口周报。用 /gaps weekly #频道 [周几] [HH:MM] 开启。",
+        ),
+        "gaps.digest_head": T(
+            en="*This week in the bank's gaps*",
+            zh="*本周题库缺口周报*",
+        ),
+        "gaps.digest_new": T(en="New gaps:", zh="新缺口："),
+        "gaps.digest_grown": T(en="Gaps that grew:", zh="问的人变多的缺口："),
+        "gaps.digest_grown_row": T(
+            en="- *{label}*: {added} new asker(s), {askers} in all",
+            zh="- *{label}*：新增 {added} 人，共 {askers} 人",
+        ),
+        "gaps.digest_closed": T(en="Closed by new entries:", zh="新条目填补的缺口："),
+        "gaps.digest_closed_row": T(
+            en="- *{label}* ({askers} asker(s)): now answered by {title} [{id}]",
+            zh="- *{label}*（{askers} 人问过）：现在由 {title} [{id}] 回答",
+        ),
+        "gaps.digest_quiet": T(
+            en="No new gaps this week, and none grew. /gaps lists the open ones.",
+            zh="本周没有新缺口，也没有缺口变大。/gaps 可查看仍未填补的缺口。",
+        ),
+        "slash.gaps": T(
+            en="Admins: what the bank could not answer; draft N; weekly #channel",
+            zh="管理员：题库答不上的问题；draft N 起草条目；weekly #频道 周报",
+        ),
+        "slash.gaps.text": T(
+            en="empty: the list; draft N; weekly #channel [day] [HH:MM]; weekly off",
+            zh="留空：列表；draft N；weekly #频道 [周几] [HH:MM]；weekly off",
+        ),
+        # -- end of what the bank is missing -------------------------------------------------
     }
 )
 
@@ -1586,3 +1667,89 @@ def daily_already(lang: Lang) -> str:
 def daily_reference_later(lang: Lang) -> str:
     """In place of the reference answer in a daily answer's grade: it comes tomorrow."""
     return say(lang, "daily.reference_later")
+
+
+# -- what the bank is missing (/gaps) -------------------------------------------------------------
+
+_DAY_NAMES = {
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    "zh": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
+}
+GapRow = tuple[str, int, list[str], list[str]]  # label, askers, example questions, closest
+
+
+def gaps_admins_only(lang: Lang) -> str:
+    """/gaps from someone who is not an admin."""
+    return say(lang, "gaps.admins_only")
+
+
+def gaps_usage(lang: Lang) -> str:
+    """/gaps with something it does not understand."""
+    return say(lang, "gaps.usage")
+
+
+def _gap_rows(lang: Lang, rows: list[GapRow]) -> list[str]:
+    sep = "；" if lang == "zh" else "; "
+    lines = []
+    for n, (label, askers, examples, near) in enumerate(rows, 1):
+        quoted = sep.join(f"“{q[:120]}”" for q in examples)
+        lines.append(say(lang, "gaps.row", n=n, label=label, askers=askers, examples=quoted))
+        if near:
+            lines.append(say(lang, "gaps.near", entries=sep.join(near)))
+    return lines
+
+
+def gaps_list(lang: Lang, rows: list[GapRow]) -> str:
+    """/gaps: the top gaps, each with its askers, a few questions and the closest entries."""
+    if not rows:
+        return say(lang, "gaps.none")
+    return "\n".join([say(lang, "gaps.head"), *_gap_rows(lang, rows), say(lang, "gaps.tail")])
+
+
+def gaps_draft_usage(lang: Lang, count: int) -> str:
+    """/gaps draft without a gap number that /gaps shows."""
+    if not count:
+        return say(lang, "gaps.none")
+    return say(lang, "gaps.draft_usage", count=count)
+
+
+def gaps_draft_ready(lang: Lang, label: str, by_model: bool) -> str:
+    """/gaps draft N: the note that goes with the drafted file."""
+    return say(lang, "gaps.draft_model" if by_model else "gaps.draft_skeleton", label=label)
+
+
+def gaps_weekly_status(lang: Lang, digest: tuple[str, int, str, str] | None) -> str:
+    """/gaps weekly: where and when the digest goes (channel, weekday, time, timezone)."""
+    if digest is None:
+        return say(lang, "gaps.weekly_off")
+    channel, weekday, at, tz = digest
+    day = _DAY_NAMES["zh" if lang == "zh" else "en"][weekday]
+    return say(lang, "gaps.weekly_on", channel=channel, day=day, at=at, tz=tz)
+
+
+def gaps_digest(
+    lang: Lang,
+    new: list[GapRow],
+    grown: list[tuple[str, int, int]],
+    closed: list[tuple[str, str, str, int]],
+) -> str:
+    """The weekly digest: new gaps, gaps that grew (label, new askers, all askers) and gaps
+    closed by new entries (label, entry title, entry id, askers)."""
+    lines = [say(lang, "gaps.digest_head")]
+    if new:
+        lines += [say(lang, "gaps.digest_new"), *_gap_rows(lang, new)]
+    if grown:
+        lines.append(say(lang, "gaps.digest_grown"))
+        lines += [
+            say(lang, "gaps.digest_grown_row", label=label, added=added, askers=askers)
+            for label, added, askers in grown
+        ]
+    if closed:
+        lines.append(say(lang, "gaps.digest_closed"))
+        lines += [
+            say(lang, "gaps.digest_closed_row", label=label, title=title, id=entry, askers=askers)
+            for label, title, entry, askers in closed
+        ]
+    if not (new or grown or closed):
+        lines.append(say(lang, "gaps.digest_quiet"))
+    return "\n".join(lines)

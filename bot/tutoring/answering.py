@@ -21,7 +21,7 @@ from retriever.text import cjk_ratio
 
 if TYPE_CHECKING:
     from bot.tutoring.answer_check import AnswerCheck, Checked
-    from retriever.search import Coverage
+    from retriever.search import Coverage, SearchResult
 
 Mode = Literal["llm", "extractive"]
 _CITATION = re.compile(r"\[([0-9a-f]{6,16}|\d{1,2})\]")
@@ -40,6 +40,9 @@ class Answer:
     notice: str = ""
     coverage: Coverage = "covered"
     checked: str = ""  # the self-check's verdict on a model answer: kept, added or replaced
+    # The search it came from (the closest entries, their scores and the coverage signals),
+    # for whoever records what the bank does not cover; None when no search was made.
+    found: SearchResult | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def as_json(self) -> dict[str, object]:
         """The contract's object."""
@@ -249,7 +252,7 @@ class AnswerEngine:
             text = messages.not_in_bank(lang, topics)
             if on_text:
                 on_text(text)
-            return Answer(text, (), False, "extractive", coverage="off-topic")
+            return Answer(text, (), False, "extractive", coverage="off-topic", found=result)
         # Related: no entry covers the question, so only the closest few are offered, as such.
         hits = result.hits if coverage == "covered" else result.hits[:RELATED_SOURCES]
         entries = self.retriever.store
@@ -259,7 +262,7 @@ class AnswerEngine:
         answer = await self._answer(
             question, sources, on_text, cancel, max_new_tokens, history, coverage
         )
-        return dataclasses.replace(answer, coverage=coverage)
+        return dataclasses.replace(answer, coverage=coverage, found=result)
 
     async def _answer(
         self,

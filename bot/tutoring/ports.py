@@ -4,7 +4,7 @@ core above them call on the bank's store and on the retriever. `knowledge.store.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -48,6 +48,10 @@ class Retriever(Protocol):
 
     def search(self, query: str, k: int = 5) -> SearchResult:
         """The entries closest to a query, and whether the bank covers it."""
+        ...
+
+    def meaning(self, texts: list[str]) -> Any:
+        """Unit vectors (an array, one row a text) of questions by meaning, across languages."""
         ...
 
     def sync(self) -> object:

@@ -311,7 +311,7 @@ def test_slash_commands_are_described_in_english_and_in_chinese_for_chinese_clie
     commands = {command["name"]: command for command in sync.payload}
     assert set(commands) == {
         "ask", "quiz", "answer", "run", "stats", "leaderboard", "help", "settings"
-    } | {"class", "bank"} | {"remind", "daily", "interview"}  # fmt: skip
+    } | {"class", "bank", "gaps"} | {"remind", "daily", "interview"}  # fmt: skip
     for name, command in commands.items():
         assert command["description"] == messages.slash_description("en", name)
         assert command["description_localizations"] == {

@@ -122,3 +122,18 @@ def test_the_discord_courier_sends_reminders_by_dm_and_daily_questions_in_the_ch
     assert text == "Reviews due today: 2" and kwargs["allowed_mentions"] is NO_MENTIONS
     assert kwargs["view"].children[0].custom_id == "tutor:/quiz"
     assert channel.sent[0][0] == "Question of the day"
+
+
+def test_gaps_needs_manage_server_and_answers_privately(discord_bot):
+    from tests.bot.adapters.test_slack_study import keep_gap
+
+    d = discord_bot
+    keep_gap(d.tutor, str(GUILD_ID), "discord")
+    d.interact(slash("gaps", {}))
+    d.handled(1)
+    assert "Only admins" in followups(d.session)[0].payload["content"]
+    d.interact(slash("gaps", {}, permissions="32"))
+    d.handled(2)
+    listed = followups(d.session)[1].payload
+    assert "LoRA" in listed["content"] and "2 asker(s)" in listed["content"]
+    assert listed["flags"] & EPHEMERAL

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import random
 import urllib.parse
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -143,3 +143,38 @@ def test_daily_in_a_channel_the_bot_is_not_in_is_refused(slack, api):
     (reply,) = [c for c in api.calls if c.method.startswith("respond/")]
     assert "I cannot post in <#C7>" in reply.body["text"]
     assert slack.tutor.study.book.daily("T1") is None
+
+
+def keep_gap(tutor: Any, workspace: str, platform: str) -> None:
+    """Two learners asked about LoRA in this workspace, and the bank had no answer."""
+    from knowledge.gaps import Closest
+
+    for user, question in (("U7", "What is LoRA?"), ("U8", "LoRA 的秩 r 怎么选？")):
+        tutor.gaps.book.record(
+            platform=platform,
+            workspace=workspace,
+            channel="C1",
+            user=user,
+            question=question,
+            lang="en",
+            decision="related",
+            in_field=True,
+            closest=[Closest("ab12", "Fine-tuning", 0.8)],
+            at=datetime.now(UTC),
+        )
+
+
+def test_gaps_is_a_private_slash_command_for_admins(slack, api):
+    keep_gap(slack.tutor, "T1", "slack")
+    slack.command("/gaps")
+    slack.settle()
+    api.wait_for(lambda calls: any(c.method.startswith("respond/") for c in calls))
+    (refused,) = [c for c in api.calls if c.method.startswith("respond/")]
+    assert "Only admins" in refused.body["text"]
+    api.admins.add("UADMIN")
+    slack.command("/gaps", user="UADMIN")
+    slack.settle()
+    api.wait_for(lambda calls: len([c for c in calls if c.method.startswith("respond/")]) == 2)
+    listed = [c for c in api.calls if c.method.startswith("respond/")][-1]
+    assert "LoRA" in listed.body["text"] and "2 asker(s)" in listed.body["text"]
+    assert listed.body["response_type"] == "ephemeral"

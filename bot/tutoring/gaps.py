@@ -1,0 +1,345 @@
+"""What the bank is missing, from the questions it could not answer: which questions count (inside
+the bank's field, not cooking or the weather), how they group into gaps by meaning across
+languages, what each gap is called, and the drafted bank entry an admin can edit and add.
+
+Nothing here does I/O: the caller gives the recorded questions (`knowledge.gaps`), their vectors
+(`Retriever.meaning`) and, for a draft, the language model's text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bot.llm.base import Message
+from bot.texts.prompts import DRAFT_PROMPT
+from knowledge.entry import Entry
+from knowledge.gaps import Asked, Closest
+from knowledge.parse import parse
+from retriever.text import everyday_english, names, stop_words
+
+if TYPE_CHECKING:
+    from retriever.glossary import Glossary
+    from retriever.search import SearchResult
+
+# Two questions are one gap when their vectors by meaning (language taken away) are at least
+# this close on average over the two groups (average linkage). Chosen on the dev part of
+# eval/gaps.py (docs/gaps.md).
+SAME_GAP = 0.15
+MAX_QUESTIONS = 1000  # the most recent questions grouped at once (grouping is quadratic)
+EXAMPLES = 3
+CLOSEST = 3
+
+
+def in_field(result: SearchResult) -> bool:
+    """Whether a question the bank does not cover is still about the bank's field: the retriever
+    found it related, or it names a term of the field. Cooking, sport or the weather name none
+    (eval/gaps.py: every far question of both parts, none of the gap questions)."""
+    return result.coverage == "related" or result.signals.domain_terms >= 1
+
+
+def closest_of(result: SearchResult, limit: int = CLOSEST) -> list[Closest]:
+    """The closest entries of a search, as recorded with a question."""
+    return [Closest(h.id, h.title, h.score) for h in result.hits[:limit]]
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Questions that ask about one thing the bank does not answer."""
+
+    label: str
+    asked: tuple[Asked, ...]  # oldest first
+
+    @property
+    def askers(self) -> int:
+        """Distinct people who asked."""
+        return len({a.asker for a in self.asked})
+
+    @property
+    def first_seen(self) -> datetime:
+        return self.asked[0].asked_at
+
+    @property
+    def last_seen(self) -> datetime:
+        return self.asked[-1].asked_at
+
+    def examples(self, n: int = EXAMPLES) -> list[str]:
+        """A few distinct questions, the most recent first."""
+        seen: list[str] = []
+        for asked in reversed(self.asked):
+            text = " ".join(asked.question.split())
+            if text.lower() not in (s.lower() for s in seen):
+                seen.append(text)
+            if len(seen) == n:
+                break
+        return seen
+
+    def closest(self, n: int = CLOSEST) -> list[Closest]:
+        """The bank's entries nearest this gap: those most often among its questions' closest,
+        with their best score."""
+        count: Counter[str] = Counter()
+        best: dict[str, Closest] = {}
+        for asked in self.asked:
+            for near in asked.closest:
+                count[near.id] += 1
+                if near.id not in best or near.score > best[near.id].score:
+                    best[near.id] = near
+        ranked = sorted(best, key=lambda i: (-count[i], -best[i].score))
+        return [best[i] for i in ranked[:n]]
+
+    def as_json(self) -> dict[str, object]:
+        """One gap of `tutor gaps --json`."""
+        return {
+            "label": self.label,
+            "workspace": self.asked[0].workspace,
+            "askers": self.askers,
+            "asked": len(self.asked),
+            "questions": self.examples(),
+            "closest": [
+                {"id": c.id, "title": c.title, "score": round(c.score, 4)} for c in self.closest()
+            ],
+            "first_seen": self.first_seen.isoformat(),
+            "last_seen": self.last_seen.isoformat(),
+        }
+
+
+def group(vectors: np.ndarray, threshold: float = SAME_GAP) -> list[list[int]]:
+    """Average-linkage groups of unit vectors: two groups merge while the mean similarity
+    between their members is at least `threshold`. Groups in order of their first member."""
+    n = len(vectors)
+    if n == 0:
+        return []
+    sims = np.asarray(vectors @ vectors.T, dtype=np.float64)
+    members: dict[int, list[int]] = {i: [i] for i in range(n)}
+    # Sum of similarities between groups, and the mean, -inf on the diagonal and for merged rows.
+    total = sims.copy()
+    mean = sims.copy()
+    np.fill_diagonal(mean, -np.inf)
+    while True:
+        flat = int(np.argmax(mean))
+        a, b = divmod(flat, n)
+        if mean[a, b] < threshold:
+            break
+        a, b = min(a, b), max(a, b)
+        members[a].extend(members.pop(b))
+        total[a, :] += total[b, :]
+        total[:, a] = total[a, :]
+        size = np.array([len(members.get(j, ())) for j in range(n)], dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean[a, :] = total[a, :] / (len(members[a]) * size)
+        mean[:, a] = mean[a, :]
+        mean[b, :] = -np.inf
+        mean[:, b] = -np.inf
+        mean[a, a] = -np.inf
+        for j in range(n):
+            if j not in members:
+                mean[a, j] = mean[j, a] = -np.inf
+    return sorted((sorted(m) for m in members.values()), key=lambda m: m[0])
+
+
+def _terms(question: str, glossary: Glossary | None) -> dict[str, str]:
+    """The terms of art a question names, by one spelling (`_key`): acronyms and compounds in
+    Latin letters as written (LoRA), then the field's terms (a Chinese term by its English
+    name)."""
+    stop = stop_words("en")
+    found: dict[str, str] = {}
+    for name in names(question):
+        if name.lower() not in stop and not everyday_english(name.lower()):
+            found.setdefault(_key(name), name)
+    if glossary is not None:
+        for term in [*glossary.english_matches(question), *glossary.to_english(question)]:
+            found.setdefault(_key(term), term)
+    return found
+
+
+def _key(term: str) -> str:
+    """One spelling of a term: pre-training, pretraining and Pre Training are one."""
+    return re.sub(r"[\s\-_]+", "", term.lower())
+
+
+def label_of(questions: Sequence[str], glossary: Glossary | None = None, limit: int = 60) -> str:
+    """A short name for a group of questions: the term of art most of them name (two when
+    they tie), else its shortest question."""
+    count: Counter[str] = Counter()
+    shown: dict[str, str] = {}
+    for question in questions:
+        for key, term in _terms(question, glossary).items():
+            count[key] += 1
+            # As a question wrote it (LoRA), over the glossary's lower case (lora).
+            if key not in shown or (term != term.lower() and shown[key] == shown[key].lower()):
+                shown[key] = term
+    shortest = min((" ".join(q.split()) for q in questions), key=len, default="")
+    ranked = sorted(count, key=lambda k: (-count[k], -(shown[k] in names(shown[k])), -len(k)))
+    if ranked and (count[ranked[0]] >= 2 or len(questions) == 1):
+        top = [ranked[0]]
+        if len(ranked) > 1 and count[ranked[1]] == count[ranked[0]]:
+            top.append(ranked[1])
+        return " / ".join(shown[k] for k in top)
+    return shortest if len(shortest) <= limit else shortest[: limit - 1] + "…"
+
+
+def gaps_of(
+    asked: Sequence[Asked],
+    vectors: np.ndarray,
+    glossary: Glossary | None = None,
+    threshold: float = SAME_GAP,
+) -> list[Gap]:
+    """The gaps among recorded questions (their vectors by meaning in the same order), the
+    most askers first (then the most recent)."""
+    out = []
+    for members in group(vectors, threshold):
+        chosen = tuple(sorted((asked[i] for i in members), key=lambda a: (a.asked_at, a.id)))
+        label = label_of([a.question for a in chosen], glossary)
+        out.append(Gap(label, chosen))
+    return sorted(out, key=lambda g: (-g.askers, -len(g.asked), -g.last_seen.timestamp()))
+
+
+# -- a drafted entry -----------------------------------------------------------------------------
+
+DRAFT_MARK = "<!-- DRAFT for review -->"
+_FIELD = re.compile(r"^\s*\**(title|question|answer|explanation)\**\s*[:：]\**\s*(.*)$", re.I)
+_POINT = re.compile(r"^\s*[-*•]\s+(?:\*\*(.+?)[:：]?\*\*[:：]?\s*|([^:：]{2,40})[:：]\s+)?(.+)$")
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A drafted bank entry: the Markdown to edit and add, and whether a model wrote it."""
+
+    markdown: str
+    by_model: bool
+    file_name: str
+
+
+def _one_line(text: str, limit: int = 600) -> str:
+    text = " ".join(text.replace("#", "").replace("`", "'").split())
+    return text[:limit].strip()
+
+
+def read_model_draft(text: str) -> dict[str, object]:
+    """The fields a model wrote in the draft's plain layout (Title:, Question:, Answer:, one
+    "- Name: text" line per key point, Explanation:); what it left out is missing."""
+    fields: dict[str, object] = {}
+    points: list[tuple[str, str]] = []
+    current = ""
+    for line in text.splitlines():
+        field = _FIELD.match(line)
+        if field:
+            current = field.group(1).lower()
+            if field.group(2).strip():
+                fields[current] = _one_line(field.group(2))
+            continue
+        point = _POINT.match(line)
+        if point and point.group(3).strip():
+            name = (point.group(1) or point.group(2) or "").strip()
+            points.append((_one_line(name, 40), _one_line(point.group(3))))
+            current = "points"
+        elif line.strip() and current in ("question", "answer", "explanation"):
+            fields[current] = _one_line(f"{fields.get(current, '')} {line}")
+    if points:
+        fields["points"] = points
+    return fields
+
+
+def draft_messages(
+    label: str, questions: Sequence[str], near: Sequence[Entry], lang: str
+) -> list[Message]:
+    """The chat asking the model for a drafted entry on a gap."""
+
+    def data(text: str, tag: str) -> str:
+        return text.replace(f"</{tag}>", f"</ {tag}>")
+
+    asked = "\n".join(f"- {data(q[:300], 'questions')}" for q in questions)
+    closest = "\n".join(
+        f"- {data(e.title, 'closest')}: {data(e.question[:200], 'closest')}" for e in near
+    )
+    language = "Chinese" if lang == "zh" else "English"
+    user = (
+        f"Topic: {data(label, 'questions')}\n<questions>\n{asked}\n</questions>\n"
+        f"<closest>\n{closest or '-'}\n</closest>\n"
+        f"Write the entry in {language}, in the layout given (the labels Title, Question, Answer "
+        "and Explanation stay in English)."
+    )
+    return [{"role": "system", "content": DRAFT_PROMPT}, {"role": "user", "content": user}]
+
+
+def draft_entry(
+    gap: Gap,
+    near: Sequence[Entry],
+    lang: str,
+    model_text: str = "",
+    today: str = "",
+) -> Draft:
+    """The gap as a bank document of one entry, in the bank's own Markdown, marked as a draft:
+    the model's fields where it wrote them and they read, else a skeleton (the gap's questions
+    and what the closest entries already say). Always a document `tutor ingest` reads as one
+    entry with key points."""
+    zh = lang == "zh"
+    wrote = read_model_draft(model_text) if model_text else {}
+    question = str(wrote.get("question") or _one_line(gap.examples(1)[0] if gap.asked else ""))
+    title = str(wrote.get("title") or _one_line(gap.label, 80))
+    points = [(n, t) for n, t in wrote.get("points", []) if t][:6]  # type: ignore[union-attr]
+    answer = str(wrote.get("answer") or "")
+    explanation = str(wrote.get("explanation") or "")
+    by_model = bool(points and answer)
+    if not by_model:
+        todo = "待补充" if zh else "To write"
+        answer = (
+            f"（{todo}：回答上面的问题。）"
+            if zh
+            else f"({todo}: the answer to the question above.)"
+        )
+        points = [(todo, _one_line(q)) for q in gap.examples(EXAMPLES)]
+        explanation = ""
+    asked_by = len(gap.asked)
+    lines = [
+        DRAFT_MARK,
+        f"<!-- {_comment(gap, near, zh, by_model, asked_by, today)} -->",
+        "",
+        f"# {'草稿' if zh else 'Draft'}: {title}",
+        "",
+        f"## {'面试题' if zh else 'Interview questions'}",
+        "",
+        f"### 1. {title}",
+        "",
+        f"**{'问题' if zh else 'Question'}:** {question}",
+        "",
+        f"**{'答案' if zh else 'Answer'}:** {answer}",
+        "",
+    ]
+    for name, text in points:
+        lines.append(f"- **{name}:** {text}" if name else f"- {text}")
+    if explanation:
+        lines += ["", f"**{'解析' if zh else 'Explanation'}:** {explanation}"]
+    markdown = "\n".join(lines).rstrip() + "\n"
+    slug = re.sub(r"[^a-z0-9]+", "-", gap.label.lower()).strip("-")[:40] or "gap"
+    draft = Draft(markdown, by_model, f"draft-{slug}.md")
+    if by_model and not _reads_as_one_entry(draft):
+        return draft_entry(gap, near, lang, "", today)
+    return draft
+
+
+def _comment(
+    gap: Gap, near: Sequence[Entry], zh: bool, by_model: bool, asked: int, today: str
+) -> str:
+    near_text = "; ".join(f"{e.title} [{e.id}]" for e in near) or "-"
+    questions = " | ".join(q.replace("--", "-") for q in gap.examples(EXAMPLES))
+    who = "the language model" if by_model else "a skeleton (no model)"
+    return (
+        f"Written by {who} {today} from {asked} question(s) of {gap.askers} learner(s) the bank "
+        f"could not answer: {questions}. Closest entries already in the bank: {near_text}. "
+        "Check every line, then add the file with /bank add."
+    ).replace("--", "-")
+
+
+def _reads_as_one_entry(draft: Draft) -> bool:
+    try:
+        entries = parse(draft.markdown, draft.file_name).entries
+    except Exception:  # a draft the parser refuses is replaced by the skeleton
+        return False
+    return len(entries) == 1 and bool(entries[0].key_points)

@@ -1,0 +1,199 @@
+"""What the bank is missing, measured: a scripted run through the product's own parts (the answer
+engine's coverage decision, the gap book, `Gaps`) over the starter bank.
+
+Many learners ask a mix of questions: covered ones, far off-topic ones (cooking, sport, tax) and
+questions about techniques the bank does not cover, in both languages, each technique by its own
+number of distinct askers. The figures: whether the top gaps are exactly those techniques, with
+their askers counted right; whether any far off-topic question leaks into a gap; and, after an
+entry for the first technique is added to the bank, whether its gap is gone.
+
+    python eval/gaps.py --part dev [--threshold 0.2]
+    python eval/gaps.py --part test            # the frozen part: once per version
+    python eval/gaps.py --part dev --draft-model PATH.gguf --draft-out DIR   # a drafted entry
+
+With --draft-model, the top gap is drafted by that model (as /gaps draft 1 does) and the file is
+ingested unchanged into a copy of the bank: the figures say whether the model wrote it and how
+many entries and key points the bank read from it.
+
+Parts: dev = eval/coverage_dev.jsonl (its gap questions, two per technique, and off-topic ones);
+test = eval/coverage_gaps_test.jsonl (gap questions) with eval/coverage_test.jsonl's off-topic
+and covered questions. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.core.conversation import Incoming, Place
+from bot.core.gaps import Gaps
+from bot.tutoring import gaps as rules
+from bot.tutoring.answering import AnswerEngine
+from eval.starter import starter_bank
+from knowledge.gaps import GapBook
+
+EVAL = Path(__file__).parent
+PARTS = {
+    "dev": (EVAL / "coverage_dev.jsonl", EVAL / "coverage_dev.jsonl"),
+    "test": (EVAL / "coverage_gaps_test.jsonl", EVAL / "coverage_test.jsonl"),
+}
+
+
+def rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
+def script(part: str) -> tuple[dict[int, list[str]], list[str], list[str]]:
+    """Techniques (their questions, in both languages: consecutive pairs of the gap rows), far
+    off-topic questions and covered ones."""
+    gap_file, other_file = PARTS[part]
+    gap_rows = [r for r in rows(gap_file) if r["expect"] == "gap"]
+    techniques = {i // 2: [] for i in range(len(gap_rows))}
+    for i, row in enumerate(gap_rows):
+        techniques[i // 2].append(row["query"])
+    others = rows(other_file)
+    far = [r["query"] for r in others if r["expect"] == "off-topic"]
+    covered = [r["query"] for r in others if r["expect"] == "covered"][:12]
+    return techniques, far, covered
+
+
+def draft_top(gaps: Gaps, gap: rules.Gap, model: str, out: Path | None) -> dict:
+    """Draft `gap` with a real model as /gaps draft does, then ingest the file unchanged into a
+    fresh copy of the starter bank."""
+    import time
+
+    from bot.llm.hf import TransformersBackend
+    from knowledge.ingest import ingest
+
+    backend = TransformersBackend(model)
+    backend.load()
+    gaps.backend = lambda: backend
+    near = [e for e in (gaps.store.entry(c.id) for c in gap.closest()) if e is not None]
+    start = time.monotonic()
+    lang = "zh" if sum(a.lang == "zh" for a in gap.asked) * 2 > len(gap.asked) else "en"
+    text = asyncio.run(gaps._model_draft(gap, near, lang))
+    seconds = time.monotonic() - start
+    backend.close()
+    draft = rules.draft_entry(gap, near, lang, text)
+    folder = out or Path(tempfile.mkdtemp())
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / draft.file_name
+    path.write_text(draft.markdown, "utf-8")
+    (folder / "model_text.txt").write_text(text, "utf-8")
+    with starter_bank() as (store, _):
+        summary = ingest(store, [path], max_bytes=10**6)
+        read = [e for e in store.entries() if e.source == path.name]
+    return {
+        "file": str(path),
+        "by_model": draft.by_model,
+        "seconds": round(seconds, 1),
+        "ingested": str(summary),
+        "entries": len(read),
+        "key_points": [len(e.key_points) for e in read],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--part", choices=sorted(PARTS), default="dev")
+    parser.add_argument("--threshold", type=float, default=rules.SAME_GAP)
+    parser.add_argument("--draft-model", help="a model (folder or .gguf) to draft the top gap")
+    parser.add_argument("--draft-out", type=Path, help="where the drafted file is written")
+    args = parser.parse_args()
+    techniques, far, covered = script(args.part)
+    # Technique t is asked by 2 + (t mod 4) distinct learners, alternating its languages.
+    askers = {t: 2 + t % 4 for t in techniques}
+    home = Path(tempfile.mkdtemp())
+    with starter_bank() as (store, retriever):
+        engine = AnswerEngine(retriever, None)
+        gaps = Gaps(GapBook(home), retriever, store)
+        decided = {}
+
+        def ask(user: str, question: str) -> None:
+            if question not in decided:
+                decided[question] = asyncio.run(engine.answer(question))
+            message = Incoming(user, Place("eval", "W1", "C1"), question)
+            gaps.note_answer(message, question, decided[question])
+
+        for t, questions in techniques.items():
+            for n in range(askers[t]):
+                ask(f"t{t}-{n}", questions[n % len(questions)])
+        for n, question in enumerate(far):
+            ask(f"far{n}", question)
+            ask(f"far{n}b", question)
+        for n, question in enumerate(covered):
+            ask(f"cov{n}", question)
+        found = gaps.gaps("W1")
+        if args.threshold != rules.SAME_GAP:
+            asked = gaps.book.questions("W1", datetime(2000, 1, 1, tzinfo=UTC))
+            vectors = retriever.meaning([a.question for a in asked])
+            found = rules.gaps_of(asked, vectors, retriever.glossary, args.threshold)
+        by_question = {q: t for t, qs in techniques.items() for q in qs}
+        far_set = set(far)
+        top = found[: len(techniques)]
+        # Each top gap's technique: the one most of its questions ask about.
+        matched: dict[int, int] = {}
+        pure = 0
+        for g in top:
+            votes: dict[int, int] = defaultdict(int)
+            for a in g.asked:
+                if a.question in by_question:
+                    votes[by_question[a.question]] += 1
+            if votes:
+                t = max(votes, key=lambda k: votes[k])
+                pure += votes[t] == len(g.asked)
+                if t not in matched:
+                    matched[t] = g.askers
+        right_count = sum(matched.get(t) == askers[t] for t in techniques)
+        far_in_gaps = sum(a.question in far_set for g in found for a in g.asked)
+        far_recorded = len(
+            gaps.book.questions("W1", datetime(2000, 1, 1, tzinfo=UTC), in_field=False)
+        )
+        drafted = (
+            draft_top(gaps, found[0], args.draft_model, args.draft_out)
+            if args.draft_model
+            else None
+        )
+        # Fill the first technique: a new entry answering its questions.
+        first = techniques[0]
+        doc = home / "bank" / "new_entry.md"
+        doc.parent.mkdir(parents=True, exist_ok=True)
+        doc.write_text(
+            "# New\n\n## Interview questions\n\n### 1. Filled\n\n"
+            f"**Question:** {first[0]}\n\n**Answer:** An answer written for this gap.\n\n"
+            "- **Point:** The first key point of the new entry.\n",
+            "utf-8",
+        )
+        from knowledge.ingest import ingest
+
+        ingest(store, [doc], max_bytes=10**6)
+        retriever.sync()
+        after = gaps.gaps("W1")
+        still = [g for g in after if any(by_question.get(a.question) == 0 for a in g.asked)]
+    out = {
+        "part": args.part,
+        "threshold": args.threshold,
+        "techniques": len(techniques),
+        "gaps_found": len(found),
+        "techniques_found_in_top": len(matched),
+        "askers_counted_right": right_count,
+        "pure_top_gaps": pure,
+        "far_questions_recorded_apart": far_recorded,
+        "far_questions_in_gaps": far_in_gaps,
+        "filled_gap_gone": not still,
+        "draft": drafted,
+        "top": [{"label": g.label, "askers": g.askers, "asked": len(g.asked)} for g in top],
+    }
+    print(json.dumps(out, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

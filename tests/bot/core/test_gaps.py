@@ -1,0 +1,233 @@
+"""What the bank is missing: questions it could not answer are recorded per workspace, grouped
+by meaning across languages, listed for admins (/gaps), drafted as an entry (/gaps draft N),
+sent weekly (/gaps weekly) at most once a week across a restart, closed by a new entry, and
+deleted after their keeping days."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from bot.app.cli import cli
+from bot.core.conversation import Incoming, Place, RecordingOutbox
+from bot.core.gaps import SweepJob, owed_weekly
+from knowledge.parse import parse
+from tests.bot.conftest import Chat, Scripted, build
+from tests.bot.core.test_study import RecordingCourier
+
+LORA = [
+    "What is LoRA and how does a low-rank update make fine-tuning cheap?",
+    "LoRA 的低秩分解是怎么做的？秩 r 怎么选？",
+    "How do I pick the rank r for LoRA adapters?",
+]
+MOE = [
+    "How does the router of a mixture-of-experts layer choose experts for each token?",
+    "混合专家模型的门控网络怎么给专家分配 token？",
+]
+FAR = ["How long should I roast a chicken at 200 degrees?", "明天北京会下雨吗？"]
+COVERED = "What is a KV cache and why does it speed up decoding?"
+MONDAY = datetime(2026, 12, 7, tzinfo=UTC)  # a Monday
+
+
+def say(chat: Chat, text: str, *, user: str = "ada", admin: bool = False, workspace: str = "team"):
+    out = RecordingOutbox()
+    message = Incoming(user, Place("test", workspace, "general"), text, name=user, admin=admin)
+    chat.loop.run_until_complete(chat.tutor.handle(message, out))
+    return out
+
+
+def ask_all(chat: Chat, workspace: str = "team") -> None:
+    """Five learners ask about LoRA (three phrasings, both languages), three about mixtures of
+    experts, two far off-topic questions and one the bank covers."""
+    for n in range(5):
+        say(chat, LORA[n % 3], user=f"lora{n}", workspace=workspace)
+    say(chat, LORA[0], user="lora0", workspace=workspace)  # asked again: still one asker
+    for n in range(3):
+        say(chat, MOE[n % 2], user=f"moe{n}", workspace=workspace)
+    for n, question in enumerate(FAR):
+        say(chat, question, user=f"far{n}", workspace=workspace)
+    say(chat, COVERED, user="cov", workspace=workspace)
+
+
+@pytest.fixture
+def chat(home, embedder):
+    c = Chat(build(home, embedder))
+    yield c
+    c.close()
+
+
+def test_gaps_lists_the_missing_techniques_by_askers_for_admins_only(chat):
+    ask_all(chat)
+    refused = say(chat, "/gaps").replies[-1]
+    assert refused.private and "Only admins" in refused.text
+    gaps = chat.tutor.gaps.gaps("team")
+    assert [(g.askers, len(g.asked)) for g in gaps[:2]] == [(5, 6), (3, 3)]
+    lora, moe = gaps[:2]
+    assert {a.question for a in lora.asked} == set(LORA)  # both languages, one gap
+    assert {a.question for a in moe.asked} == set(MOE)
+    assert "LoRA" in lora.label
+    everything = {a.question for g in gaps for a in g.asked}
+    assert not everything & set(FAR) and COVERED not in everything
+    # The far questions are kept apart, not dropped; another workspace sees nothing.
+    far = chat.tutor.gaps.book.questions("team", MONDAY - timedelta(days=400), in_field=False)
+    assert {a.question for a in far} == set(FAR)
+    assert chat.tutor.gaps.gaps("elsewhere") == []
+    shown = say(chat, "/gaps", admin=True).replies[-1]
+    assert shown.private and "1. *LoRA" in shown.text and "5 asker(s)" in shown.text
+    assert "Closest in the bank" in shown.text and FAR[0] not in shown.text
+
+
+def test_an_answer_marked_unhelpful_is_a_gap(chat):
+    out = say(chat, COVERED, user="cy")
+    command = out.replies[-1].buttons[1].command
+    assert command.startswith("/feedback down ")
+    say(chat, command, user="dee")
+    say(chat, command, user="eve")  # a second 👎 on the same answer: still one question
+    (gap,) = chat.tutor.gaps.gaps("team")
+    (asked,) = gap.asked
+    assert (asked.question, asked.decision, asked.user) == (COVERED, "disliked", "cy")
+    assert asked.closest  # the entries it cited
+
+
+def test_a_draft_without_a_model_is_a_skeleton_the_bank_reads_as_one_entry(chat):
+    ask_all(chat)
+    assert "1 to" in say(chat, "/gaps draft 99", admin=True).replies[-1].text
+    reply = say(chat, "/gaps draft 1", admin=True).replies[-1]
+    assert reply.private and "skeleton" in reply.text
+    (file,) = reply.files
+    text = file.content.decode()
+    assert text.startswith("<!-- DRAFT for review -->") and "/bank add" in text
+    (entry,) = parse(text, file.name).entries
+    assert entry.key_points and entry.question in LORA
+
+
+def test_a_draft_by_the_model_is_in_the_bank_format(home, embedder):
+    written = (
+        "Title: Low-rank adaptation\nQuestion: How does LoRA fine-tune a large model cheaply?\n"
+        "Answer: It freezes the weights and learns a low-rank update B A beside each matrix.\n"
+        "- Rank: r is small, 4 to 64.\n- Memory: only A and B get gradients and optimizer state.\n"
+        "- Merging: B A is added into W after training, so inference costs nothing extra.\n"
+        "Explanation: QLoRA does the same over a 4-bit base model."
+    )
+    model = Scripted(lambda messages: written if "new entry" in messages[0]["content"] else "ok")
+    chat = Chat(build(home, embedder, backend=model))
+    try:
+        ask_all(chat)
+        reply = say(chat, "/gaps draft 1", admin=True).replies[-1]
+        assert "written by the language model" in reply.text
+        asked = [m for m in model.seen if "new entry" in m[0]["content"]]
+        assert LORA[1] in asked[0][1]["content"]  # the gap's questions reach the model
+        (entry,) = parse(reply.files[0].content.decode(), reply.files[0].name).entries
+        assert entry.title == "Low-rank adaptation" and len(entry.key_points) == 3
+    finally:
+        chat.close()
+
+
+def test_a_model_draft_that_does_not_parse_falls_back_to_the_skeleton(home, embedder):
+    model = Scripted("#### nonsense ``` without any layout")
+    chat = Chat(build(home, embedder, backend=model))
+    try:
+        ask_all(chat)
+        reply = say(chat, "/gaps draft 1", admin=True).replies[-1]
+        (entry,) = parse(reply.files[0].content.decode(), "draft.md").entries
+        assert entry.key_points and "skeleton" in reply.text
+    finally:
+        chat.close()
+
+
+def test_a_new_entry_closes_its_gap_and_the_digest_says_so(chat, home):
+    ask_all(chat)
+    assert "LoRA" in chat.tutor.gaps.gaps("team")[0].label
+    doc = home / "added" / "lora.md"
+    doc.parent.mkdir()
+    doc.write_text(
+        "# Adapters\n\n## Interview questions\n\n### 1. LoRA\n\n"
+        f"**Question:** {LORA[0]}\n\n**Answer:** A frozen weight plus a trained low-rank B A.\n\n"
+        f"**问题：** {LORA[1]}\n\n"
+        "- **Rank:** Small r keeps the update cheap.\n",
+        "utf-8",
+    )
+    from knowledge.ingest import ingest
+
+    ingest(chat.tutor.store, [doc], max_bytes=10**6)
+    chat.tutor.retriever.sync()
+    left = chat.tutor.gaps.gaps("team")
+    assert not any(a.question == LORA[0] for g in left for a in g.asked)
+    digest = chat.tutor.gaps.digest_text("team", MONDAY - timedelta(days=7), "en")
+    assert "Closed by new entries" in digest and "now answered by LoRA" in digest
+
+
+def test_the_weekly_digest_goes_once_a_week_across_a_restart(home, embedder):
+    chat = Chat(build(home, embedder))
+    courier = RecordingCourier()
+    try:
+        ask_all(chat)
+        set_reply = say(chat, "/gaps weekly #C9 mon 09:00", admin=True).replies[-1]
+        assert "every Monday at 09:00 (UTC)" in set_reply.text
+        sched = chat.tutor.study_scheduler(courier)
+        assert owed_weekly(MONDAY, 0, "09:00", "", "")[0] == MONDAY + timedelta(hours=9)
+        chat.loop.run_until_complete(sched.run_due(MONDAY + timedelta(hours=8)))
+        assert courier.posts == []
+        chat.loop.run_until_complete(sched.run_due(MONDAY + timedelta(hours=9, minutes=1)))
+        ((place, reply),) = courier.posts
+        assert place.channel == "C9" and "New gaps" in reply.text and "LoRA" in reply.text
+    finally:
+        chat.close()
+    # A restart: the same Monday is not sent again, nor the Friday after; next Monday is.
+    chat = Chat(build(home, embedder))
+    try:
+        sched = chat.tutor.study_scheduler(courier)
+        for moment in (MONDAY + timedelta(hours=10), MONDAY + timedelta(days=4, hours=9)):
+            chat.loop.run_until_complete(sched.run_due(moment))
+        assert len(courier.posts) == 1
+        chat.loop.run_until_complete(sched.run_due(MONDAY + timedelta(days=7, hours=9)))
+        assert len(courier.posts) == 2
+        assert "No weekly digest" in say(chat, "/gaps weekly off", admin=True).replies[-1].text
+        chat.loop.run_until_complete(sched.run_due(MONDAY + timedelta(days=14, hours=9)))
+        assert len(courier.posts) == 2
+    finally:
+        chat.close()
+
+
+def test_questions_older_than_the_keeping_days_are_swept(home, embedder):
+    chat = Chat(build(home, embedder))
+    try:
+        gaps = chat.tutor.gaps
+        ask_all(chat)
+        kept = gaps.book.count()
+        assert kept > 0
+        later = datetime.now(UTC) + timedelta(days=gaps.keep_days - 1)
+        gaps.clock = lambda: later
+        gaps.jobs(RecordingCourier())  # sweeps at start
+        assert gaps.book.count() == kept
+        gone = later + timedelta(days=2)
+        gaps.clock = lambda: gone
+        job = SweepJob(gaps, later.date())
+        assert job.next_due(gone) < gone
+        asyncio.run(job.run_due(gone))
+        assert gaps.book.count() == 0 and job.next_due(gone) > gone
+    finally:
+        chat.close()
+
+
+def test_tutor_gaps_prints_the_json_contract(home, embedder, monkeypatch):
+    chat = Chat(build(home, embedder))
+    try:
+        ask_all(chat)
+    finally:
+        chat.close()
+    for name in ("TUTOR_HOME", "TUTOR_CONFIG", "TUTOR_LLM_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TUTOR_LLM_MODEL", "none")
+    result = CliRunner().invoke(cli, ["--data-dir", str(home), "gaps", "--json"])
+    assert result.exit_code == 0, result.output
+    (first, second, *_) = json.loads(result.stdout)["gaps"]
+    keys = {"label", "askers", "questions", "closest", "first_seen", "last_seen"}
+    assert keys <= set(first)
+    assert (first["askers"], second["askers"]) == (5, 3) and "LoRA" in first["label"]
+    assert first["closest"] and {"id", "title", "score"} <= set(first["closest"][0])
+    assert datetime.fromisoformat(first["first_seen"]) <= datetime.fromisoformat(first["last_seen"])
