@@ -120,3 +120,23 @@ def test_queries_with_nothing_to_search_return_nothing(retriever, query):
 def test_a_very_long_query_still_answers(retriever):
     result = retriever.search("how does the kv cache grow with context length " * 400, 5)
     assert result.hits
+
+
+def test_meaning_brings_one_question_in_two_languages_together(retriever):
+    """Taken as the embedder gives them, two English questions on different techniques sit
+    closer than one technique asked in English and in Chinese; by meaning (each language's mean
+    taken away) the pair in two languages is the closer."""
+    import numpy as np
+
+    texts = [
+        "How does byte-pair encoding build a subword vocabulary?",
+        "BPE 分词是怎么一步步合并出子词词表的？",
+        "Why does chain-of-thought prompting help with arithmetic word problems?",
+    ]
+    raw = retriever.embedder.encode_queries(texts)
+    raw = raw / np.linalg.norm(raw, axis=1, keepdims=True)
+    assert raw[0] @ raw[2] > raw[0] @ raw[1]
+    by_meaning = retriever.meaning(texts)
+    assert np.allclose(np.linalg.norm(by_meaning, axis=1), 1.0, atol=1e-5)
+    assert by_meaning[0] @ by_meaning[1] > by_meaning[0] @ by_meaning[2]
+    assert retriever.meaning([]).shape == (0, retriever.embedder.dim)
