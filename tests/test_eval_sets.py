@@ -19,7 +19,8 @@ FROZEN = EVAL / "FROZEN.md"
 GRADING = {"dev": EVAL / "grading_dev.jsonl", "test": EVAL / "grading_test.jsonl"}
 COVERAGE = {"dev": EVAL / "coverage_dev.jsonl", "test": EVAL / "coverage_test.jsonl"}
 GAPS_TEST = EVAL / "coverage_gaps_test.jsonl"
-TEST_FILES = (GRADING["test"], COVERAGE["test"], GAPS_TEST)
+GAPS_FROZEN = EVAL / "gaps_test.jsonl"  # eval/gaps.py's frozen part (docs/gaps.md)
+TEST_FILES = (GRADING["test"], COVERAGE["test"], GAPS_TEST, GAPS_FROZEN)
 
 GRADING_KEYS = {"source", "title", "lang", "kind", "good", "partial", "wrong"}
 GRADING_OPTIONAL = {"answer_lang"}
@@ -188,3 +189,15 @@ def test_no_text_of_the_sets_is_copied_from_the_starter_bank():
                         copied.append((path.name, row.get("title"), field))
                         break
     assert not copied
+
+
+def test_the_gaps_test_part_has_techniques_in_both_languages_and_far_questions():
+    rows = _lines(GAPS_FROZEN)
+    by_topic: dict[str, set[bool]] = {}
+    for row in rows:
+        assert row["expect"] in ("gap", "off-topic") and row["kind"] == row["expect"]
+        if row["expect"] == "gap":
+            by_topic.setdefault(row["topic"], set()).add(bool(CJK.search(row["query"])))
+    assert len(by_topic) >= 10 and all(langs == {True, False} for langs in by_topic.values())
+    far = [r["query"] for r in rows if r["expect"] == "off-topic"]
+    assert len(far) >= 10 and any(CJK.search(q) for q in far)
