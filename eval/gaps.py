@@ -8,6 +8,7 @@ their askers counted right; whether any far off-topic question leaks into a gap;
 entry for the first technique is added to the bank, whether its gap is gone.
 
     python eval/gaps.py --part dev [--threshold 0.2]
+    python eval/gaps.py --part dev2            # the first version's test part, tuning data now
     python eval/gaps.py --part test            # the frozen part: once per version
     python eval/gaps.py --part dev --draft-model PATH.gguf --draft-out DIR   # a drafted entry
 
@@ -16,8 +17,10 @@ ingested unchanged into a copy of the bank: the figures say whether the model wr
 many entries and key points the bank read from it.
 
 Parts: dev = eval/coverage_dev.jsonl (its gap questions, two per technique, and off-topic ones);
-test = eval/coverage_gaps_test.jsonl (gap questions) with eval/coverage_test.jsonl's off-topic
-and covered questions. Prints one JSON object.
+dev2 = eval/coverage_gaps_test.jsonl's gap questions with eval/coverage_test.jsonl's off-topic and
+covered ones (the first version's frozen part, read since); test = eval/gaps_test.jsonl (frozen:
+techniques by topic in both languages, far questions) with coverage_test.jsonl's covered ones.
+Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -41,10 +44,14 @@ from eval.starter import starter_bank
 from knowledge.gaps import GapBook
 
 EVAL = Path(__file__).parent
+# part: (the techniques' file, the far and covered questions' file)
 PARTS = {
     "dev": (EVAL / "coverage_dev.jsonl", EVAL / "coverage_dev.jsonl"),
-    "test": (EVAL / "coverage_gaps_test.jsonl", EVAL / "coverage_test.jsonl"),
+    # The first version's frozen part, read since: tuning data now (eval/FROZEN.md).
+    "dev2": (EVAL / "coverage_gaps_test.jsonl", EVAL / "coverage_test.jsonl"),
+    "test": (EVAL / "gaps_test.jsonl", EVAL / "gaps_test.jsonl"),
 }
+COVERED = EVAL / "coverage_test.jsonl"  # covered questions asked beside the test part's
 
 
 def rows(path: Path) -> list[dict]:
@@ -56,13 +63,43 @@ def script(part: str) -> tuple[dict[int, list[str]], list[str], list[str]]:
     off-topic questions and covered ones."""
     gap_file, other_file = PARTS[part]
     gap_rows = [r for r in rows(gap_file) if r["expect"] == "gap"]
-    techniques = {i // 2: [] for i in range(len(gap_rows))}
-    for i, row in enumerate(gap_rows):
-        techniques[i // 2].append(row["query"])
+    # A technique: rows with one `topic`, or (the dev part has none) consecutive pairs.
+    topics = [r.get("topic") or str(i // 2) for i, r in enumerate(gap_rows)]
+    order = list(dict.fromkeys(topics))
+    techniques: dict[int, list[str]] = {t: [] for t in range(len(order))}
+    for topic, row in zip(topics, gap_rows, strict=True):
+        techniques[order.index(topic)].append(row["query"])
     others = rows(other_file)
     far = [r["query"] for r in others if r["expect"] == "off-topic"]
-    covered = [r["query"] for r in others if r["expect"] == "covered"][:12]
+    covered_from = others if part != "test" else rows(COVERED)
+    covered = [r["query"] for r in covered_from if r["expect"] == "covered"][:12]
     return techniques, far, covered
+
+
+def _figures(found: list, techniques: dict, askers: dict, by_question: dict, far: set) -> dict:
+    """Whether the top gaps are the techniques, with their askers counted right."""
+    top = found[: len(techniques)]
+    # Each top gap's technique: the one most of its questions ask about.
+    matched: dict[int, int] = {}
+    pure = 0
+    for g in top:
+        votes: dict[int, int] = defaultdict(int)
+        for a in g.asked:
+            if a.question in by_question:
+                votes[by_question[a.question]] += 1
+        if votes:
+            t = max(votes, key=lambda k: votes[k])
+            pure += votes[t] == len(g.asked)
+            if t not in matched:
+                matched[t] = g.askers
+    return {
+        "gaps_found": len(found),
+        "techniques_found_in_top": len(matched),
+        "askers_counted_right": sum(matched.get(t) == askers[t] for t in techniques),
+        "pure_top_gaps": pure,
+        "far_questions_in_gaps": sum(a.question in far for g in found for a in g.asked),
+        "top": [{"label": g.label, "askers": g.askers, "asked": len(g.asked)} for g in top],
+    }
 
 
 def draft_top(gaps: Gaps, gap: rules.Gap, model: str, out: Path | None) -> dict:
@@ -76,6 +113,7 @@ def draft_top(gaps: Gaps, gap: rules.Gap, model: str, out: Path | None) -> dict:
     backend = TransformersBackend(model)
     backend.load()
     gaps.backend = lambda: backend
+    gaps.draft_timeout = 3600.0
     near = [e for e in (gaps.store.entry(c.id) for c in gap.closest()) if e is not None]
     start = time.monotonic()
     lang = "zh" if sum(a.lang == "zh" for a in gap.asked) * 2 > len(gap.asked) else "en"
@@ -105,6 +143,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--part", choices=sorted(PARTS), default="dev")
     parser.add_argument("--threshold", type=float, default=rules.SAME_GAP)
+    parser.add_argument(
+        "--grid", action="store_true", help="tune: a grid of thresholds (dev parts)"
+    )
     parser.add_argument("--draft-model", help="a model (folder or .gguf) to draft the top gap")
     parser.add_argument("--draft-out", type=Path, help="where the drafted file is written")
     args = parser.parse_args()
@@ -115,6 +156,7 @@ def main() -> None:
     with starter_bank() as (store, retriever):
         engine = AnswerEngine(retriever, None)
         gaps = Gaps(GapBook(home), retriever, store)
+        gaps.threshold = args.threshold
         decided = {}
 
         def ask(user: str, question: str) -> None:
@@ -131,29 +173,17 @@ def main() -> None:
             ask(f"far{n}b", question)
         for n, question in enumerate(covered):
             ask(f"cov{n}", question)
-        found = gaps.gaps("W1")
-        if args.threshold != rules.SAME_GAP:
-            asked = gaps.book.questions("W1", datetime(2000, 1, 1, tzinfo=UTC))
-            vectors = retriever.meaning([a.question for a in asked])
-            found = rules.gaps_of(asked, vectors, retriever.glossary, args.threshold)
         by_question = {q: t for t, qs in techniques.items() for q in qs}
-        far_set = set(far)
-        top = found[: len(techniques)]
-        # Each top gap's technique: the one most of its questions ask about.
-        matched: dict[int, int] = {}
-        pure = 0
-        for g in top:
-            votes: dict[int, int] = defaultdict(int)
-            for a in g.asked:
-                if a.question in by_question:
-                    votes[by_question[a.question]] += 1
-            if votes:
-                t = max(votes, key=lambda k: votes[k])
-                pure += votes[t] == len(g.asked)
-                if t not in matched:
-                    matched[t] = g.askers
-        right_count = sum(matched.get(t) == askers[t] for t in techniques)
-        far_in_gaps = sum(a.question in far_set for g in found for a in g.asked)
+        if args.grid:  # tuning (dev parts only): the same recorded questions, regrouped
+            grid = []
+            for threshold in (0.1, 0.15, 0.2, 0.25, 0.3):
+                gaps.threshold = threshold
+                figures = _figures(gaps.gaps("W1"), techniques, askers, by_question, set(far))
+                grid.append({"threshold": threshold, **figures})
+            print(json.dumps({"part": args.part, "grid": grid}))
+            return
+        found = gaps.gaps("W1")
+        figures = _figures(found, techniques, askers, by_question, set(far))
         far_recorded = len(
             gaps.book.questions("W1", datetime(2000, 1, 1, tzinfo=UTC), in_field=False)
         )
@@ -182,15 +212,11 @@ def main() -> None:
         "part": args.part,
         "threshold": args.threshold,
         "techniques": len(techniques),
-        "gaps_found": len(found),
-        "techniques_found_in_top": len(matched),
-        "askers_counted_right": right_count,
-        "pure_top_gaps": pure,
+        **{k: v for k, v in figures.items() if k != "top"},
         "far_questions_recorded_apart": far_recorded,
-        "far_questions_in_gaps": far_in_gaps,
         "filled_gap_gone": not still,
         "draft": drafted,
-        "top": [{"label": g.label, "askers": g.askers, "asked": len(g.asked)} for g in top],
+        "top": figures["top"],
     }
     print(json.dumps(out, ensure_ascii=False))
 

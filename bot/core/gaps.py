@@ -25,6 +25,7 @@ from bot.texts import messages
 from bot.tutoring.answering import Answer, language_of
 from bot.tutoring.gaps import (
     MAX_QUESTIONS,
+    SAME_GAP,
     Gap,
     closest_of,
     draft_entry,
@@ -41,7 +42,7 @@ KEEP_DAYS = 90  # TUTOR_GAPS_DAYS
 LIST_DAYS = 30
 SHOWN = 10
 DRAFT_TOKENS = 700
-DRAFT_TIMEOUT_S = 180.0
+DRAFT_TIMEOUT_S = 600.0  # a 1.5B model on a CPU takes minutes for a draft
 DEFAULT_DAY, DEFAULT_TIME = 0, "09:00"  # Monday
 WEEKDAYS = {
     **{d: i for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))},
@@ -110,9 +111,11 @@ class Gaps:
         self.backend = backend
         self.keep_days = keep_days
         self.clock = clock
-        # Question id -> the bank (its entries' ids) it was last searched against, unfilled.
-        self._searched: dict[int, str] = {}
+        # Each question's last search: the bank it was searched against, the entry covering it.
+        self._searched: dict[int, tuple[str, str]] = {}  # id -> (bank, the entry covering it)
         self.changed: Callable[[], None] = lambda: None  # the scheduler looks again
+        self.threshold = SAME_GAP  # docs/gaps.md
+        self.draft_timeout = DRAFT_TIMEOUT_S
 
     def close(self) -> None:
         self.book.close()
@@ -167,42 +170,44 @@ class Gaps:
 
     def gaps(self, workspace: str | None, days: int = LIST_DAYS) -> list[Gap]:
         """The open gaps of a workspace (every workspace's with None) over the last `days`,
-        the most askers first. Questions an entry added since covers are marked filled first."""
-        self.fill()
+        the most askers first. A gap entries added since cover (at least half its questions)
+        is marked filled first and left out."""
         since = self.clock() - timedelta(days=days)
         asked = [a for a in self.book.questions(workspace, since) if a.filled_at is None]
         asked = asked[-MAX_QUESTIONS:]  # the most recent: grouping is quadratic
-        if not asked:
-            return []
         by_place: dict[str, list[Asked]] = defaultdict(list)
         for a in asked:
             by_place[a.workspace].append(a)
+        bank = _bank_key(self.store)
         out: list[Gap] = []
         for group in by_place.values():  # never a gap across workspaces
             vectors = self.retriever.meaning([a.question for a in group])
-            out += gaps_of(group, vectors, self.retriever.glossary)
+            for gap in gaps_of(group, vectors, self.retriever.glossary, self.threshold):
+                if not self._fill(gap, bank):
+                    out.append(gap)
         return sorted(out, key=lambda g: (-g.askers, -len(g.asked), -g.last_seen.timestamp()))
 
-    def fill(self) -> int:
-        """Search each open question again where the bank changed since: one an entry now
-        covers is filled (a 👎 one, by an entry it did not cite). How many were filled."""
-        bank = _bank_key(self.store)
-        since = self.clock() - timedelta(days=self.keep_days)
-        by_entry: dict[str, list[int]] = defaultdict(list)
-        for asked in self.book.questions(None, since):
-            if asked.filled_at is not None or self._searched.get(asked.id) == bank:
-                continue
-            result = self.retriever.search(asked.question, 3)
-            top = result.hits[0].id if result.hits else ""
-            before = {c.id for c in asked.closest}
-            if result.coverage == "covered" and (asked.decision != "disliked" or top not in before):
-                by_entry[top].append(asked.id)
-            else:
-                self._searched[asked.id] = bank
-        filled = 0
-        for entry_id, ids in by_entry.items():
-            filled += self.book.mark_filled(ids, entry_id, self.clock())
-        return filled
+    def _fill(self, gap: Gap, bank: str) -> bool:
+        """Whether entries now cover at least half of a gap's questions (a 👎 one: an entry it
+        did not cite); if so, all its questions are marked filled by the entry that covers the
+        most. Each question is searched again only when the bank changed since."""
+        covering: list[str] = []
+        for asked in gap.asked:
+            known = self._searched.get(asked.id)
+            if known is None or known[0] != bank:
+                result = self.retriever.search(asked.question, 3)
+                top = result.hits[0].id if result.hits else ""
+                cited = {c.id for c in asked.closest}
+                new = asked.decision != "disliked" or top not in cited
+                known = (bank, top if result.coverage == "covered" and new else "")
+                self._searched[asked.id] = known
+            if known[1]:
+                covering.append(known[1])
+        if not covering or len(covering) * 2 < len(gap.asked):
+            return False
+        entry_id = max(set(covering), key=covering.count)
+        self.book.mark_filled([a.id for a in gap.asked], entry_id, self.clock())
+        return True
 
     def filled_since(self, workspace: str, since: datetime) -> list[Filled]:
         """The gaps entries closed since `since`: the filled questions by the entry that covers
@@ -266,7 +271,7 @@ class Gaps:
             return ""
         chunks: list[str] = []
         try:
-            async with asyncio.timeout(DRAFT_TIMEOUT_S):
+            async with asyncio.timeout(self.draft_timeout):
                 async for chunk in backend.stream(
                     draft_messages(gap.label, gap.examples(5), near, lang),
                     max_new_tokens=DRAFT_TOKENS,

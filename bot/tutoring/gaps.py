@@ -29,9 +29,9 @@ if TYPE_CHECKING:
     from retriever.search import SearchResult
 
 # Two questions are one gap when their vectors by meaning (language taken away) are at least
-# this close on average over the two groups (average linkage). Chosen on the dev part of
+# this close on average over the two groups (average linkage). Chosen on the dev parts of
 # eval/gaps.py (docs/gaps.md).
-SAME_GAP = 0.15
+SAME_GAP = 0.2
 MAX_QUESTIONS = 1000  # the most recent questions grouped at once (grouping is quadratic)
 EXAMPLES = 3
 CLOSEST = 3

@@ -147,7 +147,6 @@ def test_a_new_entry_closes_its_gap_and_the_digest_says_so(chat, home):
     doc.write_text(
         "# Adapters\n\n## Interview questions\n\n### 1. LoRA\n\n"
         f"**Question:** {LORA[0]}\n\n**Answer:** A frozen weight plus a trained low-rank B A.\n\n"
-        f"**问题：** {LORA[1]}\n\n"
         "- **Rank:** Small r keeps the update cheap.\n",
         "utf-8",
     )
@@ -156,7 +155,10 @@ def test_a_new_entry_closes_its_gap_and_the_digest_says_so(chat, home):
     ingest(chat.tutor.store, [doc], max_bytes=10**6)
     chat.tutor.retriever.sync()
     left = chat.tutor.gaps.gaps("team")
-    assert not any(a.question == LORA[0] for g in left for a in g.asked)
+    # The entry covers at least half of the gap's questions: the whole gap is closed, its other
+    # phrasings with it; the other gap stays.
+    assert not any(a.question in LORA for g in left for a in g.asked)
+    assert {a.question for a in left[0].asked} == set(MOE)
     digest = chat.tutor.gaps.digest_text("team", MONDAY - timedelta(days=7), "en")
     assert "Closed by new entries" in digest and "now answered by LoRA" in digest
 
