@@ -204,6 +204,7 @@ def gaps_of(
 
 DRAFT_MARK = "<!-- DRAFT for review -->"
 _FIELD = re.compile(r"^\s*\**(title|question|answer|explanation)\**\s*[:：]\**\s*(.*)$", re.I)
+_SENTENCE = re.compile(r"(?<=[.!?。！？])\s*")
 _POINT = re.compile(r"^\s*[-*•]\s+(?:\*\*(.+?)[:：]?\*\*[:：]?\s*|([^:：]{2,40})[:：]\s+)?(.+)$")
 
 
@@ -286,6 +287,8 @@ def draft_entry(
     points = [(n, t) for n, t in wrote.get("points", []) if t][:6]  # type: ignore[union-attr]
     answer = str(wrote.get("answer") or "")
     explanation = str(wrote.get("explanation") or "")
+    if answer and not points:  # a model that wrote an answer but no points: its sentences
+        points = [("", sentence) for sentence in _SENTENCE.split(answer) if sentence.strip()][:5]
     by_model = bool(points and answer)
     if not by_model:
         todo = "待补充" if zh else "To write"
@@ -299,7 +302,7 @@ def draft_entry(
     asked_by = len(gap.asked)
     lines = [
         DRAFT_MARK,
-        f"<!-- {_comment(gap, near, zh, by_model, asked_by, today)} -->",
+        f"<!-- {_comment(gap, near, by_model, bool(model_text), asked_by, today)} -->",
         "",
         f"# {'草稿' if zh else 'Draft'}: {title}",
         "",
@@ -325,13 +328,19 @@ def draft_entry(
 
 
 def _comment(
-    gap: Gap, near: Sequence[Entry], zh: bool, by_model: bool, asked: int, today: str
+    gap: Gap, near: Sequence[Entry], by_model: bool, asked_model: bool, asked: int, today: str
 ) -> str:
     near_text = "; ".join(f"{e.title} [{e.id}]" for e in near) or "-"
     questions = " | ".join(q.replace("--", "-") for q in gap.examples(EXAMPLES))
-    who = "the language model" if by_model else "a skeleton (no model)"
+    if by_model:
+        who = "Written by the language model"
+    elif asked_model:
+        who = "A skeleton (the language model's reply had no usable answer)"
+    else:
+        who = "A skeleton (no language model)"
+    when = f" on {today}" if today else ""
     return (
-        f"Written by {who} {today} from {asked} question(s) of {gap.askers} learner(s) the bank "
+        f"{who}{when}, from {asked} question(s) of {gap.askers} learner(s) the bank "
         f"could not answer: {questions}. Closest entries already in the bank: {near_text}. "
         "Check every line, then add the file with /bank add."
     ).replace("--", "-")
