@@ -167,9 +167,18 @@ def test_the_signature_check_agrees_with_slack_sdk():
     assert not signed(SECRET, body.encode(), headers, now=int(stamp) + 301)
 
 
-def test_a_slash_command_that_mentions_a_payload_is_answered(slack, api):
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what is the payload of a KV cache entry?",
+        "what type of memory does a KV cache token=1 take?",
+        '{"payload": "why does a KV cache grow", "type": "block_actions"}',
+        "KV cache: ssl_check=1&payload=x&token=y",
+    ],
+)
+def test_a_slash_command_is_answered_whatever_words_it_holds(slack, api, text):
     # Bolt alone reads any form holding the word "payload" as an interaction: no listener.
-    status, _ = slack.command("/ask", "what is the payload of a KV cache entry?")
+    status, _ = slack.command("/ask", text)
     assert status == 200
     api.wait_for(lambda calls: any(c.method.startswith("respond/") for c in calls))
     (reply,) = [c for c in api.calls if c.method.startswith("respond/")]
