@@ -254,3 +254,41 @@ def test_healthz_never_says_ok_when_slack_refuses_the_token(home):
         api.close()
     assert "error: Slack refused SLACK_BOT_TOKEN (invalid_auth)" in err
     assert "unexpected failure" not in err and BOT_TOKEN not in out + err
+
+
+def test_discord_is_ready_only_once_its_gateway_is_and_never_while_stopping():
+    """The Discord front end is up (and the study loop starts) only when the client says it is
+    ready; a bot already stopping stays down."""
+    import asyncio
+
+    from bot.app.metrics import FrontEnd
+    from bot.app.serve import _study_when_ready
+
+    class Client:
+        def __init__(self) -> None:
+            self.ready = asyncio.Event()
+
+        async def wait_until_ready(self) -> None:
+            await self.ready.wait()
+
+    class Study:
+        started = 0
+
+        def start(self) -> None:
+            self.started += 1
+
+    async def scenario(stopping: bool) -> tuple[str, str, int]:
+        client, study, front = Client(), Study(), FrontEnd("Discord")
+        waiting = asyncio.ensure_future(_study_when_ready(client, study, front))
+        await asyncio.sleep(0)
+        before = front.state
+        if stopping:
+            front.down("stopping")
+        client.ready.set()
+        await waiting
+        return before, front.state, study.started
+
+    before, after, started = asyncio.run(scenario(stopping=False))
+    assert before.startswith("starting") and after == "ok" and started == 1
+    _, after, _ = asyncio.run(scenario(stopping=True))
+    assert after == "stopping"
