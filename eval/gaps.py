@@ -116,7 +116,7 @@ def draft_top(gaps: Gaps, gap: rules.Gap, model: str, out: Path | None) -> dict:
     gaps.draft_timeout = 3600.0
     near = [e for e in (gaps.store.entry(c.id) for c in gap.closest()) if e is not None]
     start = time.monotonic()
-    lang = "zh" if sum(a.lang == "zh" for a in gap.asked) * 2 > len(gap.asked) else "en"
+    lang = gap.language or "en"
     text = asyncio.run(gaps._model_draft(gap, near, lang))
     seconds = time.monotonic() - start
     backend.close()

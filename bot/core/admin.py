@@ -4,7 +4,6 @@ an answer, and the reply to a command that does not exist."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 
@@ -97,9 +96,7 @@ class Admin(Parts):
         if row is None:
             return
         try:
-            self.gaps.note_disliked(
-                answer_id, {**row, "citations_list": json.loads(row["citations"])}
-            )
+            self.gaps.note_disliked(answer_id, row)
         except Exception:
             log.exception("a question marked unhelpful could not be recorded")
 

@@ -10,6 +10,7 @@ One object, built with only the parts it uses; the tutor routes /gaps to `comman
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from bot.core.commands import Parsed
 from bot.core.conversation import Attachment, Incoming, Outbox, Place, Reply
 from bot.core.courier import Courier
-from bot.core.localtime import GRACE, moment, parse_time, parse_zone, zone
+from bot.core.localtime import owed_weekly, parse_time, parse_zone
 from bot.llm.base import Backend, GenerationError
 from bot.texts import messages
 from bot.tutoring.answering import Answer, language_of
@@ -44,19 +45,13 @@ SHOWN = 10
 DRAFT_TOKENS = 700
 DRAFT_TIMEOUT_S = 600.0  # a 1.5B model on a CPU takes minutes for a draft
 DEFAULT_DAY, DEFAULT_TIME = 0, "09:00"  # Monday
+_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_ZH_DAYS = "一二三四五六日"
 WEEKDAYS = {
-    **{d: i for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))},
-    **{
-        d: i
-        for i, d in enumerate(
-            ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-        )
-    },
-    **{d: i for i, d in enumerate(("周一", "周二", "周三", "周四", "周五", "周六", "周日"))},
-    **{d: i for i, d in enumerate(("星期一", "星期二", "星期三", "星期四", "星期五", "星期六"))},
-    "周天": 6,
-    "星期日": 6,
-    "星期天": 6,
+    **{name: i for i, name in enumerate(_DAYS)},
+    **{name[:3]: i for i, name in enumerate(_DAYS)},
+    **{f"{prefix}{d}": i for i, d in enumerate(_ZH_DAYS) for prefix in ("周", "星期")},
+    **{f"{prefix}天": 6 for prefix in ("周", "星期")},
 }
 
 
@@ -72,24 +67,6 @@ class Filled:
     entry_id: str
     entry_title: str
     askers: int
-
-
-def owed_weekly(
-    now: datetime, weekday: int, at: str, tz: str, last_day: str
-) -> tuple[datetime, str]:
-    """The next moment a weekly job (local `weekday` at `at`) is owed, with its local day: a
-    past one still within GRACE, else the next to come; never within a week of `last_day`."""
-    today = now.astimezone(zone(tz)).date()
-    not_before = date.fromisoformat(last_day) + timedelta(days=7) if last_day else date.min
-    for offset in range(-1, 16):
-        day = today + timedelta(days=offset)
-        if day.weekday() != weekday or day < not_before:
-            continue
-        due = moment(day, at, tz)
-        if now > due + GRACE:
-            continue
-        return due, day.isoformat()
-    raise AssertionError("a week ahead is always owed")
 
 
 class Gaps:
@@ -142,9 +119,10 @@ class Gaps:
         )
 
     def note_disliked(self, answer_id: int, row: dict) -> bool:
-        """Record an answered question marked 👎 (once per answer), with the entries it cited."""
+        """Record an answered question marked 👎 (once per answer), with the entries it cited;
+        `row` is the answer as `Progress.answer` gives it."""
         platform, _, user = str(row["user"]).partition(":")
-        cited = [self.store.entry(i) for i in row.get("citations_list", [])]
+        cited = [self.store.entry(i) for i in json.loads(row["citations"] or "[]")]
         return self.book.record(
             platform=platform,
             workspace=str(row["workspace"]),
@@ -256,7 +234,7 @@ class Gaps:
             await out.send(Reply(text, kind="error", private=True))
             return
         gap = shown[int(number) - 1]
-        draft_lang = "zh" if sum(a.lang == "zh" for a in gap.asked) * 2 > len(gap.asked) else lang
+        draft_lang = gap.language or lang
         near = [e for e in (self.store.entry(c.id) for c in gap.closest()) if e is not None]
         model_text = await self._model_draft(gap, near, draft_lang)
         today = self.clock().date().isoformat()
@@ -299,7 +277,7 @@ class Gaps:
 
         channel = channel_name(words[0])
         rest = [w.lower() for w in words[1:]]
-        weekday = WEEKDAYS.get(rest[0]) if rest and rest[0] in WEEKDAYS else None
+        weekday = WEEKDAYS.get(rest[0]) if rest else None
         if weekday is not None:
             rest = rest[1:]
         at = parse_time(rest[0]) if rest else DEFAULT_TIME

@@ -77,3 +77,21 @@ def owed(now: datetime, at: str, tz: str, last_day: str) -> tuple[datetime, str]
             continue
         return due, day.isoformat()
     raise AssertionError("a day ahead is always owed")
+
+
+def owed_weekly(
+    now: datetime, weekday: int, at: str, tz: str, last_day: str
+) -> tuple[datetime, str]:
+    """The next moment a weekly job (local `weekday` at `at`) is owed, with its local day: a
+    past one still within GRACE, else the next to come; never within a week of `last_day`."""
+    today = now.astimezone(zone(tz)).date()
+    not_before = date.fromisoformat(last_day) + timedelta(days=7) if last_day else date.min
+    for offset in range(-1, 16):
+        day = today + timedelta(days=offset)
+        if day.weekday() != weekday or day < not_before:
+            continue
+        due = moment(day, at, tz)
+        if now > due + GRACE:
+            continue
+        return due, day.isoformat()
+    raise AssertionError("a week ahead is always owed")

@@ -70,7 +70,6 @@ class Tutor(Asking, Quizzes, Running, Admin, Study, Interviews, Reports, Banking
         threads: Threads | None = None,
         telemetry: Telemetry | None = None,
         study: StudyLoop | None = None,
-        gaps: Gaps | None = None,
         gaps_days: int = KEEP_DAYS,
     ) -> None:
         self.store = store
@@ -92,7 +91,7 @@ class Tutor(Asking, Quizzes, Running, Admin, Study, Interviews, Reports, Banking
         # The study loop (reminders, daily questions): its schedule lives beside the progress.
         self.study = study or StudyLoop(StudyBook(progress.path.parent))
         # What the bank is missing: one feature object, given only the parts it uses.
-        self.gaps = gaps or Gaps(
+        self.gaps = Gaps(
             GapBook(progress.path.parent),
             retriever,
             store,

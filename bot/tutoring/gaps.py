@@ -69,6 +69,11 @@ class Gap:
     def last_seen(self) -> datetime:
         return self.asked[-1].asked_at
 
+    @property
+    def language(self) -> str:
+        """ "zh" when most of its questions are in Chinese, else "" (the reader's language)."""
+        return "zh" if sum(a.lang == "zh" for a in self.asked) * 2 > len(self.asked) else ""
+
     def examples(self, n: int = EXAMPLES) -> list[str]:
         """A few distinct questions, the most recent first."""
         seen: list[str] = []
@@ -131,15 +136,15 @@ def group(vectors: np.ndarray, threshold: float = SAME_GAP) -> list[list[int]]:
         total[a, :] += total[b, :]
         total[:, a] = total[a, :]
         size = np.array([len(members.get(j, ())) for j in range(n)], dtype=np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean[a, :] = total[a, :] / (len(members[a]) * size)
-        mean[:, a] = mean[a, :]
+        # Mean similarity to each live group; merged-away rows (size 0) and itself stay -inf.
+        row = np.full(n, -np.inf)
+        live = size > 0
+        row[live] = total[a, live] / (len(members[a]) * size[live])
+        row[a] = -np.inf
+        mean[a, :] = row
+        mean[:, a] = row
         mean[b, :] = -np.inf
         mean[:, b] = -np.inf
-        mean[a, a] = -np.inf
-        for j in range(n):
-            if j not in members:
-                mean[a, j] = mean[j, a] = -np.inf
     return sorted((sorted(m) for m in members.values()), key=lambda m: m[0])
 
 

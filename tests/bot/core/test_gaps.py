@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from bot.app.cli import cli
 from bot.core.conversation import Incoming, Place, RecordingOutbox
-from bot.core.gaps import SweepJob, owed_weekly
+from bot.core.gaps import SweepJob
+from bot.core.localtime import owed_weekly
 from knowledge.parse import parse
 from tests.bot.conftest import Chat, Scripted, build
 from tests.bot.core.test_study import RecordingCourier
