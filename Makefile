@@ -69,9 +69,11 @@ run: install sandbox
 	$(BIN)/tutor bank stats
 	$(BIN)/tutor chat
 
+# ruff, then the type checker over every package (pyproject.toml's [tool.mypy]).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Install, lint, and run the test suite less its `slow` checks (CI runs those after: .ci/run).
 # Two workers (CI has two cores); a worker that runs out of tests takes some from the other.

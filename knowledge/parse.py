@@ -328,9 +328,9 @@ class _Reader:
         if label is not None:
             word, rest = label
             if word in _QUESTION_LABELS:
-                draft = self._open(rest, _QUESTION_LABELS[word])
+                opened = self._open(rest, _QUESTION_LABELS[word])
                 if rest:
-                    draft.part = "question"
+                    opened.part = "question"
                 return
             draft = self.current
             if draft is None and _PART_LABELS[word] in ("answer", "tests"):
@@ -349,10 +349,10 @@ class _Reader:
             return
         if self.current is None:
             if self._pending_is_question():
-                draft = self._open_from_pending_heading()
-                if draft is not None:
-                    draft.part = "answer"
-                    draft.add_text(block.text)
+                pending = self._open_from_pending_heading()
+                if pending is not None:
+                    pending.part = "answer"
+                    pending.add_text(block.text)
             return
         if self.current.part == "question" and not self.current.question:
             self.current.question = block.text

@@ -132,8 +132,8 @@ class Store:
 
     def _migrate(self) -> None:
         with self.db.atomic():
-            self.db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
-            self.db["documents"].create(
+            self.db.table("meta").create({"key": str, "value": str}, pk="key", if_not_exists=True)
+            self.db.table("documents").create(
                 {
                     "path": str,
                     "name": str,
@@ -147,15 +147,15 @@ class Store:
                 pk="path",
                 if_not_exists=True,
             )
-            self.db["entries"].create(
+            self.db.table("entries").create(
                 _ENTRY_COLUMNS,
                 pk="id",
                 foreign_keys=[("document", "documents", "path")],
                 if_not_exists=True,
             )
-            self.db["entries"].create_index(["document"], if_not_exists=True)
-            self.db["entries"].create_index(["kind", "language"], if_not_exists=True)
-            self.db["meta"].upsert(
+            self.db.table("entries").create_index(["document"], if_not_exists=True)
+            self.db.table("entries").create_index(["kind", "language"], if_not_exists=True)
+            self.db.table("meta").upsert(
                 {"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key"
             )
 
@@ -172,44 +172,46 @@ class Store:
 
     def document(self, path: str) -> DocumentRecord | None:
         """The stored record of a document, by its resolved path."""
-        rows = list(self.db["documents"].rows_where("path = ?", [path]))
+        rows = list(self.db.table("documents").rows_where("path = ?", [path]))
         return DocumentRecord(**rows[0]) if rows else None
 
     def documents(self) -> list[DocumentRecord]:
         """Every document, in the order of their paths."""
-        return [DocumentRecord(**r) for r in self.db["documents"].rows_where(order_by="path")]
+        return [DocumentRecord(**r) for r in self.db.table("documents").rows_where(order_by="path")]
 
     def save_document(self, record: DocumentRecord) -> None:
         """Insert or replace a document's record."""
-        self.db["documents"].upsert(asdict(record), pk="path")
+        self.db.table("documents").upsert(asdict(record), pk="path")
 
     def entry_hashes(self, document: str) -> dict[str, str]:
         """Entry id → content hash for the entries of one document."""
-        rows = self.db["entries"].rows_where("document = ?", [document], select="id, content_hash")
+        rows = self.db.table("entries").rows_where(
+            "document = ?", [document], select="id, content_hash"
+        )
         return {r["id"]: r["content_hash"] for r in rows}
 
     def owner(self, entry_id: str) -> str | None:
         """The document an entry id belongs to, if it is stored."""
-        rows = list(self.db["entries"].rows_where("id = ?", [entry_id], select="document"))
+        rows = list(self.db.table("entries").rows_where("id = ?", [entry_id], select="document"))
         return rows[0]["document"] if rows else None
 
     def save_entries(self, document: str, entries: list[Entry]) -> None:
         """Insert or replace entries of a document."""
         if entries:
-            self.db["entries"].upsert_all([_entry_row(e, document) for e in entries], pk="id")
+            self.db.table("entries").upsert_all([_entry_row(e, document) for e in entries], pk="id")
 
     def delete_entries(self, ids: list[str]) -> None:
         """Remove entries by id."""
         for entry_id in ids:
-            self.db["entries"].delete_where("id = ?", [entry_id])
+            self.db.table("entries").delete_where("id = ?", [entry_id])
 
     # -- entries -----------------------------------------------------------------------------
 
     def entry(self, entry_id: str) -> Entry | None:
         """One entry by its id (or a unique prefix of it)."""
-        rows = list(self.db["entries"].rows_where("id = ?", [entry_id]))
+        rows = list(self.db.table("entries").rows_where("id = ?", [entry_id]))
         if not rows and len(entry_id) >= 4:
-            rows = list(self.db["entries"].rows_where("id LIKE ?", [entry_id + "%"], limit=2))
+            rows = list(self.db.table("entries").rows_where("id LIKE ?", [entry_id + "%"], limit=2))
             if len(rows) != 1:
                 return None
         return _entry_from_row(rows[0]) if rows else None
@@ -227,14 +229,14 @@ class Store:
             if value:
                 where.append(f"{column} = ?")
                 args.append(value)
-        rows = self.db["entries"].rows_where(
+        rows = self.db.table("entries").rows_where(
             " AND ".join(where) or None, args, order_by="document, position"
         )
         return [_entry_from_row(r) for r in rows]
 
     def count(self) -> int:
         """How many entries the bank holds."""
-        return self.db["entries"].count
+        return self.db.table("entries").count
 
     def summary(self) -> dict[str, Any]:
         """Counts of the bank by language, kind and source."""
@@ -249,7 +251,7 @@ class Store:
             by_kind[kind] = by_kind.get(kind, 0) + n
             by_source[source] = by_source.get(source, 0) + n
         return {
-            "documents": self.db["documents"].count,
+            "documents": self.db.table("documents").count,
             "entries": sum(by_kind.values()),
             "by_language": dict(sorted(by_language.items())),
             "by_kind": dict(sorted(by_kind.items())),

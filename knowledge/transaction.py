@@ -4,9 +4,8 @@ BEGIN IMMEDIATE, rolled back on any failure, and a database error turned into a 
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from knowledge.errors import StoreError
@@ -14,7 +13,7 @@ from knowledge.errors import StoreError
 
 @contextmanager
 def write_transaction(
-    db: sqlite3.Connection, lock: threading.Lock, path: Path, what: str
+    db: sqlite3.Connection, lock: AbstractContextManager, path: Path, what: str
 ) -> Iterator[sqlite3.Connection]:
     """The connection inside one transaction; `what` names the data in the error message."""
     with lock:

@@ -82,13 +82,14 @@ def make_server(
         )
     expected = secret.encode("utf-8")
     max_body = queue.sandbox.limits.snippet_bytes * 2 + 4096
+    cut_off = timeout
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "tutor-runner"
         sys_version = ""
+        timeout = cut_off  # StreamRequestHandler applies it to the connection
 
         def setup(self) -> None:
-            self.timeout = timeout  # StreamRequestHandler applies it to the connection
             self.body_unread = False
             super().setup()
 
@@ -262,7 +263,7 @@ def make_server(
             code = request.get("code")
             lang = request.get("lang", "python")
             user = request.get("user", ANONYMOUS)
-            if not all(isinstance(v, str) for v in (code, lang, user)):
+            if not (isinstance(code, str) and isinstance(lang, str) and isinstance(user, str)):
                 self._refuse(400, f"a field is missing or not a string: {_SHAPE}")
                 return None
             return code, lang, user

@@ -67,6 +67,11 @@ def split(text: str, limit: int = LIMIT) -> list[str]:
     return pieces
 
 
+def _label(item: discord.ui.Item[Any]) -> str:
+    """The label of the button a persistent item was rebuilt from."""
+    return (item.label or "") if isinstance(item, discord.ui.Button) else ""
+
+
 class CommandButton(discord.ui.DynamicItem[discord.ui.Button], template=r"tutor:(?P<command>.+)"):
     """A button that sends a tutor command; it keeps working after a restart (persistent)."""
 
@@ -82,9 +87,9 @@ class CommandButton(discord.ui.DynamicItem[discord.ui.Button], template=r"tutor:
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> CommandButton:
-        return cls(item.label or "", match["command"])
+        return cls(_label(item), match["command"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bot = getattr(interaction.client, "tutor_bot", None)
@@ -463,9 +468,9 @@ class BoxButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> BoxButton:
-        return cls(item.label or "", match["command"], match["box"])
+        return cls(_label(item), match["command"], match["box"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
         label = self.item.label or self.box
@@ -748,7 +753,7 @@ def make_client(tutor: Tutor, *, shards: str = "", cooldown: tuple[int, float] =
     intents = discord.Intents.default()
     intents.message_content = True  # privileged: enable it in the developer portal
 
-    class TutorClient(base):  # type: ignore[misc, valid-type]
+    class TutorClient(base):
         def __init__(self) -> None:
             options: dict[str, Any] = {"intents": intents, "allowed_mentions": NO_MENTIONS}
             if shards and shards != "auto":

@@ -69,8 +69,8 @@ SLASH_COMMANDS = {
     # mock interviews
     "/interview": "/interview",
 }
-PRIVATE_COMMANDS = ("/ask", "/stats", "/tutor-help", "/tutor-settings", "/tutor-remind")
-PRIVATE_COMMANDS += ("/class", "/bank", "/gaps")
+PRIVATE_COMMANDS: tuple[str, ...] = ("/ask", "/stats", "/tutor-help", "/tutor-settings")
+PRIVATE_COMMANDS += ("/tutor-remind", "/class", "/bank", "/gaps")
 MAX_BODY = 2**20  # Slack's requests take a few KiB
 SIGNATURE_AGE = 300  # seconds, as Slack asks
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
@@ -104,7 +104,7 @@ def plain(text: str) -> str:
 def blocks(reply: Reply, extra: tuple[Button, ...] = ()) -> list[dict[str, Any]]:
     """Block Kit for a reply: its text in sections, its buttons in an actions block."""
     text = mrkdwn(reply.text) or " "
-    sections = [
+    sections: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": text[i : i + SECTION_CHARS]}}
         for i in range(0, len(text), SECTION_CHARS)
     ][:45]
@@ -249,7 +249,7 @@ class _Collected:
         """Nothing is shown until the reply is complete."""
 
     async def close(self, reply: Reply) -> Sent:
-        share = ()
+        share: tuple[Button, ...] = ()
         if reply.kind == "answer" and reply.buttons:
             answer_id = reply.buttons[0].command.split()[-1]
             share = (Button(messages.share_button("en"), f"/share {answer_id}", "primary"),)

@@ -110,7 +110,12 @@ def search(obj: Context, query: tuple[str, ...], k: int | None, as_json: bool) -
             except QueryError as exc:
                 if not batch:
                     raise
-                out = {"query": line, "grounded": False, "results": [], "error": str(exc)}
+                out: dict[str, Any] = {
+                    "query": line,
+                    "grounded": False,
+                    "results": [],
+                    "error": str(exc),
+                }
                 print_json(out)
                 continue
             if as_json or batch:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import click
 
@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from knowledge.store import Store
     from retriever.search import Retriever
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 log = logging.getLogger("tutor")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -102,11 +103,11 @@ def print_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False))
 
 
-def friendly(func: F) -> F:
+def friendly(func: Callable[P, R]) -> Callable[P, R]:
     """Turn the packages' errors into `error: …` and exit 1; anything else gets an id, no trace."""
 
     @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
         except PEOPLE_ERRORS as exc:
@@ -123,4 +124,4 @@ def friendly(func: F) -> F:
                 "to see the details, and report them"
             )
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper

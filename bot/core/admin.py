@@ -30,7 +30,7 @@ class Admin(Parts):
         await asyncio.to_thread(
             self.progress.set_language, message.user_key, "" if choice == "auto" else choice
         )
-        shown: messages.Lang = choice if choice in ("zh", "en") else lang  # type: ignore[assignment]
+        shown = messages.as_lang(choice, lang)
         await out.send(Reply(messages.lang_set(shown, choice)))
 
     async def _help(

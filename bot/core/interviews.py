@@ -99,10 +99,7 @@ class Interviews(Parts):
     def _interview_lang(
         self, interview: Interview, user: str, lang: messages.Lang
     ) -> messages.Lang:
-        chosen = self.progress.language(user)
-        if chosen in ("zh", "en"):
-            return chosen  # type: ignore[return-value]
-        return "zh" if interview.lang == "zh" else "en"
+        return messages.as_lang(self.progress.language(user), messages.as_lang(interview.lang))
 
     # -- /interview --------------------------------------------------------------------------
 

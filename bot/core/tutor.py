@@ -191,11 +191,12 @@ class Tutor(Asking, Quizzes, Running, Admin, Study, Interviews, Reports, Banking
         user = message.user_key
         chosen = self.progress.language(user)
         if chosen in ("zh", "en"):
-            return chosen  # type: ignore[return-value]
+            return messages.as_lang(chosen)
         body = commands.parse(text).args if text.startswith(("/", "!")) else text
         if body.strip():
             self._last_lang[user] = language_of(body)
-        default = self.progress.place_settings(message.place.workspace).get("lang") or "en"
+        place = self.progress.place_settings(message.place.workspace).get("lang")
+        default = messages.as_lang(place)
         return self._last_lang.get(user, default)
 
     async def _dispatch(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Protocol, TypedDict
 
@@ -124,7 +124,7 @@ async def stream_from_thread(
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item  # type: ignore[misc]
+            yield item
     finally:
         stop.set()
         watcher.cancel()
@@ -148,12 +148,14 @@ def held_back(text: str, stops: tuple[str, ...]) -> int:
     return longest
 
 
-async def cut_at_stops(chunks: AsyncIterator[str], stops: tuple[str, ...]) -> AsyncIterator[str]:
+async def cut_at_stops(
+    chunks: AsyncGenerator[str, None], stops: tuple[str, ...]
+) -> AsyncIterator[str]:
     """The chunks up to the first stop string (which is not shown); the rest is not read, so
     the generation behind `chunks` is told to stop. Text that may be the start of a stop string
     waits for the next chunk."""
     pending = ""
-    async with contextlib.aclosing(chunks):  # type: ignore[type-var]
+    async with contextlib.aclosing(chunks):
         async for chunk in chunks:
             pending += chunk
             at = stop_at(pending, stops)

@@ -9,7 +9,7 @@ import functools
 import inspect
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,7 +94,7 @@ class TransformersBackend:
                     _reach_hub(self.name)
                 with _quiet_progress():  # a .gguf's conversion draws its own progress bar
                     tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-                    model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **kwargs)
+                    model: Any = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **kwargs)
                 model.to(device).eval()
             except GenerationError:
                 raise
@@ -159,7 +159,7 @@ class TransformersBackend:
         max_new_tokens: int,
         cancel: asyncio.Event | None,
         sampling: Sampling,
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         await asyncio.to_thread(self.load)
         if self.scheduler is not None:
             async for chunk in stream_from_thread(
@@ -172,7 +172,9 @@ class TransformersBackend:
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         # Its decode calls run on the generate thread while other chats tokenize theirs.
-        streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
+        # The guard stands in for the tokenizer: the streamer only calls its decode.
+        guarded: Any = self._tokenizer
+        streamer = TextIteratorStreamer(guarded, skip_prompt=True, skip_special_tokens=True)
 
         def work(emit: Emit, stop: threading.Event) -> None:
             class Cancelled(StoppingCriteria):
@@ -180,7 +182,7 @@ class TransformersBackend:
                     return stop.is_set()
 
             inputs = self.prompt_ids(messages).to(self.device)
-            worker = threading.Thread(
+            worker = _Worker(
                 target=self._run,
                 args=(
                     inputs,
@@ -196,8 +198,8 @@ class TransformersBackend:
                 if text:
                     emit(text)
             worker.join()
-            if getattr(worker, "error", None) is not None:
-                raise worker.error  # type: ignore[attr-defined]
+            if worker.error is not None:
+                raise worker.error
 
         async for chunk in stream_from_thread(work, cancel, _as_generation_error):
             yield chunk
@@ -283,9 +285,12 @@ class TransformersBackend:
         tokens: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         assert self.scheduler is not None
         request = self.scheduler.submit(ids, max_new_tokens, tokens.put, stop, sampling)
-        threading.Thread(
-            target=lambda: (request.done.wait(), tokens.put(None)), daemon=True
-        ).start()
+
+        def end_when_done() -> None:
+            request.done.wait()
+            tokens.put(None)
+
+        threading.Thread(target=end_when_done, daemon=True).start()
         assert self._tokenizer is not None
         text = Detokenizer(self._tokenizer)
         while (token := tokens.get()) is not None:
@@ -334,8 +339,15 @@ class TransformersBackend:
                     **options,
                 )
         except BaseException as exc:
-            thread.error = exc  # type: ignore[attr-defined]
+            if isinstance(thread, _Worker):
+                thread.error = exc
             streamer.end()
+
+
+class _Worker(threading.Thread):
+    """The thread `generate` runs on, keeping what it raised for the caller."""
+
+    error: BaseException | None = None
 
 
 class GuardedTokenizer:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
@@ -95,7 +95,7 @@ class OpenAIBackend:
 
 async def _deltas(
     response: aiohttp.ClientResponse, cancel: asyncio.Event | None
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """The content pieces of a chat completion's event stream, until `[DONE]`, the end of the
     stream, or `cancel` (which closes the response, so a read waiting on the server ends)."""
     watcher = asyncio.create_task(_close_when_set(cancel, response)) if cancel else None

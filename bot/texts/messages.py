@@ -15,6 +15,11 @@ from typing import Literal
 Lang = Literal["zh", "en"]
 
 
+def as_lang(value: object, default: Lang = "en") -> Lang:
+    """`value` as a reply language when it names one ("zh" or "en"), else `default`."""
+    return "zh" if value == "zh" else "en" if value == "en" else default
+
+
 @dataclass(frozen=True)
 class T:
     """One text in English and Chinese; `en_only` names fields the Chinese form leaves out."""
@@ -1242,11 +1247,11 @@ def rating_names(lang: Lang) -> tuple[str, str, str, str]:
 
 def rating_buttons(lang: Lang, suggested: int) -> tuple[str, str, str, str]:
     """Labels of the four rating buttons, the suggested one (1-4) marked."""
-    names = rating_names(lang)
-    return tuple(  # type: ignore[return-value]
+    a, b, c, d = (
         say(lang, "rating.suggested", name=n) if i == suggested else n
-        for i, n in enumerate(names, start=1)
+        for i, n in enumerate(rating_names(lang), start=1)
     )
+    return a, b, c, d
 
 
 def rating_offer(lang: Lang, suggested: int) -> str:

@@ -246,7 +246,8 @@ class AnswerEngine:
         lang = language_of(question)
         query = standalone_query(question, history)[:MAX_QUESTION_CHARS]
         result = await asyncio.to_thread(self.retriever.search, query, self.k)
-        coverage: Coverage = getattr(result, "coverage", "covered" if result.grounded else "")
+        fallback: Coverage = "covered" if result.grounded else "off-topic"
+        coverage: Coverage = getattr(result, "coverage", fallback)
         if coverage not in ("covered", "related"):
             topics = [h.title for h in result.hits[:3]]
             text = messages.not_in_bank(lang, topics)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -227,10 +227,21 @@ def _one_line(text: str, limit: int = 600) -> str:
     return text[:limit].strip()
 
 
-def read_model_draft(text: str) -> dict[str, object]:
+@dataclass(frozen=True)
+class Written:
+    """What a model wrote of a draft; a field it left out is empty."""
+
+    title: str = ""
+    question: str = ""
+    answer: str = ""
+    explanation: str = ""
+    points: list[tuple[str, str]] = field(default_factory=list)  # (name, text)
+
+
+def read_model_draft(text: str) -> Written:
     """The fields a model wrote in the draft's plain layout (Title:, Question:, Answer:, one
-    "- Name: text" line per key point, Explanation:); what it left out is missing."""
-    fields: dict[str, object] = {}
+    "- Name: text" line per key point, Explanation:); what it left out is empty."""
+    fields: dict[str, str] = {}
     points: list[tuple[str, str]] = []
     current = ""
     for line in text.splitlines():
@@ -247,9 +258,7 @@ def read_model_draft(text: str) -> dict[str, object]:
             current = "points"
         elif line.strip() and current in ("question", "answer", "explanation"):
             fields[current] = _one_line(f"{fields.get(current, '')} {line}")
-    if points:
-        fields["points"] = points
-    return fields
+    return Written(**fields, points=points)
 
 
 def draft_messages(
@@ -286,12 +295,12 @@ def draft_entry(
     and what the closest entries already say). Always a document `tutor ingest` reads as one
     entry with key points."""
     zh = lang == "zh"
-    wrote = read_model_draft(model_text) if model_text else {}
-    question = str(wrote.get("question") or _one_line(gap.examples(1)[0] if gap.asked else ""))
-    title = str(wrote.get("title") or _one_line(gap.label, 80))
-    points = [(n, t) for n, t in wrote.get("points", []) if t][:6]  # type: ignore[union-attr]
-    answer = str(wrote.get("answer") or "")
-    explanation = str(wrote.get("explanation") or "")
+    wrote = read_model_draft(model_text) if model_text else Written()
+    question = wrote.question or _one_line(gap.examples(1)[0] if gap.asked else "")
+    title = wrote.title or _one_line(gap.label, 80)
+    points = [(n, t) for n, t in wrote.points if t][:6]
+    answer = wrote.answer
+    explanation = wrote.explanation
     if answer and not points:  # a model that wrote an answer but no points: its sentences
         points = [("", sentence) for sentence in _SENTENCE.split(answer) if sentence.strip()][:5]
     by_model = bool(points and answer)

@@ -26,6 +26,14 @@ from knowledge.cjk import CJK_RANGE
 from knowledge.entry import Entry
 
 Status = Literal["covered", "partly", "missing"]
+
+
+def as_status(label: str) -> Status:
+    """A judge's label for a key point as its status: covered and partly as they are, anything
+    else (missing, wrong, contradicted) missing."""
+    return "covered" if label == "covered" else "partly" if label == "partly" else "missing"
+
+
 # How the judge answers: a JSON verdict it writes (any backend), or labels read off its logits
 # (a model in this process: `classify`).
 Route = Literal["json", "labels"]
@@ -230,7 +238,7 @@ def verdict_from_labels(found: list[dict[str, float]]) -> Verdict | None:
         best = max(p, key=p.__getitem__)
         if best == "wrong":
             contradicted.add(n)
-        statuses.append("missing" if best == "wrong" else best)  # type: ignore[arg-type]
+        statuses.append(as_status(best))
         expected.append((p.get("covered", 0.0) + 0.5 * p.get("partly", 0.0)) / total)
     return Verdict(
         points=tuple(statuses),
@@ -262,13 +270,10 @@ def parse_verdict(text: str, points: list[str], answer: str | None = None) -> Ve
             quotes.append(quote[:MAX_QUOTE_CHARS])
         if ref is not None:
             contradicted.add(ref)
-    status = tuple(
-        "missing" if statuses.get(n, "missing") == "contradicted" else statuses.get(n, "missing")
-        for n in range(len(points))
-    )
+    status = tuple(as_status(statuses.get(n, "missing")) for n in range(len(points)))
     feedback = data.get("feedback", "")
     return Verdict(
-        points=status,  # type: ignore[arg-type]
+        points=status,
         contradicted=frozenset(contradicted),
         quotes=tuple(quotes),
         feedback=" ".join(feedback.split())[:300] if isinstance(feedback, str) else "",

@@ -54,7 +54,8 @@ def run_python(path):
 
 
 def collect(limits):
-    files, deadline = [], time.monotonic() + 2.0
+    files: list[list[str]] = []
+    deadline = time.monotonic() + 2.0
     for root, dirs, names in os.walk(WORK, followlinks=False):
         depth = root[len(WORK) :].count("/")
         dirs[:] = (

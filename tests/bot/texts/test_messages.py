@@ -218,7 +218,7 @@ RUN_ENDINGS = [
     | {"limit": "cpu", "limit_value": 5.0},
 ]
 # Not about language: `say` is the lookup, `fence` wraps code.
-NOT_TEXTS = {"say", "fence"}
+NOT_TEXTS = {"say", "fence", "as_lang"}
 
 CALLS = [(name, args) for name, cases in CASES.items() for args in cases] + [
     ("run_ending", kwargs) for kwargs in RUN_ENDINGS
