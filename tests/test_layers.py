@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ ALLOWED = {
     "bot.llm": set(),
     "bot.tutoring": {"bot.texts", "bot.llm", "knowledge", "retriever", "runner"},
     "bot.core": {"bot.texts", "bot.tutoring", "bot.llm", "knowledge", "retriever", "runner"},
-    "bot.adapters": {"bot.texts", "bot.core", "knowledge"},
+    "bot.adapters": {"bot.texts", "bot.core"},
     "bot.app": {"bot.texts", "bot.adapters", "bot.core", "bot.tutoring", "bot.llm"}
     | {"knowledge", "retriever", "runner"},
 }
@@ -80,3 +81,26 @@ def test_the_core_knows_no_chat_platform(module: str, path: Path) -> None:
 def test_the_layer_check_sees_every_package() -> None:
     layers = {_layer(m) for m, _ in _modules()}
     assert set(ALLOWED) <= layers
+
+
+def _rooms() -> dict[str, set[str]]:
+    """Each package's modules as docs/architecture.md's table of rooms names them."""
+    rooms: dict[str, set[str]] = {}
+    for line in (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8").splitlines():
+        row = re.match(r"\| `([\w.]+)` \| (.*?) \|", line)
+        if row and row.group(1) in ALLOWED:
+            rooms[row.group(1)] = set(re.findall(r"`([\w/]+\.py)`", row.group(2)))
+    return rooms
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_the_architecture_page_names_every_module_of_each_room(layer: str) -> None:
+    folder = ROOT / layer.replace(".", "/")
+    modules = {
+        str(path.relative_to(folder))
+        for path in folder.rglob("*.py")
+        if path.name != "__init__.py" and "starter" not in path.relative_to(folder).parts
+    }
+    named = _rooms().get(layer, set())
+    assert not modules - named, f"docs/architecture.md leaves out {sorted(modules - named)}"
+    assert not named - modules, f"docs/architecture.md names missing {sorted(named - modules)}"

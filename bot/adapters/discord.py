@@ -14,7 +14,6 @@ import logging
 import re
 import sys
 import uuid
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -35,7 +34,6 @@ from bot.core.conversation import (
     is_source_file,
 )
 from bot.texts import messages
-from knowledge.errors import StoreError
 
 if TYPE_CHECKING:
     from bot.core.tutor import Tutor
@@ -321,7 +319,7 @@ class DiscordBot:
     def __init__(self, tutor: Tutor, client: Any) -> None:
         self.tutor = tutor
         self.client = client
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._once = tutor.handled_once("discord")
 
     @staticmethod
     def place(channel: Any, guild_id: int | None) -> Place:
@@ -338,21 +336,8 @@ class DiscordBot:
 
     async def first_time(self, snowflake: int) -> bool:
         """A resumed gateway session replays what it missed: each interaction and message (by
-        id) is handled once, across restarts too."""
-        key = str(snowflake)
-        # The front in memory marks the id before any pause (two deliveries at once cannot both
-        # pass) and answers a replay to this process without the database.
-        if key in self._seen:
-            return False
-        self._seen[key] = None
-        while len(self._seen) > 10_000:
-            self._seen.popitem(last=False)
-        # The database write may wait for another process's: never on the event loop.
-        try:
-            return await asyncio.to_thread(self.tutor.progress.first_time, "discord", key)
-        except StoreError as exc:
-            log.warning("could not check Discord id %s against those handled (%s)", key, exc)
-            return True
+        id) is handled once, across restarts too (the core's `HandledOnce`)."""
+        return await self._once.claim(str(snowflake))
 
     # -- interactions ------------------------------------------------------------------------
 

@@ -21,7 +21,6 @@ import re
 import time
 import urllib.parse
 import uuid
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from bot.core.conversation import (
@@ -38,10 +37,9 @@ from bot.core.conversation import (
     is_bank_add,
     is_bank_file,
     is_source_file,
+    reply_language,
 )
 from bot.texts import messages
-from knowledge.cjk import CJK_CHAR
-from knowledge.errors import StoreError
 
 if TYPE_CHECKING:
     from bot.core.tutor import Tutor
@@ -410,7 +408,7 @@ class SlackBot:
         self.tutor = tutor
         self.app = app
         self.bot_user = ""
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._once = tutor.handled_once("slack")
         self._admins: dict[str, tuple[bool, float]] = {}
         self._zones: dict[str, str] = {}  # each user's timezone, from users.info
         self._register()
@@ -430,35 +428,18 @@ class SlackBot:
 
     async def first_time(self, body: dict[str, Any]) -> bool:
         """Slack retries an event it thinks was missed (same event_id, X-Slack-Retry-Num): each
-        event is handled once, across restarts too. This only checks; `handled` records it once
-        the reply is out, so an event whose handling a crash cut short is handled again when
-        Slack retries it (its effects are idempotent: a quiz counts one answer)."""
+        event is handled once, across restarts too (the core's `HandledOnce`). This only checks;
+        `handled` records it once the reply is out, so an event whose handling a crash cut short
+        is handled again when Slack retries it (its effects are idempotent: a quiz counts one
+        answer)."""
         event_id = body.get("event_id") or ""
-        if not event_id:
-            return True
-        # The front in memory marks the event before any pause (two deliveries at once cannot
-        # both pass) and answers a retry to this process without the database.
-        if event_id in self._seen:
-            return False
-        self._seen[event_id] = None
-        while len(self._seen) > 10_000:
-            self._seen.popitem(last=False)
-        # The database knows what was answered before a restart: never read on the event loop.
-        try:
-            return not await asyncio.to_thread(self.tutor.progress.was_handled, "slack", event_id)
-        except StoreError as exc:
-            log.warning("could not check Slack event %s against those handled (%s)", event_id, exc)
-            return True
+        return await self._once.fresh(event_id) if event_id else True
 
     async def handled(self, body: dict[str, Any]) -> None:
         """Record an event as answered, for retries that reach a later process."""
         event_id = body.get("event_id") or ""
-        if not event_id:
-            return
-        try:
-            await asyncio.to_thread(self.tutor.progress.first_time, "slack", event_id)
-        except StoreError as exc:
-            log.warning("could not record Slack event %s as handled (%s)", event_id, exc)
+        if event_id:
+            await self._once.done(event_id)
 
     async def is_admin(self, client: Any, user: str) -> bool:
         """Whether a user is a workspace admin or owner (asked again after ADMIN_TTL)."""
@@ -636,13 +617,12 @@ class SlackBot:
     async def _share(
         self, client: Any, respond: Any, user: str, channel: str, answer_id: str
     ) -> None:
-        row = self.tutor.progress.answer(int(answer_id)) if answer_id.isdigit() else None
-        if row is None or row["user"] != f"slack:{user}":
+        own = await self.tutor.own_answer(answer_id, f"slack:{user}")
+        if own is None:
             await respond(text=messages.share_gone("en"), response_type="ephemeral")
             return
-        text = messages.shared_answer(
-            "en", f"<@{user}>", mrkdwn(row["question"]), mrkdwn(row["answer"])
-        )
+        question, answer = own
+        text = messages.shared_answer("en", f"<@{user}>", mrkdwn(question), mrkdwn(answer))
         await call(client.chat_postMessage, channel=channel, text=text[:3900], unfurl_links=False)
         await respond(text=messages.shared("en"), response_type="ephemeral", replace_original=True)
 
@@ -672,7 +652,7 @@ class SlackBot:
         except (ValueError, KeyError, TypeError):
             log.info("a box button with an unreadable value")
             return
-        lang: messages.Lang = "zh" if CJK_CHAR.search(box) else "en"
+        lang = reply_language(box)
         label = (action.get("text") or {}).get("text") or box
         channel = (body.get("channel") or {}).get("id", "")
         view = {

@@ -13,10 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from bot.texts.messages import Lang
+from bot.tutoring.answering import language_of
+
 # Which shared files are source code, and how much of them is read: adapters fetch only these.
 SOURCE_LANGUAGES = {"py": "python", "txt": "python", "sh": "sh"}
 MAX_SOURCE_BYTES = 200_000
 MAX_SOURCE_FILES = 3
+
+
+def reply_language(text: str) -> Lang:
+    """The language to answer a text in, by the one rule the core uses for every message."""
+    return language_of(text)
 
 
 @dataclass(frozen=True)

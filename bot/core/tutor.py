@@ -22,6 +22,7 @@ from bot.core.draining import Draining, Work
 from bot.core.errors import for_people
 from bot.core.gaps import KEEP_DAYS, Gaps
 from bot.core.interviews import Interviews
+from bot.core.once import HandledOnce
 from bot.core.parts import Handler, ReplyLimits
 from bot.core.ports import EntryStore, Retriever
 from bot.core.quizzes import Quizzes
@@ -138,6 +139,22 @@ class Tutor(Asking, Quizzes, Running, Admin, Study, Interviews, Reports, Banking
             self.engine.backend.close()
         if self.runs is not None:
             self.runs.close()
+
+    # -- for the adapters: what only the core knows ------------------------------------------
+
+    def handled_once(self, platform: str) -> HandledOnce:
+        """A platform's events, each let through once, across restarts (bot/core/once.py)."""
+        return HandledOnce(self.progress, platform)
+
+    async def own_answer(self, answer_id: str, user_key: str) -> tuple[str, str] | None:
+        """The question and answer of answer `answer_id` when it was given to `user_key` (a
+        learner shares only their own), else None."""
+        if not answer_id.isdigit():
+            return None
+        row = await asyncio.to_thread(self.progress.answer, int(answer_id))
+        if row is None or row["user"] != user_key:
+            return None
+        return row["question"], row["answer"]
 
     # -- entry point -------------------------------------------------------------------------
 

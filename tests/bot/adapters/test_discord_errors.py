@@ -11,6 +11,7 @@ import pytest
 from discord.user import ClientUser
 
 from bot.adapters.discord import make_client
+from bot.core.once import HandledOnce
 from tests.bot.adapters.discord_http import (
     APP_ID,
     BOT_ID,
@@ -21,7 +22,11 @@ from tests.bot.adapters.discord_http import (
 
 
 class Untouched:
-    """A tutor that fails the test if anything reaches it."""
+    """A tutor that fails the test if anything reaches it (its events' ledger, which the bot
+    takes when it is built, included: that fails on first use)."""
+
+    def handled_once(self, platform: str) -> HandledOnce:
+        return HandledOnce(self, platform)
 
     def __getattr__(self, name: str) -> Any:
         raise AssertionError(f"a rejected payload reached the tutor ({name})")
