@@ -9,6 +9,8 @@ Nothing the bot echoes can ping anyone: every message goes out with mentions off
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import inspect
 import io
 import logging
 import re
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
+from bot.core.commands import SLASH, Command, Option
 from bot.core.conversation import (
     MAX_BANK_FILES,
     MAX_SOURCE_FILES,
@@ -32,6 +35,7 @@ from bot.core.conversation import (
     is_bank_add,
     is_bank_file,
     is_source_file,
+    reply_language,
 )
 from bot.texts import messages
 
@@ -93,6 +97,18 @@ class CommandButton(discord.ui.DynamicItem[discord.ui.Button], template=r"tutor:
         bot = getattr(interaction.client, "tutor_bot", None)
         if bot is not None:
             await bot.on_button(interaction, self.command)
+
+
+def shareable(reply: Reply) -> Reply:
+    """A private answer with a button that posts it to the channel (as on Slack)."""
+    if reply.kind != "answer" or not reply.buttons:
+        return reply
+    if any(b.command.startswith("/share ") for b in reply.buttons):
+        return reply
+    answer_id = reply.buttons[0].command.split()[-1]
+    label = messages.share_button(reply_language(reply.text))
+    share = Button(label, f"/share {answer_id}", "primary")
+    return dataclasses.replace(reply, buttons=(*reply.buttons, share))
 
 
 def view_of(buttons: tuple[Button, ...]) -> discord.ui.View | None:
@@ -171,6 +187,8 @@ class InteractionOutbox:
 
     async def send(self, reply: Reply) -> Sent:
         private = self.private or reply.private
+        if self.private:
+            reply = shareable(reply)
         # mock interviews: in a private thread where the server allows one
         interview = reply.kind == "interview" and not private and not self.thread
         if interview and await self._private_thread(reply):
@@ -280,6 +298,8 @@ class EditingStream:
             await self.message.edit(content=preview, allowed_mentions=NO_MENTIONS)
 
     async def close(self, reply: Reply) -> Sent:
+        if isinstance(self.box, InteractionOutbox) and self.box.private:
+            reply = shareable(reply)
         if self.task is not None:
             self.task.cancel()
             # The pump fails only when its step does: that failure is reported below.
@@ -355,12 +375,46 @@ class DiscordBot:
         await interaction.response.defer(thinking=True, ephemeral=private)
         await self._handle_interaction(interaction, text, private, attachments)
 
+    async def slash(
+        self, interaction: discord.Interaction, command: Command, values: dict[str, Any]
+    ) -> None:
+        """A slash command of the core's registry, its option values joined into the chat text
+        the command stands for (a file option travels as an attachment)."""
+        if command.name == "run" and not values.get("code"):  # an empty /run: a box for code
+            await interaction.response.send_modal(RunModal(lang_of(interaction.locale)))
+            return
+        text = command.text(values)
+        files: tuple[Attachment, ...] = ()
+        for option in command.options:
+            if option.kind == "file" and values.get(option.name) is not None:
+                limit = self.tutor.limits.max_bank_bytes
+                files += await shared_files([values[option.name]], text, limit)
+        await self.command(interaction, text, private=command.private, attachments=files)
+
     async def on_button(self, interaction: discord.Interaction, command: str) -> None:
         """A click on one of the tutor's buttons."""
         if not await self.first_time(interaction.id):
             return
+        if command.startswith("/share "):
+            await self._share(interaction, command.split()[-1])
+            return
         await interaction.response.defer()
         await self._handle_interaction(interaction, command, False)
+
+    async def _share(self, interaction: discord.Interaction, answer_id: str) -> None:
+        """Post a private answer to the channel, when the one who clicked was its asker."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        lang = lang_of(interaction.locale)
+        own = await self.tutor.own_answer(answer_id, f"discord:{interaction.user.id}")
+        channel = interaction.channel
+        if own is None or not isinstance(channel, discord.abc.Messageable):
+            await interaction.followup.send(messages.share_gone(lang), ephemeral=True)
+            return
+        question, answer = own
+        text = messages.shared_answer(lang, interaction.user.mention, question, answer)
+        for piece in split(text):
+            await channel.send(piece, allowed_mentions=NO_MENTIONS)
+        await interaction.followup.send(messages.shared(lang), ephemeral=True)
 
     async def _handle_interaction(
         self,
@@ -590,111 +644,61 @@ def described(key: str) -> app_commands.locale_str:
     return app_commands.locale_str(messages.slash_description("en", key), key=key)
 
 
+def _annotation(option: Option) -> Any:
+    """An option's type as discord.py reads it from a callback's signature."""
+    base: Any = {"text": str, "int": int, "bool": bool, "file": discord.Attachment}[option.kind]
+    if option.high and option.kind in ("text", "int"):
+        base = app_commands.Range[base, option.low, option.high]
+    return base if option.required or option.kind == "bool" else base | None
+
+
+def _default(option: Option) -> Any:
+    """An option's default in the callback's signature: none when it is required."""
+    if option.required:
+        return inspect.Parameter.empty
+    return False if option.kind == "bool" else None
+
+
+def _slash_command(bot_ref: Any, command: Command, limited: Any) -> app_commands.Command:
+    """One slash command, its options and descriptions (English; zh-CN by `Descriptions`) from
+    the core's registry."""
+
+    async def callback(interaction: discord.Interaction, **values: Any) -> None:
+        await bot_ref().slash(interaction, command, values)
+
+    interaction = inspect.Parameter(
+        "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
+    )
+    options = [
+        inspect.Parameter(
+            o.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=_annotation(o),
+            default=_default(o),
+        )
+        for o in command.options
+    ]
+    callback.__signature__ = inspect.Signature([interaction, *options])  # type: ignore[attr-defined]
+    callback.__name__ = callback.__qualname__ = f"slash_{command.name}"
+    described_options = {o.name: described(f"{command.name}.{o.name}") for o in command.options}
+    callback.__discord_app_commands_param_description__ = described_options  # type: ignore[attr-defined]
+    return app_commands.Command(
+        name=command.name,
+        description=described(command.name),
+        callback=limited(callback),
+        extras={"private": command.private},
+    )
+
+
 def build_tree(bot_ref: Any, tree: app_commands.CommandTree, cooldown: tuple[int, float]) -> None:
-    """The slash commands, each with a per-user cooldown."""
+    """The slash commands of the core's registry, each with a per-user cooldown."""
     rate, per = cooldown
 
     def limited(func: Any) -> Any:
         return app_commands.checks.cooldown(rate, per, key=lambda i: i.user.id)(func)
 
-    @tree.command(name="ask", description=described("ask"))
-    @app_commands.describe(question=described("ask.question"))
-    @limited
-    async def ask(interaction: discord.Interaction, question: str) -> None:
-        await bot_ref().command(interaction, f"/ask {question}")
-
-    @tree.command(name="quiz", description=described("quiz"))
-    @app_commands.describe(
-        topic=described("quiz.topic"), lang=described("quiz.lang"), code=described("quiz.code")
-    )
-    @limited
-    async def quiz(
-        interaction: discord.Interaction,
-        topic: str = "",
-        lang: app_commands.Range[str, 2, 2] | None = None,
-        code: bool = False,
-    ) -> None:
-        words = [topic, lang or "", "code" if code else ""]
-        await bot_ref().command(interaction, "/quiz " + " ".join(w for w in words if w))
-
-    @tree.command(name="answer", description=described("answer"))
-    @limited
-    async def answer(interaction: discord.Interaction, text: str) -> None:
-        await bot_ref().command(interaction, f"/answer {text}")
-
-    @tree.command(name="run", description=described("run"))
-    @limited
-    async def run(interaction: discord.Interaction, code: str | None = None) -> None:
-        if not code:
-            await interaction.response.send_modal(RunModal(lang_of(interaction.locale)))
-            return
-        await bot_ref().command(interaction, f"/run {code}")
-
-    @tree.command(name="stats", description=described("stats"))
-    @limited
-    async def stats(interaction: discord.Interaction) -> None:
-        await bot_ref().command(interaction, "/stats", private=True)
-
-    @tree.command(name="leaderboard", description=described("leaderboard"))
-    @limited
-    async def leaderboard(interaction: discord.Interaction) -> None:
-        await bot_ref().command(interaction, "/leaderboard")
-
-    @tree.command(name="help", description=described("help"))
-    @limited
-    async def help_(interaction: discord.Interaction) -> None:
-        await bot_ref().command(interaction, "/help", private=True)
-
-    @tree.command(name="settings", description=described("settings"))
-    @limited
-    async def settings(interaction: discord.Interaction, text: str = "show") -> None:
-        await bot_ref().command(interaction, f"/settings {text}", private=True)
-
-    # -- the study loop --
-    @tree.command(name="remind", description=described("remind"))
-    @limited
-    async def remind(interaction: discord.Interaction, text: str = "") -> None:
-        await bot_ref().command(interaction, f"/remind {text}".strip(), private=True)
-
-    @tree.command(name="daily", description=described("daily"))
-    @limited
-    async def daily(interaction: discord.Interaction, text: str = "") -> None:
-        await bot_ref().command(interaction, f"/daily {text}".strip(), private=True)
-
-    # -- progress to see and the bank from the chat --
-    @tree.command(name="class", description=described("class"))
-    @limited
-    async def class_(interaction: discord.Interaction) -> None:
-        await bot_ref().command(interaction, "/class", private=True)
-
-    @tree.command(name="bank", description=described("bank"))
-    @app_commands.describe(action=described("bank.action"), file=described("bank.file"))
-    @limited
-    async def bank(
-        interaction: discord.Interaction, action: str = "", file: discord.Attachment | None = None
-    ) -> None:
-        text = f"/bank {action}".strip()
-        limit = bot_ref().tutor.limits.max_bank_bytes
-        files = await shared_files([file], text, limit) if file is not None else ()
-        await bot_ref().command(interaction, text, private=True, attachments=files)
-
-    @tree.command(name="gaps", description=described("gaps"))
-    @app_commands.describe(text=described("gaps.text"))
-    @limited
-    async def gaps(interaction: discord.Interaction, text: str = "") -> None:
-        await bot_ref().command(interaction, f"/gaps {text}".strip(), private=True)
-
-    # -- mock interviews --
-    @tree.command(name="interview", description=described("interview"))
-    @app_commands.describe(topic=described("interview.topic"), n=described("interview.n"))
-    @limited
-    async def interview(
-        interaction: discord.Interaction,
-        topic: str = "",
-        n: app_commands.Range[int, 1, 10] | None = None,
-    ) -> None:
-        words = [topic, str(n) if n else ""]
-        await bot_ref().command(interaction, "/interview " + " ".join(w for w in words if w))
+    for command in SLASH:
+        tree.add_command(_slash_command(bot_ref, command, limited))
 
     @tree.error
     async def on_error(interaction: discord.Interaction, error: Exception) -> None:

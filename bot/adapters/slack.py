@@ -23,6 +23,7 @@ import urllib.parse
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from bot.core.commands import SLASH, command_of
 from bot.core.conversation import (
     MAX_BANK_FILES,
     MAX_SOURCE_BYTES,
@@ -48,27 +49,10 @@ log = logging.getLogger("tutor.slack")
 SECTION_CHARS = 2900  # a section block holds at most 3000 characters
 STREAM_INTERVAL = 1.0
 ADMIN_TTL = 600.0
-SLASH_COMMANDS = {
-    "/ask": "/ask",
-    "/quiz": "/quiz",
-    "/answer": "/answer",
-    "/run": "/run",
-    "/stats": "/stats",
-    "/leaderboard": "/leaderboard",
-    "/tutor-help": "/help",
-    "/tutor-settings": "/settings",
-    # the study loop (Slack keeps /remind for itself)
-    "/tutor-remind": "/remind",
-    "/tutor-daily": "/daily",
-    # progress to see and the bank from the chat
-    "/class": "/class",
-    "/bank": "/bank",
-    "/gaps": "/gaps",
-    # mock interviews
-    "/interview": "/interview",
-}
-PRIVATE_COMMANDS: tuple[str, ...] = ("/ask", "/stats", "/tutor-help", "/tutor-settings")
-PRIVATE_COMMANDS += ("/tutor-remind", "/class", "/bank", "/gaps")
+# Slack's slash commands and which reply privately, from the core's registry (Slack keeps some
+# names for itself: /remind is /tutor-remind here).
+SLASH_COMMANDS = {c.slack_name: f"/{c.name}" for c in SLASH}
+PRIVATE_COMMANDS = tuple(c.slack_name for c in SLASH if c.private)
 MAX_BODY = 2**20  # Slack's requests take a few KiB
 SIGNATURE_AGE = 300  # seconds, as Slack asks
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
@@ -459,13 +443,11 @@ class SlackBot:
     async def _incoming(
         self, client: Any, user: str, team: str, channel: str, thread: str, text: str
     ) -> Incoming:
-        admin = text.lstrip().startswith(
-            ("/settings", "/tutor-settings", "/daily")
-        ) and await self.is_admin(client, user)
-        if not admin and text.lstrip().startswith(("/class", "/bank", "/gaps")):
-            admin = await self.is_admin(client, user)
+        # users.info only for the commands the registry says need it.
+        command = command_of(text)
+        admin = command is not None and command.admin and await self.is_admin(client, user)
         tz = ""
-        if text.lstrip().startswith(("/remind", "/daily")):
+        if command is not None and command.timezone:
             await self.is_admin(client, user)  # reads the profile, timezone included
             tz = self._zones.get(user, "")
         return Incoming(user, Place("slack", team, channel, thread), text, admin=admin, tz=tz)

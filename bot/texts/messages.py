@@ -483,6 +483,10 @@ TEXTS = MappingProxyType(
         "slash.quiz.lang": T(en="zh or en", zh="zh 或 en"),
         "slash.quiz.code": T(en="Coding only", zh="只出编程题"),
         "slash.answer": T(en="Answer your open quiz question", zh="回答当前的测验题"),
+        "slash.answer.text": T(en="Your answer", zh="你的回答"),
+        "slash.run.code": T(
+            en="Python code (empty: a box opens)", zh="Python 代码（留空则弹出输入框）"
+        ),
         "slash.run": T(
             en="Run Python in the sandbox (a box opens without code)",
             zh="在沙箱里运行 Python 代码（不带代码时弹出输入框）",
@@ -493,6 +497,10 @@ TEXTS = MappingProxyType(
         "slash.settings": T(
             en="Admins: watched channels, language, quiz topics",
             zh="管理员：无需 @ 即回答的频道、语言、测验主题",
+        ),
+        "slash.settings.text": T(
+            en="watch|unwatch #channel, lang zh|en|auto, topics A; B, or show",
+            zh="watch|unwatch #频道、lang zh|en|auto、topics A; B，或 show",
         ),
         # -- progress charts, the class overview, the bank from the chat ---------------------
         "chart.per_day": T(en="Reviews per day (last 30 days)", zh="每日复习数（近 30 天）"),
@@ -700,9 +708,15 @@ TEXTS = MappingProxyType(
             en="Reminders of due reviews: on [HH:MM], off, tz Area/City",
             zh="到期复习提醒：on [HH:MM]、off、tz 地区/城市",
         ),
+        "slash.remind.text": T(
+            en="on [HH:MM], off, or tz Area/City", zh="on [HH:MM]、off 或 tz 地区/城市"
+        ),
         "slash.daily": T(
             en="Admins: a daily question in a channel (#channel HH:MM, off)",
             zh="管理员：在频道里发每日一题（#频道 HH:MM、off）",
+        ),
+        "slash.daily.text": T(
+            en="#channel HH:MM [Area/City], or off", zh="#频道 HH:MM [地区/城市]，或 off"
         ),
         # -- end of the study loop -----------------------------------------------------------
         # -- what the bank is missing (/gaps) ------------------------------------------------

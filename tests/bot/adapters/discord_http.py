@@ -87,6 +87,7 @@ class RecordingSession:
     def __init__(self) -> None:
         self.requests: list[Request] = []
         self.holds: list[Hold] = []
+        self._made = asyncio.Event()  # set at each request: `until` waits on it
 
     async def close(self) -> None:
         self.closed = True
@@ -103,6 +104,7 @@ class RecordingSession:
         answer = self.answer(method, path, payload)
         # Recorded when made: Discord has the request even if the bot stops waiting for its answer.
         self.requests.append(Request(method, path, payload, files, answer))
+        self._made.set()
         held = next((h for h in self.holds if h.takes(method, path)), None)
         return _Response(200, answer, held)
 
@@ -125,6 +127,14 @@ class RecordingSession:
     def named(self, method: str, pattern: str) -> list[Request]:
         """Requests of one method whose path matches a regular expression."""
         return [r for r in self.requests if r.method == method and re.search(pattern, r.path)]
+
+    async def until(self, method: str, pattern: str, count: int) -> list[Request]:
+        """Wait until `count` such requests were made (a minute at most); them."""
+        async with asyncio.timeout(60):
+            while len(found := self.named(method, pattern)) < count:
+                self._made.clear()
+                await self._made.wait()
+        return found
 
 
 def _body(data: Any) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:

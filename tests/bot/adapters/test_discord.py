@@ -236,7 +236,7 @@ def test_quiz_defers_then_follows_up_with_buttons_and_opens_a_thread(discord_bot
     assert "Score:" in graded.payload["content"]
 
 
-def test_ask_answers_in_a_follow_up_with_mentions_off(home, embedder):
+def test_ask_answers_privately_with_a_share_button_that_posts_to_the_channel(home, embedder):
     d = Discord(
         build(home, embedder, backend=Scripted("Scaling keeps the softmax sane [1]. @everyone"))
     )
@@ -246,10 +246,28 @@ def test_ask_answers_in_a_follow_up_with_mentions_off(home, embedder):
         (answer,) = followups(d.session)
         assert "Scaling keeps the softmax sane" in answer.payload["content"]
         assert answer.payload["allowed_mentions"] == {"parse": []}
-        assert [v.split()[:2] for v in values(answer)] == [
-            ["tutor:/feedback", "up"],
-            ["tutor:/feedback", "down"],
+        assert answer.payload["flags"] & 64  # private, as on Slack: the registry says so
+        answer_id = values(answer)[0].split()[-1]
+        assert values(answer) == [
+            f"tutor:/feedback up {answer_id}",
+            f"tutor:/feedback down {answer_id}",
+            f"tutor:/share {answer_id}",
         ]
+        share = values(answer)[2]
+        # Someone else clicking cannot share it; the asker's click posts it to the channel.
+        webhook = r"^/webhooks/\d+/[^/]+$"
+        d.interact(click(share, message_id="700000000000000042", user_id="600000000000000002"))
+        refused = d.run(d.session.until("POST", webhook, 2))[-1]
+        assert "no longer be shared" in refused.payload["content"]
+        assert refused.payload["flags"] & 64
+        assert not d.session.named("POST", rf"^/channels/{CHANNEL_ID}/messages$")
+        d.interact(click(share, message_id="700000000000000042"))
+        done = d.run(d.session.until("POST", webhook, 3))[-1]
+        assert "Shared" in done.payload["content"]
+        (posted,) = d.session.named("POST", rf"^/channels/{CHANNEL_ID}/messages$")
+        assert "<@600000000000000001> asked" in posted.payload["content"]
+        assert "Scaling keeps the softmax sane" in posted.payload["content"]
+        assert posted.payload["allowed_mentions"] == {"parse": []}
     finally:
         d.close()
 
