@@ -1,8 +1,8 @@
 """The tutor's commands, the same in Slack, Discord and the terminal: one registry of what each
 command is (its name, options and their types, help in both languages, whether its reply is
 private, whether it asks who is an admin), and how a message is read as one. Both bots build
-their slash commands from it: Slack's names and privacy (`bot/adapters/slack.py`), Discord's
-slash tree with its zh-CN descriptions (`bot/adapters/discord.py`), and /help."""
+their slash commands from it: Slack's names and privacy (`bot/adapters/slack/listeners.py`),
+Discord's slash tree with its zh-CN descriptions (`bot/adapters/discord/tree.py`), and /help."""
 
 from __future__ import annotations
 

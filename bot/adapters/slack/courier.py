@@ -1,0 +1,73 @@
+"""How the tutor speaks first on Slack (reminders by direct message, daily questions in a
+channel), and the Bolt app with its listeners."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from bot.core.conversation import (
+    Place,
+    Reply,
+    Sent,
+)
+
+if TYPE_CHECKING:
+    from bot.core.tutor import Tutor
+
+from bot.adapters.slack.listeners import SlackBot
+from bot.adapters.slack.outbox import SlackOutbox, call, error_code
+
+log = logging.getLogger("tutor.slack")
+
+
+class SlackCourier:
+    """Reminders by direct message (conversations.open, chat.postMessage) and daily questions
+    in channels, through the Web API."""
+
+    platform = "slack"
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    async def direct(self, user_key: str, reply: Reply) -> Sent:
+        user = user_key.split(":", 1)[-1]
+        opened = await call(self.client.conversations_open, users=user)
+        channel = opened["channel"]["id"]
+        return await SlackOutbox(self.client, channel=channel, user=user, team="").send(reply)
+
+    async def post(self, place: Place, reply: Reply) -> Sent:
+        box = SlackOutbox(self.client, channel=place.channel, user="", team=place.workspace)
+        return await box.send(reply)
+
+    async def reachable(self, place: Place) -> bool:
+        """Whether the bot is a member of the channel (it cannot post elsewhere)."""
+        from slack_sdk.errors import SlackApiError
+
+        try:
+            info = await call(self.client.conversations_info, channel=place.channel)
+        except SlackApiError as exc:
+            log.info("conversations.info on %s failed (%s)", place.channel, error_code(exc))
+            return False
+        channel = info.get("channel") or {}
+        return bool(channel.get("is_member") or channel.get("is_im"))
+
+
+def build_app(
+    tutor: Tutor, *, token: str, signing_secret: str, api_url: str
+) -> tuple[Any, SlackBot]:
+    """The Bolt app and its router; the Web API at `api_url` (Slack's, a proxy, or a test's)."""
+    from slack_bolt.async_app import AsyncApp
+    from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    client = AsyncWebClient(token=token, base_url=api_url)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret,
+        # Socket Mode has no signatures to check; HTTP mode always checks them.
+        request_verification_enabled=bool(signing_secret),
+        logger=logging.getLogger("tutor.slack.bolt"),
+    )
+    return app, SlackBot(tutor, app)
