@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from knowledge.book import Book
 from knowledge.errors import StoreError
 
 INTERVIEW_SCHEMA = """
@@ -97,11 +97,8 @@ class InterviewOpen(StoreError):
     """The user already has an interview open in this workspace."""
 
 
-class InterviewRecords:
-    """The interview methods of `knowledge.progress.Progress` (which gives `_write`, `_read`)."""
-
-    _write: Callable[[], AbstractContextManager[sqlite3.Connection]]
-    _read: Callable[..., list[sqlite3.Row]]
+class InterviewRecords(Book):
+    """The interview methods of `knowledge.progress.Progress` (its tables are in its schema)."""
 
     def start_interview(
         self,

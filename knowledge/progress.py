@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from knowledge.book import Database
 from knowledge.errors import StoreError
 from knowledge.interviews import INTERVIEW_SCHEMA, InterviewRecords
-from knowledge.store import DB_NAME
-from knowledge.transaction import write_transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -200,55 +197,19 @@ Schedule = Callable[[str | None], tuple[str, datetime]]
 class Progress(InterviewRecords):
     """Read and change everyone's progress; each change is one transaction."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.path = Path(data_dir) / DB_NAME
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(
-                self.path, check_same_thread=False, isolation_level=None, timeout=10.0
-            )
-            self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(_SCHEMA)
-            self.db.executescript(INTERVIEW_SCHEMA)  # mock interviews
-            self._add_review_columns()
-            # Reads have a connection of their own: in WAL mode they never wait for a writer,
-            # so the bots' event loops are not held up while another process writes.
-            self.reader = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
-            self.reader.row_factory = sqlite3.Row
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(
-                f"cannot open the progress database {self.path} ({exc}); "
-                "pass --data-dir or set TUTOR_HOME to a writable folder"
-            ) from None
-        self._lock = threading.RLock()
-        self._read_lock = threading.Lock()
+    what = "progress"
+    schema = _SCHEMA + INTERVIEW_SCHEMA  # mock interviews too
+
+    def __init__(self, where: Path | Database) -> None:
+        super().__init__(where)
         self._swept = 0.0
 
-    def _add_review_columns(self) -> None:
-        have = {r["name"] for r in self.db.execute("PRAGMA table_info(reviews)")}
+    def migrate(self, db: sqlite3.Connection) -> None:
+        """Review columns added since the first version."""
+        have = {r["name"] for r in db.execute("PRAGMA table_info(reviews)")}
         for name, kind in _REVIEW_COLUMNS.items():
             if name not in have:
-                self.db.execute(f"ALTER TABLE reviews ADD COLUMN {name} {kind}")
-
-    def close(self) -> None:
-        """Close the connections."""
-        with self._lock, self._read_lock:
-            self.db.close()
-            self.reader.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with write_transaction(self.db, self._lock, self.path, "progress") as db:
-            yield db
-
-    def _read(self, sql: str, args: tuple | list = ()) -> list[sqlite3.Row]:
-        with self._read_lock:
-            try:
-                return self.reader.execute(sql, args).fetchall()
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot read progress in {self.path} ({exc})") from None
+                db.execute(f"ALTER TABLE reviews ADD COLUMN {name} {kind}")
 
     # -- users -------------------------------------------------------------------------------
 

@@ -90,10 +90,10 @@ class Tutor(Asking, Quizzes, Running, Admin, Study, Interviews, Reports, Banking
             self.telemetry.runs.watch(runs)
         self.draining = Draining()
         # The study loop (reminders, daily questions): its schedule lives beside the progress.
-        self.study = study or StudyLoop(StudyBook(progress.path.parent))
+        self.study = study or StudyLoop(StudyBook(progress.database))
         # What the bank is missing: one feature object, given only the parts it uses.
         self.gaps = Gaps(
-            GapBook(progress.path.parent),
+            GapBook(progress.database),
             retriever,
             store,
             lambda: self.engine.backend,
