@@ -25,8 +25,9 @@ sys.path.insert(0, str(ROOT))
 
 from knowledge.ingest import STARTER_DIR, ingest  # noqa: E402
 from knowledge.store import Store  # noqa: E402
+from retriever.decision import CALIBRATION_FILE, Signals, Thresholds  # noqa: E402
 from retriever.embed import DEFAULT_MODEL, open_embedder  # noqa: E402
-from retriever.search import CALIBRATION_FILE, Retriever, Signals, Thresholds  # noqa: E402
+from retriever.search import Retriever  # noqa: E402
 
 SET = Path(__file__).with_name("retrieval_set.jsonl")
 SHARED = ROOT.parent / "shared" / "bank"

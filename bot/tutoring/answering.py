@@ -21,7 +21,7 @@ from retriever.text import cjk_ratio
 
 if TYPE_CHECKING:
     from bot.tutoring.answer_check import AnswerCheck, Checked
-    from retriever.search import Coverage, SearchResult
+    from retriever.decision import Coverage, SearchResult
 
 Mode = Literal["llm", "extractive"]
 _CITATION = re.compile(r"\[([0-9a-f]{6,16}|\d{1,2})\]")

@@ -25,8 +25,8 @@ from knowledge.parse import parse
 from retriever.text import everyday_english, names, stop_words
 
 if TYPE_CHECKING:
+    from retriever.decision import SearchResult
     from retriever.glossary import Glossary
-    from retriever.search import SearchResult
 
 # Two questions are one gap when their vectors by meaning (language taken away) are at least
 # this close on average over the two groups (average linkage). Chosen on the dev parts of

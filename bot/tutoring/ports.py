@@ -10,8 +10,8 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
     from knowledge.entry import Entry
+    from retriever.decision import SearchResult
     from retriever.glossary import Glossary
-    from retriever.search import SearchResult
 
 
 class EntryStore(Protocol):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retriever.search import Signals, Thresholds
+from retriever.decision import Signals, Thresholds
 
 THRESHOLDS = Thresholds(dense=0.37, dense_blind=0.54, coverage=0.37)
 

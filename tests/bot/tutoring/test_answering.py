@@ -17,7 +17,7 @@ from bot.tutoring.answering import (
     standalone_query,
 )
 from knowledge.entry import CodeBlock, Entry
-from retriever.search import SearchHit, SearchResult
+from retriever.decision import SearchHit, SearchResult
 
 KV = Entry(
     id="aaaaaaaaaaaa",

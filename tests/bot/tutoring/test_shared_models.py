@@ -12,7 +12,8 @@ import pytest
 from bot.tutoring.grading import Grade, OfflineGrader, split_sentences
 from eval.grading import load_items
 from knowledge.store import Store
-from retriever.search import Retriever, SearchResult
+from retriever.decision import SearchResult
+from retriever.search import Retriever
 
 THREADS = 8
 CALLS = 40
