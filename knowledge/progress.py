@@ -1,6 +1,8 @@
 """Everyone's progress, in the bank's SQLite database: users, quizzes, reviews (one per graded
-answer), each user's spaced-repetition card per entry, answers given in chat and their feedback,
-and the ids of chat events already handled (so a retry or a replay is not answered twice).
+answer), each user's spaced-repetition card per entry; and, as small stores over the same
+database, the answers given in chat and their feedback (`progress.answers`), the threads the
+tutor knows and each workspace's settings (`progress.places`), and the ids of chat events
+already handled (`progress.events`).
 
 Every state change is one transaction (`BEGIN IMMEDIATE`, WAL mode): a review, its card and the
 closing of its quiz land together or not at all, and a quiz can be closed only once, so two
@@ -16,11 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+from knowledge.answers import AnswerBook
 from knowledge.book import Database
+from knowledge.delivery import HandledEvents
 from knowledge.errors import StoreError
 from knowledge.interviews import INTERVIEW_SCHEMA, InterviewRecords
+from knowledge.places import PlaceBook
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -68,55 +72,12 @@ CREATE TABLE IF NOT EXISTS cards (
     PRIMARY KEY (user, entry_id)
 );
 CREATE INDEX IF NOT EXISTS cards_due ON cards (user, due);
-CREATE TABLE IF NOT EXISTS answers (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    user TEXT NOT NULL,
-    workspace TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    question TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    citations TEXT NOT NULL,
-    mode TEXT NOT NULL,
-    feedback INTEGER,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS votes (
-    answer_id INTEGER NOT NULL,
-    user TEXT NOT NULL,
-    helpful INTEGER NOT NULL,
-    voted_at TEXT NOT NULL,
-    PRIMARY KEY (answer_id, user)
-);
-CREATE TABLE IF NOT EXISTS threads (
-    workspace TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    thread TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (workspace, channel, thread)
-);
-CREATE TABLE IF NOT EXISTS places (
-    workspace TEXT PRIMARY KEY,
-    settings TEXT NOT NULL DEFAULT '{}',
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS handled_events (
-    platform TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    at REAL NOT NULL,
-    PRIMARY KEY (platform, event_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS handled_events_at ON handled_events (at);
 """
 
 # The learner's last word on a review (as in Anki): the grader's suggested rating, the card as it
 # was before the review ('' for none; NULL on reviews stored before it was kept, which cannot be
 # re-rated), and when the learner chose a rating.
 _REVIEW_COLUMNS = {"suggested": "INTEGER", "prior_card": "TEXT", "rated_at": "TEXT"}
-
-# Slack retries an event for about 5 minutes and Discord replays what a resumed session
-# missed: an id kept for an hour outlives both.
-HANDLED_TTL = timedelta(hours=1)
-_SWEEP_EVERY = timedelta(minutes=5)
 
 
 def now() -> datetime:
@@ -202,7 +163,16 @@ class Progress(InterviewRecords):
 
     def __init__(self, where: Path | Database) -> None:
         super().__init__(where)
-        self._swept = 0.0
+        # The small stores over the same database, by subject.
+        self.answers = AnswerBook(self.database)
+        self.places = PlaceBook(self.database)
+        self.events = HandledEvents(self.database)
+
+    def close(self) -> None:
+        """This store and its small stores are done (the database closes with the last)."""
+        for store in (self.answers, self.places, self.events):
+            store.close()
+        super().close()
 
     def migrate(self, db: sqlite3.Connection) -> None:
         """Review columns added since the first version."""
@@ -518,101 +488,6 @@ class Progress(InterviewRecords):
             for r in rows
         ]
 
-    # -- answers and feedback ----------------------------------------------------------------
-
-    def record_answer(
-        self,
-        user: str,
-        workspace: str,
-        channel: str,
-        question: str,
-        answer: str,
-        citations: list[str],
-        mode: str,
-    ) -> int:
-        """Store an answer given in chat; its id (for feedback buttons)."""
-        with self._write() as db:
-            cursor = db.execute(
-                "INSERT INTO answers (user, workspace, channel, question, answer, citations, "
-                "mode, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    user,
-                    workspace,
-                    channel,
-                    question,
-                    answer,
-                    json.dumps(citations),
-                    mode,
-                    _iso(now()),
-                ),
-            )
-            return int(cursor.lastrowid or 0)
-
-    def set_feedback(self, answer_id: int, user: str, helpful: bool) -> bool:
-        """Store one user's vote on an answer (a second vote replaces their first); False when
-        there is no such answer."""
-        with self._write() as db:
-            if db.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is None:
-                return False
-            db.execute(
-                "INSERT INTO votes (answer_id, user, helpful, voted_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(answer_id, user) DO UPDATE SET helpful = excluded.helpful, "
-                "voted_at = excluded.voted_at",
-                (answer_id, user, 1 if helpful else -1, _iso(now())),
-            )
-            db.execute(
-                "UPDATE answers SET feedback = "
-                "(SELECT sum(helpful) FROM votes WHERE answer_id = ?) WHERE id = ?",
-                (answer_id, answer_id),
-            )
-            return True
-
-    def answer(self, answer_id: int) -> dict[str, Any] | None:
-        """An answer given in chat: user, question, answer, citations, mode, feedback."""
-        rows = self._read("SELECT * FROM answers WHERE id = ?", (answer_id,))
-        return dict(rows[0]) if rows else None
-
-    def feedback(self, answer_id: int) -> int | None:
-        """The net vote on an answer (helpful minus not helpful), None before any vote."""
-        rows = self._read("SELECT feedback FROM answers WHERE id = ?", (answer_id,))
-        return rows[0]["feedback"] if rows else None
-
-    # -- threads the tutor takes part in ----------------------------------------------------
-
-    def remember_thread(self, workspace: str, channel: str, thread: str) -> None:
-        """Note a thread the tutor replied in: later messages there are for it."""
-        with self._write() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO threads (workspace, channel, thread, created_at) "
-                "VALUES (?, ?, ?, ?)",
-                (workspace, channel, thread, _iso(now())),
-            )
-
-    def knows_thread(self, workspace: str, channel: str, thread: str) -> bool:
-        """Whether the tutor replied in this thread."""
-        rows = self._read(
-            "SELECT 1 FROM threads WHERE workspace = ? AND channel = ? AND thread = ?",
-            (workspace, channel, thread),
-        )
-        return bool(rows)
-
-    # -- per-workspace settings --------------------------------------------------------------
-
-    def place_settings(self, workspace: str) -> dict[str, Any]:
-        """A workspace's settings (watched channels, default language, quiz topics)."""
-        rows = self._read("SELECT settings FROM places WHERE workspace = ?", (workspace,))
-        return json.loads(rows[0]["settings"]) if rows else {}
-
-    def set_place_settings(self, workspace: str, settings: dict[str, Any]) -> None:
-        """Replace a workspace's settings."""
-        with self._write() as db:
-            db.execute(
-                "INSERT INTO places (workspace, settings, updated_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(workspace) DO UPDATE SET settings = excluded.settings, "
-                "updated_at = excluded.updated_at",
-                (workspace, json.dumps(settings, ensure_ascii=False), _iso(now())),
-            )
-
     # -- progress to see: charts (/stats) and the class overview (/class) --------------------
 
     def daily_counts(
@@ -658,43 +533,6 @@ class Progress(InterviewRecords):
             (workspace, _iso(since)),
         )
         return int(rows[0][0])
-
-    # -- events already handled (retries, replays) ------------------------------------------
-
-    def first_time(self, platform: str, event_id: str, at: datetime | None = None) -> bool:
-        """Whether an event is delivered for the first time in HANDLED_TTL, across restarts and
-        processes: True once per id, False for its retries and replays."""
-        moment = (at or now()).timestamp()
-        expired = moment - HANDLED_TTL.total_seconds()
-        with self._write() as db:
-            # One statement decides: a new id is inserted, an expired one is taken again, a
-            # live one is left alone (no row changed: not the first time).
-            cursor = db.execute(
-                "INSERT INTO handled_events (platform, event_id, at) VALUES (?, ?, ?) "
-                "ON CONFLICT(platform, event_id) DO UPDATE SET at = excluded.at "
-                "WHERE handled_events.at < ?",
-                (platform, event_id, moment, expired),
-            )
-            first = cursor.rowcount == 1
-            if abs(moment - self._swept) >= _SWEEP_EVERY.total_seconds():
-                # Expired ids only take space: dropped now and then, through the index on `at`.
-                db.execute("DELETE FROM handled_events WHERE at < ?", (expired,))
-                self._swept = moment
-        return first
-
-    def was_handled(self, platform: str, event_id: str, at: datetime | None = None) -> bool:
-        """Whether an event was recorded as handled within HANDLED_TTL (a read; nothing is
-        marked)."""
-        moment = (at or now()).timestamp()
-        rows = self._read(
-            "SELECT 1 FROM handled_events WHERE platform = ? AND event_id = ? AND at >= ?",
-            (platform, event_id, moment - HANDLED_TTL.total_seconds()),
-        )
-        return bool(rows)
-
-    def handled_count(self) -> int:
-        """How many event ids are kept (expired ones included until the next sweep)."""
-        return int(self._read("SELECT count(*) FROM handled_events")[0][0])
 
 
 def _review(row: sqlite3.Row) -> Review:

@@ -44,7 +44,7 @@ class Admin(Parts):
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         workspace = message.place.workspace
-        current = self.progress.place_settings(workspace)
+        current = self.progress.places.place_settings(workspace)
         words = parsed.args.split(maxsplit=1)
         action = words[0].lower() if words else "show"
         rest = words[1].strip() if len(words) > 1 else ""
@@ -72,7 +72,7 @@ class Admin(Parts):
             updated["lang"] = "" if rest == "auto" else rest
         else:
             updated["topics"] = [t.strip() for t in rest.replace("；", ";").split(";") if t.strip()]
-        await asyncio.to_thread(self.progress.set_place_settings, workspace, updated)
+        await asyncio.to_thread(self.progress.places.set_place_settings, workspace, updated)
         text = messages.settings_saved(lang) + "\n" + messages.settings_text(lang, updated)
         await out.send(Reply(text, private=True))
 
@@ -85,14 +85,16 @@ class Admin(Parts):
             return
         helpful = words[0] == "up"
         answer_id = int(words[1])
-        await asyncio.to_thread(self.progress.set_feedback, answer_id, message.user_key, helpful)
+        await asyncio.to_thread(
+            self.progress.answers.set_feedback, answer_id, message.user_key, helpful
+        )
         if not helpful:
             await asyncio.to_thread(self._note_disliked, answer_id)
         await out.send(Reply(messages.feedback_thanks(lang, helpful), private=True))
 
     def _note_disliked(self, answer_id: int) -> None:
         """An answer marked 👎: its question is one the bank did not answer well (/gaps)."""
-        row = self.progress.answer(answer_id)
+        row = self.progress.answers.answer(answer_id)
         if row is None:
             return
         try:

@@ -49,7 +49,7 @@ class Asking(Parts):
             max_new_tokens=self.limits.max_new_tokens,
         )
         answer_id = await asyncio.to_thread(
-            self.progress.record_answer,
+            self.progress.answers.record_answer,
             message.user_key,
             place.workspace,
             place.channel,

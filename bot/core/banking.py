@@ -27,7 +27,8 @@ from bot.core.conversation import (
     Reply,
 )
 from bot.core.errors import TutorError
-from bot.core.parts import Parts
+from bot.core.parts import ReplyLimits
+from bot.core.ports import EntryStore, Retriever
 from bot.texts import messages
 from knowledge.errors import InputError
 from knowledge.ingest import ingest, load
@@ -129,29 +130,35 @@ def _reason(exc: InputError, path: Path) -> str:
     return text[len(prefix) :] if text.startswith(prefix) else text
 
 
-class Banking(Parts):
-    """The handler of /bank."""
+class Banking:
+    """/bank: the bank's documents, and /bank add for admins. Built with the bank's store, the
+    retriever it brings in step, and the largest file it takes."""
 
-    async def _bank(
+    def __init__(self, store: EntryStore, retriever: Retriever, limits: ReplyLimits) -> None:
+        self.store = store
+        self.retriever = retriever
+        self.limits = limits
+
+    async def bank(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         words = parsed.args.split()
         action = words[0].lower() if words else "list"
         if action in ("list", "show"):
-            documents = await asyncio.to_thread(self._bank_store().documents)
+            documents = await asyncio.to_thread(self._store().documents)
             rows = [(d.name, d.title, d.entries) for d in documents]
             await out.send(Reply(messages.bank_list(lang, rows), private=True))
         elif action == "add":
-            await self._bank_add(message, lang, out)
+            await self._add(message, lang, out)
         else:
             await out.send(Reply(messages.bank_usage(lang), kind="error", private=True))
 
-    def _bank_store(self) -> Store:
+    def _store(self) -> Store:
         if not isinstance(self.store, Store):
             raise TutorError("this tutor's bank cannot be read or changed from the chat")
         return self.store
 
-    async def _bank_add(self, message: Incoming, lang: messages.Lang, out: Outbox) -> None:
+    async def _add(self, message: Incoming, lang: messages.Lang, out: Outbox) -> None:
         if not message.admin:
             await out.send(Reply(messages.bank_admins_only(lang), kind="error", private=True))
             return
@@ -170,7 +177,7 @@ class Banking(Parts):
                 refused.append(FileOutcome(name, refused=messages.bank_too_big(lang, limit / 1e6)))
             else:
                 wanted.append(attachment)
-        data_dir = self._bank_store().data_dir
+        data_dir = self._store().data_dir
         taken = await asyncio.to_thread(take, data_dir, wanted, limit) if wanted else []
         lines = [o.line(lang) for o in [*taken, *refused]]
         if any(o.changed for o in taken):

@@ -181,7 +181,7 @@ class Interviews(Parts):
             if found and topic.isdigit():
                 return found, rules.topic_of(found[0])
             return found, topic
-        chosen = self.progress.place_settings(message.place.workspace).get("topics", [])
+        chosen = self.progress.places.place_settings(message.place.workspace).get("topics", [])
         if not chosen:
             return qm.entries(), ""
         pool: dict[str, Entry] = {}

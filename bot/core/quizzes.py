@@ -85,7 +85,7 @@ class Quizzes(Parts):
             await self.threads.store_quiz(quiz, sent.thread)
 
     def _default_topics(self, message: Incoming) -> list[str]:
-        return list(self.progress.place_settings(message.place.workspace).get("topics", []))
+        return list(self.progress.places.place_settings(message.place.workspace).get("topics", []))
 
     def _pool(self, topics: list[str]) -> list[Entry] | None:
         if not topics:

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 from bot.core.commands import Parsed
 from bot.core.conversation import Attachment, Incoming, Outbox, Reply
-from bot.core.parts import Parts
 from bot.texts import messages
 from bot.tutoring.charts import draw
 from bot.tutoring.classroom import class_report, learner_chart
@@ -40,10 +39,14 @@ async def progress_chart(
         return ()
 
 
-class Reports(Parts):
-    """The handler of /class."""
+class Reports:
+    """/class, the overview of a server or workspace for its admins: built with the quiz
+    master (the bank's topics and the progress it reads)."""
 
-    async def _class(
+    def __init__(self, quizmaster: QuizMaster) -> None:
+        self.quizmaster = quizmaster
+
+    async def class_overview(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         if not message.admin:

@@ -8,7 +8,6 @@ import asyncio
 from bot.core.commands import Parsed
 from bot.core.conversation import Attachment, Incoming, Outbox, Reply, attached_code
 from bot.core.errors import TutorError
-from bot.core.parts import Parts
 from bot.texts import messages
 from bot.tutoring.assessing import Assessment, NoSandbox, Run, assess
 from bot.tutoring.code_tests import extract_code
@@ -24,10 +23,13 @@ INLINE_OUTPUT_CHARS = 1500
 SHELL_FENCES = ("sh", "bash", "shell")
 
 
-class Running(Parts):
-    """The /run handler."""
+class Running:
+    """/run, and a message that is only code: built with the sandbox's queue alone."""
 
-    async def _run(
+    def __init__(self, runs: RunQueue[Runner] | None) -> None:
+        self.runs = runs
+
+    async def run(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         code, language = snippet(parsed.args)

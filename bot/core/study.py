@@ -68,7 +68,7 @@ class Study(Parts):
         return scheduler
 
     def _daily_pool(self, workspace: str) -> list[Entry]:
-        topics = list(self.progress.place_settings(workspace).get("topics", []))
+        topics = list(self.progress.places.place_settings(workspace).get("topics", []))
         return self._pool(topics) or []  # type: ignore[attr-defined]
 
     # -- /remind -----------------------------------------------------------------------------

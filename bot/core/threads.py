@@ -63,7 +63,7 @@ class Threads:
             return False
         if _key(place, place.thread) in self._known:
             return True
-        return self.progress.knows_thread(place.workspace, place.channel, place.thread)
+        return self.progress.places.knows_thread(place.workspace, place.channel, place.thread)
 
     def note(self, place: Place, sent: Sent) -> bool:
         """Record in memory, at once, the thread a post landed in; whether it is new here."""
@@ -80,7 +80,7 @@ class Threads:
     async def store(self, place: Place, sent: Sent) -> None:
         """Write a post's thread to the progress store (off the event loop)."""
         await asyncio.to_thread(
-            self.progress.remember_thread, place.workspace, place.channel, sent.thread
+            self.progress.places.remember_thread, place.workspace, place.channel, sent.thread
         )
 
     # -- quiz threads ------------------------------------------------------------------------

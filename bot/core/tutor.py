@@ -52,7 +52,7 @@ MAX_MESSAGE_CHARS = 20_000
 RUNNABLE_FENCES = ("", "python", "py", "sh", "bash")
 
 
-class Tutor(Asking, Quizzes, Running, Admin, Study, Interviews, Reports, Banking):
+class Tutor(Asking, Quizzes, Admin, Study, Interviews):
     """Handles messages; everything it needs comes in through the constructor."""
 
     def __init__(
@@ -100,6 +100,10 @@ class Tutor(Asking, Quizzes, Running, Admin, Study, Interviews, Reports, Banking
             keep_days=gaps_days,
         )
         self.gaps.changed = self.study.changed
+        # Feature objects, each given only the parts it uses.
+        self.running = Running(runs)
+        self.reports = Reports(self.quizmaster)
+        self.banking = Banking(store, retriever, self.limits)
         self._turns = OrderedDict()
         self._last_lang: dict[str, messages.Lang] = {}
         self._names: dict[str, str] = {}
@@ -114,7 +118,7 @@ class Tutor(Asking, Quizzes, Running, Admin, Study, Interviews, Reports, Banking
             "rate": self._rate,
             "stats": self._stats,
             "leaderboard": self._leaderboard,
-            "run": self._run,
+            "run": self.running.run,
             "lang": self._lang,
             "help": self._help,
             "settings": self._settings,
@@ -124,7 +128,13 @@ class Tutor(Asking, Quizzes, Running, Admin, Study, Interviews, Reports, Banking
             "?": self._unknown,
         }
         # -- progress to see and the bank from the chat: /class (admins), /bank --
-        self._handlers.update({"class": self._class, "bank": self._bank, "gaps": self.gaps.command})
+        self._handlers.update(
+            {
+                "class": self.reports.class_overview,
+                "bank": self.banking.bank,
+                "gaps": self.gaps.command,
+            }
+        )
         # -- mock interviews: /interview, and answers while one is open come to it first --
         self._handlers.update(self._interview_handlers(self._handlers))
 
@@ -144,14 +154,14 @@ class Tutor(Asking, Quizzes, Running, Admin, Study, Interviews, Reports, Banking
 
     def handled_once(self, platform: str) -> HandledOnce:
         """A platform's events, each let through once, across restarts (bot/core/once.py)."""
-        return HandledOnce(self.progress, platform)
+        return HandledOnce(self.progress.events, platform)
 
     async def own_answer(self, answer_id: str, user_key: str) -> tuple[str, str] | None:
         """The question and answer of answer `answer_id` when it was given to `user_key` (a
         learner shares only their own), else None."""
         if not answer_id.isdigit():
             return None
-        row = await asyncio.to_thread(self.progress.answer, int(answer_id))
+        row = await asyncio.to_thread(self.progress.answers.answer, int(answer_id))
         if row is None or row["user"] != user_key:
             return None
         return row["question"], row["answer"]
@@ -212,7 +222,7 @@ class Tutor(Asking, Quizzes, Running, Admin, Study, Interviews, Reports, Banking
         body = commands.parse(text).args if text.startswith(("/", "!")) else text
         if body.strip():
             self._last_lang[user] = language_of(body)
-        place = self.progress.place_settings(message.place.workspace).get("lang")
+        place = self.progress.places.place_settings(message.place.workspace).get("lang")
         default = messages.as_lang(place)
         return self._last_lang.get(user, default)
 
@@ -260,7 +270,7 @@ class Tutor(Asking, Quizzes, Running, Admin, Study, Interviews, Reports, Banking
             not parsed.args and message.attachments
         ):
             self.telemetry.requested(place.platform, "run")
-            await self._run(message, parsed, lang, out)
+            await self.running.run(message, parsed, lang, out)
         else:
             self.telemetry.requested(place.platform, "ask")
             await self._ask(message, parsed, lang, out)
@@ -291,7 +301,9 @@ class Tutor(Asking, Quizzes, Running, Admin, Study, Interviews, Reports, Banking
 
     def watched(self, place: Place) -> bool:
         """Whether every message of this channel is for the tutor (an admin chose so)."""
-        return place.channel in self.progress.place_settings(place.workspace).get("watch", [])
+        return place.channel in self.progress.places.place_settings(place.workspace).get(
+            "watch", []
+        )
 
     def follows(self, place: Place) -> bool:
         """Whether this is a thread the tutor replied in, so messages there need no mention."""

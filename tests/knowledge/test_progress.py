@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from knowledge.delivery import HANDLED_TTL
 from knowledge.errors import StoreError
-from knowledge.progress import HANDLED_TTL, Progress, QuizClosed
+from knowledge.progress import Progress, QuizClosed
 
 
 @pytest.fixture
@@ -126,9 +127,9 @@ def test_language_and_place_settings_round_trip(progress):
     assert progress.language("u") == ""
     progress.set_language("u", "zh")
     assert progress.language("u") == "zh"
-    progress.set_place_settings("w", {"watch": ["c1"], "lang": "zh"})
-    assert progress.place_settings("w") == {"watch": ["c1"], "lang": "zh"}
-    assert progress.place_settings("other") == {}
+    progress.places.set_place_settings("w", {"watch": ["c1"], "lang": "zh"})
+    assert progress.places.place_settings("w") == {"watch": ["c1"], "lang": "zh"}
+    assert progress.places.place_settings("other") == {}
 
 
 def test_unwritable_data_dir_is_a_clear_error(tmp_path):
@@ -139,15 +140,15 @@ def test_unwritable_data_dir_is_a_clear_error(tmp_path):
 
 
 def test_feedback_is_one_vote_per_user(progress):
-    answer = progress.record_answer("u1", "w", "c", "q", "a", ["e1"], "llm")
-    assert progress.feedback(answer) is None
-    assert progress.set_feedback(answer, "u2", helpful=False)
-    assert progress.set_feedback(answer, "u2", helpful=False)  # again: still one vote
-    assert progress.feedback(answer) == -1
-    progress.set_feedback(answer, "u3", helpful=True)
-    progress.set_feedback(answer, "u4", helpful=True)
-    assert progress.feedback(answer) == 1
-    assert not progress.set_feedback(answer + 100, "u2", helpful=True)
+    answer = progress.answers.record_answer("u1", "w", "c", "q", "a", ["e1"], "llm")
+    assert progress.answers.feedback(answer) is None
+    assert progress.answers.set_feedback(answer, "u2", helpful=False)
+    assert progress.answers.set_feedback(answer, "u2", helpful=False)  # again: still one vote
+    assert progress.answers.feedback(answer) == -1
+    progress.answers.set_feedback(answer, "u3", helpful=True)
+    progress.answers.set_feedback(answer, "u4", helpful=True)
+    assert progress.answers.feedback(answer) == 1
+    assert not progress.answers.set_feedback(answer + 100, "u2", helpful=True)
 
 
 def test_reads_are_not_held_up_by_a_writer_in_another_process(progress, data_dir):
@@ -167,33 +168,35 @@ def test_reads_are_not_held_up_by_a_writer_in_another_process(progress, data_dir
 
 
 def test_an_event_is_handled_the_first_time_only_even_after_a_restart(progress, data_dir):
-    assert progress.first_time("slack", "Ev1")
-    assert not progress.first_time("slack", "Ev1")
-    assert progress.first_time("discord", "Ev1")  # ids are per platform
+    assert progress.events.first_time("slack", "Ev1")
+    assert not progress.events.first_time("slack", "Ev1")
+    assert progress.events.first_time("discord", "Ev1")  # ids are per platform
     again = Progress(data_dir)
     try:
-        assert not again.first_time("slack", "Ev1")
+        assert not again.events.first_time("slack", "Ev1")
     finally:
         again.close()
 
 
 def test_an_event_delivered_from_many_threads_at_once_is_first_once(progress):
     with ThreadPoolExecutor(max_workers=8) as pool:
-        firsts = list(pool.map(lambda _: progress.first_time("slack", "EvRace"), range(32)))
+        firsts = list(pool.map(lambda _: progress.events.first_time("slack", "EvRace"), range(32)))
     assert firsts.count(True) == 1
 
 
 def test_handled_event_ids_expire_after_the_ttl_and_are_swept(progress):
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    assert progress.first_time("slack", "EvOld", at=start)
-    assert not progress.first_time("slack", "EvOld", at=start + HANDLED_TTL - timedelta(seconds=1))
+    assert progress.events.first_time("slack", "EvOld", at=start)
+    assert not progress.events.first_time(
+        "slack", "EvOld", at=start + HANDLED_TTL - timedelta(seconds=1)
+    )
     # Past the TTL the id is forgotten: it counts as new again (and is kept from then on).
     later = start + HANDLED_TTL + timedelta(seconds=1)
-    assert progress.first_time("slack", "EvOld", at=later)
-    assert not progress.first_time("slack", "EvOld", at=later + timedelta(minutes=1))
+    assert progress.events.first_time("slack", "EvOld", at=later)
+    assert not progress.events.first_time("slack", "EvOld", at=later + timedelta(minutes=1))
     # Ids nobody asks about again are dropped by the next sweep, not kept forever.
     for n in range(5):
-        progress.first_time("slack", f"Ev{n}", at=later)
-    assert progress.handled_count() == 6
-    progress.first_time("slack", "EvNew", at=later + HANDLED_TTL * 2)
-    assert progress.handled_count() == 1
+        progress.events.first_time("slack", f"Ev{n}", at=later)
+    assert progress.events.handled_count() == 6
+    progress.events.first_time("slack", "EvNew", at=later + HANDLED_TTL * 2)
+    assert progress.events.handled_count() == 1

@@ -15,7 +15,7 @@ By job: `render` (mrkdwn, Block Kit), `outbox` (calls, the outbox, the stream), 
 from bot.adapters.slack.courier import SlackCourier, build_app
 from bot.adapters.slack.front import MAX_BODY, signed, slack_body, start_http
 from bot.adapters.slack.listeners import PRIVATE_COMMANDS, SLASH_COMMANDS, SlackBot
-from bot.adapters.slack.outbox import SlackOutbox, SlackStream, call
+from bot.adapters.slack.outbox import SlackOutbox, SlackStream
 from bot.adapters.slack.render import blocks, mrkdwn, plain
 
 __all__ = [
@@ -28,7 +28,6 @@ __all__ = [
     "SlackStream",
     "blocks",
     "build_app",
-    "call",
     "mrkdwn",
     "plain",
     "signed",

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from bot.core.tutor import Tutor
 
 from bot.adapters.slack.listeners import SlackBot
-from bot.adapters.slack.outbox import SlackOutbox, call, error_code
+from bot.adapters.slack.outbox import SlackOutbox, error_code
 
 log = logging.getLogger("tutor.slack")
 
@@ -32,7 +32,7 @@ class SlackCourier:
 
     async def direct(self, user_key: str, reply: Reply) -> Sent:
         user = user_key.split(":", 1)[-1]
-        opened = await call(self.client.conversations_open, users=user)
+        opened = await self.client.conversations_open(users=user)
         channel = opened["channel"]["id"]
         return await SlackOutbox(self.client, channel=channel, user=user, team="").send(reply)
 
@@ -45,7 +45,7 @@ class SlackCourier:
         from slack_sdk.errors import SlackApiError
 
         try:
-            info = await call(self.client.conversations_info, channel=place.channel)
+            info = await self.client.conversations_info(channel=place.channel)
         except SlackApiError as exc:
             log.info("conversations.info on %s failed (%s)", place.channel, error_code(exc))
             return False
@@ -58,11 +58,12 @@ def build_app(
 ) -> tuple[Any, SlackBot]:
     """The Bolt app and its router; the Web API at `api_url` (Slack's, a proxy, or a test's)."""
     from slack_bolt.async_app import AsyncApp
-    from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
     from slack_sdk.web.async_client import AsyncWebClient
 
+    from bot.adapters.slack.limits import RateLimits
+
     client = AsyncWebClient(token=token, base_url=api_url)
-    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    client.retry_handlers.append(RateLimits(max_retry_count=3))  # the one retry layer
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret,

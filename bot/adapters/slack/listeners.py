@@ -30,7 +30,7 @@ from bot.texts import messages
 if TYPE_CHECKING:
     from bot.core.tutor import Tutor
 
-from bot.adapters.slack.outbox import SlackOutbox, call
+from bot.adapters.slack.outbox import SlackOutbox
 from bot.adapters.slack.render import mrkdwn, plain
 
 log = logging.getLogger("tutor.slack")
@@ -263,7 +263,7 @@ class SlackBot:
             return
         question, answer = own
         text = messages.shared_answer("en", f"<@{user}>", mrkdwn(question), mrkdwn(answer))
-        await call(client.chat_postMessage, channel=channel, text=text[:3900], unfurl_links=False)
+        await client.chat_postMessage(channel=channel, text=text[:3900], unfurl_links=False)
         await respond(text=messages.shared("en"), response_type="ephemeral", replace_original=True)
 
     async def on_error(self, error: Exception, body: dict[str, Any], logger: Any) -> None:
@@ -315,7 +315,7 @@ class SlackBot:
                 }
             ],
         }
-        await call(client.views_open, trigger_id=body["trigger_id"], view=view)
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     async def on_box_submit(
         self, ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any

@@ -1,6 +1,8 @@
-"""Sending to Slack: one call with Slack's rate limits respected, the outbox the core replies
-through (threaded posts, private replies, files), and an answer streamed as it is written
-(Slack's chat streaming, or one `chat.update` a second where that is refused)."""
+"""Sending to Slack: the outbox the core replies through (threaded posts, private replies,
+files), and an answer streamed as it is written (Slack's chat streaming, or one `chat.update` a
+second where that is refused). Rate-limited calls are retried by the Web API client alone
+(bot/adapters/slack/limits.py); a streamed edit refused even so is skipped, its text kept for
+the next."""
 
 from __future__ import annotations
 
@@ -36,22 +38,6 @@ def error_code(exc: Exception) -> str:
         return ""
 
 
-async def call(method: Any, attempts: int = 4, **kwargs: Any) -> Any:
-    """Call a Web API method; on "ratelimited" back off (Retry-After when given) and retry."""
-    from slack_sdk.errors import SlackApiError
-
-    for attempt in range(attempts):
-        try:
-            return await method(**kwargs)
-        except SlackApiError as exc:
-            if error_code(exc) != "ratelimited" or attempt == attempts - 1:
-                raise
-            headers = getattr(exc.response, "headers", {}) or {}
-            retry = headers.get("Retry-After") or headers.get("retry-after")
-            await asyncio.sleep(min(float(retry) if retry else 0.5 * 2**attempt, 30.0))
-    raise AssertionError("unreachable")
-
-
 class SlackOutbox:
     """Replies to one Slack message, command or click: in its thread, or privately."""
 
@@ -82,8 +68,7 @@ class SlackOutbox:
             return Sent(self.thread)
         if not self.thread and reply.thread:
             self.thread = reply.thread  # e.g. /answer's grade goes to the quiz's thread
-        response = await call(
-            self.client.chat_postMessage,
+        response = await self.client.chat_postMessage(
             channel=self.channel,
             thread_ts=self.thread or None,
             text=mrkdwn(reply.text)[:3900],
@@ -101,8 +86,7 @@ class SlackOutbox:
         if self.respond is not None:
             await self.respond(text=text, blocks=blocks(reply, extra), response_type="ephemeral")
         else:
-            await call(
-                self.client.chat_postEphemeral,
+            await self.client.chat_postEphemeral(
                 channel=self.channel,
                 user=self.user,
                 thread_ts=self.thread or None,
@@ -115,17 +99,15 @@ class SlackOutbox:
         """A private reply's files (a progress chart): Slack has no private files in a channel,
         so they go to the user's direct messages with the tutor."""
         if files:
-            opened = await call(self.client.conversations_open, users=self.user)
-            await call(
-                self.client.files_upload_v2,
+            opened = await self.client.conversations_open(users=self.user)
+            await self.client.files_upload_v2(
                 channel=opened["channel"]["id"],
                 file_uploads=[{"content": f.content, "filename": f.name} for f in files],
             )
 
     async def _upload(self, files: tuple[Attachment, ...]) -> None:
         if files:
-            await call(
-                self.client.files_upload_v2,
+            await self.client.files_upload_v2(
                 channel=self.channel,
                 thread_ts=self.thread or None,
                 file_uploads=[{"content": f.content, "filename": f.name} for f in files],
@@ -259,8 +241,7 @@ class SlackStream:
         body = mrkdwn(text)[:3900] or "…"
         layout = blocks(reply) if reply else blocks(Reply(text or "…"))
         if not self.ts:
-            response = await call(
-                box.client.chat_postMessage,
+            response = await box.client.chat_postMessage(
                 channel=box.channel,
                 thread_ts=box.thread or None,
                 text=body,
@@ -271,9 +252,7 @@ class SlackStream:
             if not box.thread:
                 box.thread = self.ts
         else:
-            await call(
-                box.client.chat_update, channel=box.channel, ts=self.ts, text=body, blocks=layout
-            )
+            await box.client.chat_update(channel=box.channel, ts=self.ts, text=body, blocks=layout)
 
     async def close(self, reply: Reply) -> Sent:
         self.closing.set()

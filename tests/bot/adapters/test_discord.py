@@ -284,7 +284,7 @@ def test_a_button_works_without_the_view_that_made_it_after_a_restart(discord_bo
         again.handled(1)
         assert callbacks(again.session)[0].payload["type"] == 6  # deferred update
         assert "Thanks" in followups(again.session)[0].payload["content"]
-        assert d.tutor.progress.feedback(int(down.split()[-1])) == -1
+        assert d.tutor.progress.answers.feedback(int(down.split()[-1])) == -1
     finally:
         again.close()
 
@@ -413,7 +413,7 @@ def test_a_watched_channel_is_answered_without_a_mention(discord_bot):
     from knowledge.progress import Progress
 
     progress: Progress = d.tutor.progress
-    progress.set_place_settings("800000000000000001", {"watch": [CHANNEL_ID]})
+    progress.places.set_place_settings("800000000000000001", {"watch": [CHANNEL_ID]})
     d.message(channel_message("what is the KV cache?"))
     d.handled(1)
     assert d.session.named("POST", r"^/channels/\d+/messages$")

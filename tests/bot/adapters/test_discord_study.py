@@ -30,7 +30,7 @@ def discord_bot(home, embedder):
 def test_the_daily_answer_box_is_a_modal_graded_in_an_ephemeral_follow_up(discord_bot):
     d = discord_bot
     tutor = d.tutor
-    tutor.progress.set_place_settings(GUILD_ID, {"topics": ["post-norm"]})
+    tutor.progress.places.set_place_settings(GUILD_ID, {"topics": ["post-norm"]})
     tutor.study.book.set_daily(GUILD_ID, "discord", CHANNEL_ID, "09:00", "", "en")
     courier = RecordingCourier(platform="discord")
     scheduler = tutor.study_scheduler(courier, FakeClock(NINE), random.Random(3))

@@ -14,9 +14,12 @@ import urllib.request
 from typing import Any
 
 import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.signature import SignatureVerifier
 
-from bot.adapters.slack import build_app, mrkdwn, start_http
+from bot.adapters.slack import build_app, limits, mrkdwn, start_http
+from bot.adapters.slack.limits import RateLimits, limited, wait_of
 from tests.bot.adapters.slack_api import SlackAPI
 from tests.bot.conftest import Scripted, build
 
@@ -446,7 +449,7 @@ def test_feedback_button_is_stored_with_the_answer(slack, api):
     down = [e["value"] for b in post["blocks"] if b["type"] == "actions" for e in b["elements"]][1]
     slack.click(down, message_ts="1700000009.000100", thread_ts="1700000000.000001")
     api.wait_for(lambda calls: any(c.method == "chat.postEphemeral" for c in calls))
-    assert slack.tutor.progress.feedback(int(down.split()[-1])) == -1
+    assert slack.tutor.progress.answers.feedback(int(down.split()[-1])) == -1
 
 
 def test_run_uploads_plots_and_long_output_as_files(slack, api):
@@ -625,3 +628,55 @@ def test_a_python_file_shared_in_a_dm_is_run(slack, api):
     assert "42" in api.named("chat.postMessage")[0].body["text"]
     (fetch,) = [c for c in api.calls if c.method == "files/"]
     assert fetch.headers.get("Authorization") == "Bearer xoxb-test-token"
+
+
+# -- rate limits: one retry layer, the Web API client's (bot/adapters/slack/limits.py) ----------
+
+LIMITED = {"ok": False, "error": "ratelimited"}
+
+
+@pytest.fixture
+def no_wait(monkeypatch):
+    monkeypatch.setattr(limits, "LONGEST_WAIT", 0.0)  # the waits are tested on their own below
+
+
+def test_the_bot_s_client_has_one_retry_layer_for_rate_limits(slack):
+    handlers = slack.app.client.retry_handlers
+    assert [type(h) for h in handlers if isinstance(h, RateLimits)] == [RateLimits]
+    # The SDK's own 429-only handler is not stacked under it.
+    assert not [h for h in handlers if type(h).__name__ == "AsyncRateLimitErrorRetryHandler"]
+
+
+def test_a_rate_limited_call_is_made_again_until_it_goes_through(slack, api, no_wait):
+    api.fail["chat.postMessage"] = [LIMITED, LIMITED, LIMITED]
+    response = slack.run(slack.app.client.chat_postMessage(channel="C1", text="hi"))
+    assert response["ok"]
+    assert len(api.named("chat.postMessage")) == 4  # three refused, the fourth went through
+
+
+def test_past_three_retries_the_call_fails_as_any_refused_call(slack, api, no_wait):
+    api.fail["chat.postMessage"] = [LIMITED] * 5
+    with pytest.raises(SlackApiError) as failed:
+        slack.run(slack.app.client.chat_postMessage(channel="C1", text="hi"))
+    assert failed.value.response["error"] == "ratelimited"
+    assert len(api.named("chat.postMessage")) == 4  # not 16: no second layer multiplies it
+
+
+def test_other_refusals_are_not_retried(slack, api, no_wait):
+    api.fail["chat.postMessage"] = [{"ok": False, "error": "channel_not_found"}]
+    with pytest.raises(SlackApiError):
+        slack.run(slack.app.client.chat_postMessage(channel="C1", text="hi"))
+    assert len(api.named("chat.postMessage")) == 1
+
+
+def test_what_counts_as_limited_and_how_long_to_wait():
+    assert limited(HttpResponse(status_code=429, headers={}))
+    assert limited(HttpResponse(status_code=200, headers={}, body=LIMITED))
+    assert not limited(HttpResponse(status_code=200, headers={}, body={"ok": True}))
+    assert not limited(None)
+    told = HttpResponse(status_code=429, headers={"Retry-After": ["3"]})
+    assert wait_of(told, 0) == 3.0
+    assert wait_of(HttpResponse(status_code=429, headers={"retry-after": "7"}), 0) == 7.0
+    assert wait_of(HttpResponse(status_code=429, headers={"Retry-After": "600"}), 0) == 30.0
+    untold = HttpResponse(status_code=200, headers={}, body=LIMITED)
+    assert [wait_of(untold, n) for n in range(3)] == [0.5, 1.0, 2.0]

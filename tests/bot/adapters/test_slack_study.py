@@ -48,7 +48,7 @@ def run_jobs(slack: Slack, moment: datetime) -> None:
 
 def test_the_daily_answer_box_is_a_modal_whose_submission_is_graded_privately(slack, api):
     tutor = slack.tutor
-    tutor.progress.set_place_settings("T1", {"topics": ["post-norm"]})
+    tutor.progress.places.set_place_settings("T1", {"topics": ["post-norm"]})
     tutor.study.book.set_daily("T1", "slack", "C9", "09:00", "", "en")
     run_jobs(slack, NINE)
     (post,) = api.named("chat.postMessage")

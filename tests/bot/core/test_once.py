@@ -12,19 +12,19 @@ from knowledge.progress import Progress
 def test_a_fresh_event_stays_fresh_until_done_and_is_known_after_a_restart(tmp_path):
     progress = Progress(tmp_path)
     try:
-        once = HandledOnce(progress, "slack")
+        once = HandledOnce(progress.events, "slack")
         assert asyncio.run(once.fresh("Ev1")) is True
         # The same delivery again in this process: refused from memory, before any read.
         assert asyncio.run(once.fresh("Ev1")) is False
-        assert progress.was_handled("slack", "Ev1") is False  # only `done` records it
+        assert progress.events.was_handled("slack", "Ev1") is False  # only `done` records it
         asyncio.run(once.done("Ev1"))
-        assert progress.was_handled("slack", "Ev1") is True
+        assert progress.events.was_handled("slack", "Ev1") is True
         # A later process (nothing in memory) learns it from the database.
-        later = HandledOnce(progress, "slack")
+        later = HandledOnce(progress.events, "slack")
         assert asyncio.run(later.fresh("Ev1")) is False
         assert asyncio.run(later.fresh("Ev2")) is True
         # Platforms are apart: a Discord id equal to a Slack one is its own event.
-        assert asyncio.run(HandledOnce(progress, "discord").fresh("Ev1")) is True
+        assert asyncio.run(HandledOnce(progress.events, "discord").fresh("Ev1")) is True
     finally:
         progress.close()
 
@@ -32,11 +32,11 @@ def test_a_fresh_event_stays_fresh_until_done_and_is_known_after_a_restart(tmp_p
 def test_claim_records_at_once_and_a_replay_is_refused_in_a_later_process(tmp_path):
     progress = Progress(tmp_path)
     try:
-        first = HandledOnce(progress, "discord")
+        first = HandledOnce(progress.events, "discord")
         assert asyncio.run(first.claim("1234")) is True
         assert asyncio.run(first.claim("1234")) is False
-        assert progress.was_handled("discord", "1234") is True
-        assert asyncio.run(HandledOnce(progress, "discord").claim("1234")) is False
+        assert progress.events.was_handled("discord", "1234") is True
+        assert asyncio.run(HandledOnce(progress.events, "discord").claim("1234")) is False
     finally:
         progress.close()
 
@@ -44,7 +44,7 @@ def test_claim_records_at_once_and_a_replay_is_refused_in_a_later_process(tmp_pa
 def test_memory_keeps_the_latest_ids_only(tmp_path):
     progress = Progress(tmp_path)
     try:
-        once = HandledOnce(progress, "slack", remembered=2)
+        once = HandledOnce(progress.events, "slack", remembered=2)
         for event in ("a", "b", "c"):
             assert asyncio.run(once.fresh(event)) is True
         # "a" fell out of memory and was never recorded as done: it passes again.

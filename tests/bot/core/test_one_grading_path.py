@@ -97,7 +97,7 @@ def test_an_untested_coding_answer_gets_one_grade_on_every_path(
 def test_a_concept_answer_gets_one_grade_on_every_path(smoothing, home, monkeypatch, tmp_path):
     chat, _ = smoothing
     # /daily, answered privately
-    chat.tutor.progress.set_place_settings("team", {"topics": ["post-norm"]})
+    chat.tutor.progress.places.set_place_settings("team", {"topics": ["post-norm"]})
     courier = RecordingCourier()
     scheduler(chat, courier, at(9))
     assert "Done" in say(chat, "/daily #C9 09:00", admin=True).replies[0].text

@@ -301,7 +301,7 @@ def test_remind_and_daily_are_in_help(offline):
 
 
 def start_daily(chat: Chat, courier: RecordingCourier, moment: datetime) -> Reply:
-    chat.tutor.progress.set_place_settings("team", {"topics": ["post-norm"]})
+    chat.tutor.progress.places.set_place_settings("team", {"topics": ["post-norm"]})
     scheduler(chat, courier, moment)  # this front end's courier answers "can I post there?"
     assert "Done" in say(chat, "/daily #C9 09:00", admin=True).replies[0].text
     run_due(chat, courier, moment)

@@ -61,7 +61,7 @@ def test_feedback_button_is_stored_with_the_answer(chat):
     out = chat.say(command)
     assert out.replies[0].private
     answer_id = int(command.split()[-1])
-    assert chat.tutor.progress.feedback(answer_id) == -1
+    assert chat.tutor.progress.answers.feedback(answer_id) == -1
 
 
 def test_off_topic_question_says_the_bank_has_nothing(chat):
@@ -671,6 +671,6 @@ def test_a_follow_up_after_the_answers_first_words_is_followed(home, embedder):
 
     try:
         assert chat.loop.run_until_complete(scenario())
-        assert chat.tutor.progress.knows_thread("team", "general", "t-answer")
+        assert chat.tutor.progress.places.knows_thread("team", "general", "t-answer")
     finally:
         chat.close()
