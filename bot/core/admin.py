@@ -10,17 +10,25 @@ import re
 from bot.core import commands
 from bot.core.commands import COMMANDS, Parsed
 from bot.core.conversation import Incoming, Outbox, Reply
-from bot.core.parts import Parts
+from bot.core.gaps import Gaps
 from bot.texts import messages
+from bot.tutoring.quiz import QuizMaster
+from knowledge.progress import Progress
 
 log = logging.getLogger("tutor.admin")
 SETTINGS_ACTIONS = ("watch", "unwatch", "lang", "topics")
 
 
-class Admin(Parts):
-    """The handlers of /lang, /help, /settings, /feedback and unknown commands."""
+class Admin:
+    """/lang, /help, /settings, /feedback and unknown commands: built with the progress store,
+    the quiz master (the bank's topics for /help) and the gaps (a 👎 notes its question)."""
 
-    async def _lang(
+    def __init__(self, progress: Progress, quizmaster: QuizMaster, gaps: Gaps) -> None:
+        self.progress = progress
+        self.quizmaster = quizmaster
+        self.gaps = gaps
+
+    async def lang(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         choice = parsed.args.strip().lower()
@@ -33,14 +41,14 @@ class Admin(Parts):
         shown = messages.as_lang(choice, lang)
         await out.send(Reply(messages.lang_set(shown, choice)))
 
-    async def _help(
+    async def help(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         rows = [(c.usage, c.zh if lang == "zh" else c.en) for c in COMMANDS]
         topics = [name for name, _ in self.quizmaster.topics()]
         await out.send(Reply(messages.help_text(lang, rows, topics), kind="help"))
 
-    async def _settings(
+    async def settings(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         workspace = message.place.workspace
@@ -76,12 +84,12 @@ class Admin(Parts):
         text = messages.settings_saved(lang) + "\n" + messages.settings_text(lang, updated)
         await out.send(Reply(text, private=True))
 
-    async def _feedback(
+    async def feedback(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         words = parsed.args.split()
         if len(words) != 2 or words[0] not in ("up", "down") or not words[1].isdigit():
-            await self._unknown(message, Parsed("?", "", "feedback"), lang, out)
+            await self.unknown(message, Parsed("?", "", "feedback"), lang, out)
             return
         helpful = words[0] == "up"
         answer_id = int(words[1])
@@ -102,7 +110,7 @@ class Admin(Parts):
         except Exception:
             log.exception("a question marked unhelpful could not be recorded")
 
-    async def _unknown(
+    async def unknown(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         suggestion = commands.closest(parsed.raw_name)

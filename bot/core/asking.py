@@ -9,9 +9,11 @@ from collections import OrderedDict, deque
 
 from bot.core.commands import Parsed
 from bot.core.conversation import Button, Incoming, Outbox, Reply, Sent
-from bot.core.parts import Parts
+from bot.core.gaps import Gaps
+from bot.core.parts import ReplyLimits
 from bot.texts import messages
-from bot.tutoring.answering import Answer, Turn
+from bot.tutoring.answering import Answer, AnswerEngine, Turn
+from knowledge.progress import Progress
 
 log = logging.getLogger("tutor.asking")
 
@@ -21,12 +23,21 @@ TURNS_REMEMBERED = 6
 ThreadKey = tuple[str, str, str, str]  # platform, workspace, channel, thread
 
 
-class Asking(Parts):
-    """The /ask handler and the turns of each thread."""
+class Asking:
+    """/ask (and a plain question), with the last turns of each thread: built with the answer
+    engine, the progress store (answers are kept), the gaps (what the bank did not cover) and
+    the reply limits."""
 
-    _turns: OrderedDict[ThreadKey, deque[Turn]]
+    def __init__(
+        self, engine: AnswerEngine, progress: Progress, gaps: Gaps, limits: ReplyLimits
+    ) -> None:
+        self.engine = engine
+        self.progress = progress
+        self.gaps = gaps
+        self.limits = limits
+        self._turns: OrderedDict[ThreadKey, deque[Turn]] = OrderedDict()
 
-    async def _ask(
+    async def ask(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         question = parsed.args

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections import OrderedDict
 
 from bot.core import commands
 from bot.core.admin import Admin
@@ -52,7 +51,7 @@ MAX_MESSAGE_CHARS = 20_000
 RUNNABLE_FENCES = ("", "python", "py", "sh", "bash")
 
 
-class Tutor(Asking, Quizzes, Admin, Study, Interviews):
+class Tutor(Quizzes, Study, Interviews):
     """Handles messages; everything it needs comes in through the constructor."""
 
     def __init__(
@@ -104,12 +103,13 @@ class Tutor(Asking, Quizzes, Admin, Study, Interviews):
         self.running = Running(runs)
         self.reports = Reports(self.quizmaster)
         self.banking = Banking(store, retriever, self.limits)
-        self._turns = OrderedDict()
+        self.asking = Asking(engine, progress, self.gaps, self.limits)
+        self.admin = Admin(progress, self.quizmaster, self.gaps)
         self._last_lang: dict[str, messages.Lang] = {}
         self._names: dict[str, str] = {}
         self._handlers: dict[str, Handler] = {
             "": self._plain,
-            "ask": self._ask,
+            "ask": self.asking.ask,
             "quiz": self._quiz,
             "answer": self._answer_any,  # the open quiz, or the daily question
             "hint": self._hint,
@@ -119,13 +119,13 @@ class Tutor(Asking, Quizzes, Admin, Study, Interviews):
             "stats": self._stats,
             "leaderboard": self._leaderboard,
             "run": self.running.run,
-            "lang": self._lang,
-            "help": self._help,
-            "settings": self._settings,
-            "feedback": self._feedback,
+            "lang": self.admin.lang,
+            "help": self.admin.help,
+            "settings": self.admin.settings,
+            "feedback": self.admin.feedback,
             "remind": self._remind,
             "daily": self._daily,
-            "?": self._unknown,
+            "?": self.admin.unknown,
         }
         # -- progress to see and the bank from the chat: /class (admins), /bank --
         self._handlers.update(
@@ -273,7 +273,7 @@ class Tutor(Asking, Quizzes, Admin, Study, Interviews):
             await self.running.run(message, parsed, lang, out)
         else:
             self.telemetry.requested(place.platform, "ask")
-            await self._ask(message, parsed, lang, out)
+            await self.asking.ask(message, parsed, lang, out)
 
     def _in_quiz_thread(self, quiz: Quiz, place: Place) -> bool:
         return quiz.channel == place.channel and self.threads.thread_of(quiz) == place.thread
