@@ -108,9 +108,18 @@ def body(answer: str) -> str:
 
 
 async def answer_all(
-    model: str, items: list[dict], raw: Path, max_new_tokens: int, backend: Any = None
+    model: str,
+    items: list[dict],
+    raw: Path,
+    max_new_tokens: int,
+    backend: Any = None,
+    bank: Any = None,
 ) -> None:
-    """Ask every query of the part not yet in `raw`, appending one row per query."""
+    """Ask every query of the part not yet in `raw`, appending one row per query; `bank` an
+    open (store, retriever) pair to reuse."""
+    if bank is None:
+        with starter_bank() as opened:
+            return await answer_all(model, items, raw, max_new_tokens, backend, opened)
     done = {r["query"] for r in read_jsonl(raw)}
     if backend is None:
         from bot.llm.hf import TransformersBackend
@@ -121,15 +130,14 @@ async def answer_all(
     recording.load()
     print(f"loaded {model} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     try:
-        with starter_bank() as (_, retriever):
-            engine = AnswerEngine(retriever, recording, timeout_s=3600)
-            for item in items:
-                if item["query"] in done:
-                    continue
-                row = await _measured(engine, recording, item, max_new_tokens)
-                with raw.open("a", encoding="utf-8") as out:
-                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
-                print(f"{item['query'][:50]}: {row['seconds']} s", file=sys.stderr)
+        engine = AnswerEngine(bank[1], recording, timeout_s=3600)
+        for item in items:
+            if item["query"] in done:
+                continue
+            row = await _measured(engine, recording, item, max_new_tokens)
+            with raw.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            print(f"{item['query'][:50]}: {row['seconds']} s", file=sys.stderr)
     finally:
         recording.close()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from knowledge.ingest import STARTER_DIR, ingest
 from knowledge.store import Store
-from retriever.embed import DEFAULT_MODEL, open_embedder
+from retriever.embed import DEFAULT_MODEL, Embedder, open_embedder
 from retriever.search import Retriever
 
 # The seed documents a deployment loads beside the starter bank, when they are beside the checkout.
@@ -20,16 +20,17 @@ SEED_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "bank"
 
 @contextmanager
 def starter_bank(
-    model: str = DEFAULT_MODEL, *, seed: bool = False
+    model: str = DEFAULT_MODEL, *, seed: bool = False, embedder: Embedder | None = None
 ) -> Iterator[tuple[Store, Retriever]]:
     """The starter bank (with `seed`, and the seed documents when they are there) ingested and
-    indexed with `model` in a temporary folder; closed and removed after."""
+    indexed with `model` (or an open `embedder`) in a temporary folder; closed and removed
+    after."""
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder)
         store = Store(data)
         paths = [STARTER_DIR, *([SEED_DIR] if seed and SEED_DIR.is_dir() else [])]
         ingest(store, paths, max_bytes=10**8)
-        retriever = Retriever(store, data / "index", open_embedder(model))
+        retriever = Retriever(store, data / "index", embedder or open_embedder(model))
         retriever.sync()
         try:
             yield store, retriever

@@ -7,7 +7,7 @@ import asyncio
 import json
 
 from eval.answers import answer_all, body, figures, load, marks, scored
-from eval.starter import read_jsonl
+from eval.starter import read_jsonl, starter_bank
 from tests.bot.conftest import Scripted
 
 
@@ -18,13 +18,19 @@ def test_marks_count_citations_and_those_naming_a_given_source():
     assert body("它缓存 K 和 V [1]。\n```python\nprint('x')\n```") == "它缓存 K 和 V 。\n"
 
 
-def test_each_query_is_answered_through_the_engine_and_measured(tmp_path):
+def test_each_query_is_answered_through_the_engine_and_measured(tmp_path, embedder):
     items = load("dev")
     covered = next(i for i in items if i["expect"] == "covered" and "KV cache" in i["query"])
     off = next(i for i in items if i["expect"] == "off-topic")
     model = Scripted("The cache keeps keys and values of past tokens [1], not queries [9].")
     raw = tmp_path / "answers.jsonl"
-    asyncio.run(answer_all("scripted", [covered, off], raw, 64, backend=model))
+    # One starter bank for the whole test, embedded by the run's shared model.
+    with starter_bank(embedder=embedder) as bank:
+        answered_and_scored(covered, off, model, raw, bank)
+
+
+def answered_and_scored(covered, off, model, raw, bank) -> None:
+    asyncio.run(answer_all("scripted", [covered, off], raw, 64, backend=model, bank=bank))
     rows = {r["query"]: r for r in read_jsonl(raw)}
     assert len(model.seen) == 1  # the off-topic query never reaches the model
     answered, refused = rows[covered["query"]], rows[off["query"]]
@@ -36,7 +42,7 @@ def test_each_query_is_answered_through_the_engine_and_measured(tmp_path):
 
     # Scored twice from the same text: as sent without the check, and with it (an English
     # answer to a Chinese question: the bank's key points go out instead).
-    by_query = {r["query"]: r for r in scored(list(rows.values()))}
+    by_query = {r["query"]: r for r in scored(list(rows.values()), bank=bank)}
     one = by_query[covered["query"]]
     assert answered["lang"] == "zh"
     assert (one["verdict"], one["reason"]) == ("replaced", "language")
@@ -57,6 +63,6 @@ def test_each_query_is_answered_through_the_engine_and_measured(tmp_path):
     assert got["checked"]["contradicts_cited"] == 0.0
 
     # a rerun resumes: nothing is asked again
-    asyncio.run(answer_all("scripted", [covered, off], raw, 64, backend=model))
+    asyncio.run(answer_all("scripted", [covered, off], raw, 64, backend=model, bank=bank))
     assert len(model.seen) == 1 and len(read_jsonl(raw)) == 2
     assert json.loads(raw.read_text(encoding="utf-8").splitlines()[0])["seconds"] >= 0

@@ -13,16 +13,24 @@ from datetime import UTC, datetime
 
 from bot.core.commands import Parsed
 from bot.core.conversation import Incoming, Outbox, Place, Reply
-from bot.core.parts import Handler, Parts
+from bot.core.parts import Handler, ReplyLimits
+from bot.core.ports import EntryStore
 from bot.core.running import grade_message
+from bot.core.telemetry import Telemetry
+from bot.core.threads import Threads
 from bot.llm.base import GenerationError
 from bot.texts import messages
 from bot.tutoring import interview as rules
+from bot.tutoring.answering import AnswerEngine
 from bot.tutoring.code_rubric import rubric_entry
-from bot.tutoring.grading import label
-from bot.tutoring.spacing import rating_for
+from bot.tutoring.grading import Grader, label
+from bot.tutoring.quiz import QuizMaster
+from bot.tutoring.spacing import Spacing, rating_for
 from knowledge.entry import Entry
 from knowledge.interviews import Interview, InterviewItem, InterviewMoved, InterviewOpen
+from knowledge.progress import Progress
+from runner.dispatch import RunQueue
+from runner.protocol import Runner
 
 log = logging.getLogger("tutor.interviews")
 FOLLOW_UP_TOKENS = 80
@@ -33,10 +41,36 @@ def _stamp() -> str:
     return datetime.now(UTC).isoformat()
 
 
-class Interviews(Parts):
-    """The handler of /interview, and the routing of answers while an interview is open."""
+class Interviews:
+    """/interview, and the routing of answers while an interview is open: built with the parts
+    it uses."""
 
-    def _interview_handlers(self, table: dict[str, Handler]) -> dict[str, Handler]:
+    def __init__(
+        self,
+        *,
+        store: EntryStore,
+        progress: Progress,
+        engine: AnswerEngine,
+        grader: Grader,
+        runs: RunQueue[Runner] | None,
+        spacing: Spacing,
+        quizmaster: QuizMaster,
+        threads: Threads,
+        limits: ReplyLimits,
+        telemetry: Telemetry,
+    ) -> None:
+        self.store = store
+        self.progress = progress
+        self.engine = engine
+        self.grader = grader
+        self.runs = runs
+        self.spacing = spacing
+        self.quizmaster = quizmaster
+        self.threads = threads
+        self.limits = limits
+        self.telemetry = telemetry
+
+    def handlers(self, table: dict[str, Handler]) -> dict[str, Handler]:
         """/interview, and the handlers of plain messages, /answer and /quiz wrapped so that an
         open interview comes first."""
         plain, answer, quiz = table[""], table["answer"], table["quiz"]
@@ -44,12 +78,12 @@ class Interviews(Parts):
         async def plain_or_answer(
             message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
         ) -> None:
-            found = await self._interview_here(message)
+            found = await self.here(message)
             if found is None:
                 await plain(message, parsed, lang, out)
             else:
-                self._interview_count(message, "answer")
-                await self._interview_answer(found, message, parsed.args, lang, out)
+                self.count(message, "answer")
+                await self.answer(found, message, parsed.args, lang, out)
 
         async def answer_or_interview(
             message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
@@ -60,7 +94,7 @@ class Interviews(Parts):
             elif not parsed.args.strip() and not message.attachments:
                 await out.send(Reply(messages.need_answer(lang), kind="error"))
             else:
-                await self._interview_answer(found, message, parsed.args, lang, out)
+                await self.answer(found, message, parsed.args, lang, out)
 
         async def quiz_unless_interview(
             message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
@@ -71,19 +105,17 @@ class Interviews(Parts):
                 await quiz(message, parsed, lang, out)
 
         return {
-            "interview": self._interview,
+            "interview": self.command,
             "": plain_or_answer,
             "answer": answer_or_interview,
             "quiz": quiz_unless_interview,
         }
 
-    def _interview_count(self, message: Incoming, name: str) -> None:
+    def count(self, message: Incoming, name: str) -> None:
         """Count a plain message as the command it turned out to be."""
-        telemetry = getattr(self, "telemetry", None)
-        if telemetry is not None:
-            telemetry.requested(message.place.platform, name)
+        self.telemetry.requested(message.place.platform, name)
 
-    async def _interview_here(self, message: Incoming) -> Interview | None:
+    async def here(self, message: Incoming) -> Interview | None:
         """The user's open interview when this message is in its thread."""
         place = message.place
         found = self.progress.open_interview(message.user_key, place.workspace)
@@ -96,14 +128,12 @@ class Interviews(Parts):
                 return found
         return None
 
-    def _interview_lang(
-        self, interview: Interview, user: str, lang: messages.Lang
-    ) -> messages.Lang:
+    def language(self, interview: Interview, user: str, lang: messages.Lang) -> messages.Lang:
         return messages.as_lang(self.progress.language(user), messages.as_lang(interview.lang))
 
     # -- /interview --------------------------------------------------------------------------
 
-    async def _interview(
+    async def command(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         request = rules.parse_request(parsed.args)
@@ -113,19 +143,19 @@ class Interviews(Parts):
             if current is None:
                 await out.send(Reply(messages.interview_none_open(lang), kind="error"))
             else:
-                await self._interview_stop(current, self._interview_lang(current, user, lang), out)
+                await self.stop(current, self.language(current, user, lang), out)
             return
         if request.bad_count:
             await out.send(Reply(messages.interview_bad_count(lang), kind="error"))
             return
         if current is not None:
-            await self._interview_reminder(current, self._interview_lang(current, user, lang), out)
+            await self.reminder(current, self.language(current, user, lang), out)
             return
         qm = self.quizmaster
         if not qm.entries():
             await out.send(Reply(messages.bank_empty(lang), kind="error"))
             return
-        pool, label = await asyncio.to_thread(self._interview_pool, message, request.topic)
+        pool, label = await asyncio.to_thread(self.pool, message, request.topic)
         if pool is None:
             names = [name for name, _ in qm.topics()]
             text = messages.interview_topic_unknown(lang, request.topic, names)
@@ -160,9 +190,9 @@ class Interviews(Parts):
         except InterviewOpen:
             current = self.progress.open_interview(user, place.workspace)
             if current is not None:
-                await self._interview_reminder(current, lang, out)
+                await self.reminder(current, lang, out)
             return
-        first = self._interview_question(lang, 0, len(chosen), chosen[0])
+        first = self.question(lang, 0, len(chosen), chosen[0])
         text = messages.interview_intro(lang, len(chosen), label, first)
         # A reply in the new thread may come before the post returns: it waits for this post
         # (`settle`), and finds the interview's thread stored when it looks again.
@@ -173,7 +203,7 @@ class Interviews(Parts):
                     self.progress.set_interview_thread, interview.id, sent.thread
                 )
 
-    def _interview_pool(self, message: Incoming, topic: str) -> tuple[list[Entry] | None, str]:
+    def pool(self, message: Incoming, topic: str) -> tuple[list[Entry] | None, str]:
         """The entries an interview draws from, and how its topic is named ("" by default)."""
         qm = self.quizmaster
         if topic:
@@ -190,9 +220,7 @@ class Interviews(Parts):
                 pool[entry.id] = entry
         return list(pool.values()) or qm.entries(), ""
 
-    def _interview_question(
-        self, lang: messages.Lang, position: int, count: int, entry: Entry
-    ) -> str:
+    def question(self, lang: messages.Lang, position: int, count: int, entry: Entry) -> str:
         question = entry.question
         if entry.kind == "coding" and entry.example:
             question += "\n\n" + entry.example
@@ -201,9 +229,7 @@ class Interviews(Parts):
             lang, position + 1, count, title, question, entry.kind == "coding"
         )
 
-    async def _interview_reminder(
-        self, interview: Interview, lang: messages.Lang, out: Outbox
-    ) -> None:
+    async def reminder(self, interview: Interview, lang: messages.Lang, out: Outbox) -> None:
         """Say an interview is open, and ask its current question (or follow-up) again."""
         items = self.progress.interview_items(interview.id)
         item = items[min(interview.position, len(items) - 1)]
@@ -213,15 +239,15 @@ class Interviews(Parts):
         else:
             entry = self.store.entry(item.entry_id)
             if entry is not None:
-                text += "\n\n" + self._interview_question(lang, item.position, len(items), entry)
+                text += "\n\n" + self.question(lang, item.position, len(items), entry)
         await out.send(Reply(text, kind="interview", thread=interview.thread))
 
     # -- answers -----------------------------------------------------------------------------
 
-    async def _interview_answer(
+    async def answer(
         self, interview: Interview, message: Incoming, text: str, lang: messages.Lang, out: Outbox
     ) -> None:
-        lang = self._interview_lang(interview, message.user_key, lang)
+        lang = self.language(interview, message.user_key, lang)
         items = self.progress.interview_items(interview.id)
         if interview.position >= len(items):
             return
@@ -229,7 +255,7 @@ class Interviews(Parts):
         entry = self.store.entry(item.entry_id)
         if entry is None:
             await out.send(Reply(messages.entry_gone(lang), kind="error"))
-            await self._interview_stop(interview, lang, out)
+            await self.stop(interview, lang, out)
             return
         text = text[: self.limits.max_answer_chars]
         tested = entry.kind == "coding" and bool(entry.tests.strip())
@@ -251,7 +277,7 @@ class Interviews(Parts):
             point = rules.missed_point(graded_against, graded.grade)
         try:
             if item.state == "asked" and point:
-                await self._interview_follow_up(
+                await self.follow_up(
                     interview, item, entry, answer, point, tested, score, covered, missed, lang, out
                 )
                 return
@@ -263,7 +289,7 @@ class Interviews(Parts):
                     settled = [label(item.follow_up_point)] if covered else []
                     covered = [*item.covered, *settled]
                     missed = [m for m in item.missed if m not in settled]
-                after = await self._interview_score(
+                after = await self.score(
                     interview,
                     item,
                     "follow_up",
@@ -277,17 +303,17 @@ class Interviews(Parts):
                 )
             else:
                 total = score
-                after = await self._interview_score(
+                after = await self.score(
                     interview, item, "asked", score, score, None, covered, missed, answer, mode
                 )
         except InterviewMoved:
             await out.send(Reply(messages.already_answered(lang), kind="error"))
             return
-        await self._interview_next(
+        await self.ask_next(
             after, lang, out, messages.interview_noted(lang, rules.score_text(total))
         )
 
-    async def _interview_follow_up(
+    async def follow_up(
         self,
         interview: Interview,
         item: InterviewItem,
@@ -301,7 +327,7 @@ class Interviews(Parts):
         lang: messages.Lang,
         out: Outbox,
     ) -> None:
-        phrased = "" if tested else await self._interview_phrase(entry, answer, point, lang)
+        phrased = "" if tested else await self.phrase(entry, answer, point, lang)
         shown = point if tested else label(point)
         text = phrased or messages.interview_follow_up_text(lang, shown, tested)
         await asyncio.to_thread(
@@ -321,9 +347,7 @@ class Interviews(Parts):
             )
         )
 
-    async def _interview_phrase(
-        self, entry: Entry, answer: str, point: str, lang: messages.Lang
-    ) -> str:
+    async def phrase(self, entry: Entry, answer: str, point: str, lang: messages.Lang) -> str:
         """The model's follow-up on the missed point; "" without a model or when it fails."""
         backend = self.engine.backend
         if backend is None:
@@ -341,7 +365,7 @@ class Interviews(Parts):
             return ""
         return rules.clean_follow_up("".join(chunks))
 
-    async def _interview_score(
+    async def score(
         self,
         interview: Interview,
         item: InterviewItem,
@@ -371,12 +395,12 @@ class Interviews(Parts):
             stamp=_stamp(),
         )
 
-    async def _interview_next(
+    async def ask_next(
         self, interview: Interview, lang: messages.Lang, out: Outbox, noted: str
     ) -> None:
         """After a scored question: the next question, or the scorecard."""
         if interview.state != "open":
-            card = self._interview_scorecard(interview, lang)
+            card = self.scorecard(interview, lang)
             await out.send(Reply(noted + "\n\n" + card, kind="grade", thread=interview.thread))
             return
         items = self.progress.interview_items(interview.id)
@@ -384,21 +408,21 @@ class Interviews(Parts):
         entry = self.store.entry(item.entry_id)
         if entry is None:
             await out.send(Reply(messages.entry_gone(lang), kind="error"))
-            await self._interview_stop(interview, lang, out)
+            await self.stop(interview, lang, out)
             return
-        question = self._interview_question(lang, item.position, len(items), entry)
+        question = self.question(lang, item.position, len(items), entry)
         await out.send(Reply(noted + "\n\n" + question, kind="interview", thread=interview.thread))
 
     # -- the end -----------------------------------------------------------------------------
 
-    async def _interview_stop(self, interview: Interview, lang: messages.Lang, out: Outbox) -> None:
+    async def stop(self, interview: Interview, lang: messages.Lang, out: Outbox) -> None:
         """End early; a first answer awaiting its follow-up is scored as it stands."""
         items = self.progress.interview_items(interview.id)
         if interview.position < len(items) and items[interview.position].state == "follow_up":
             item = items[interview.position]
             first = item.first_score or 0
             with contextlib.suppress(InterviewMoved):
-                interview = await self._interview_score(
+                interview = await self.score(
                     interview,
                     item,
                     "follow_up",
@@ -423,10 +447,10 @@ class Interviews(Parts):
                 Reply(messages.interview_nothing_answered(lang), thread=interview.thread)
             )
             return
-        card = self._interview_scorecard(interview, lang)
+        card = self.scorecard(interview, lang)
         await out.send(Reply(card, kind="grade", thread=interview.thread))
 
-    def _interview_scorecard(self, interview: Interview, lang: messages.Lang) -> str:
+    def scorecard(self, interview: Interview, lang: messages.Lang) -> str:
         items = self.progress.interview_items(interview.id)
         done = [i for i in items if i.state == "done" and i.score is not None]
         rows = []

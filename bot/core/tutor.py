@@ -51,7 +51,7 @@ MAX_MESSAGE_CHARS = 20_000
 RUNNABLE_FENCES = ("", "python", "py", "sh", "bash")
 
 
-class Tutor(Quizzes, Study, Interviews):
+class Tutor(Quizzes, Study):
     """Handles messages; everything it needs comes in through the constructor."""
 
     def __init__(
@@ -136,7 +136,19 @@ class Tutor(Quizzes, Study, Interviews):
             }
         )
         # -- mock interviews: /interview, and answers while one is open come to it first --
-        self._handlers.update(self._interview_handlers(self._handlers))
+        self.interviews = Interviews(
+            store=store,
+            progress=progress,
+            engine=engine,
+            grader=grader,
+            runs=runs,
+            spacing=self.spacing,
+            quizmaster=self.quizmaster,
+            threads=self.threads,
+            limits=self.limits,
+            telemetry=self.telemetry,
+        )
+        self._handlers.update(self.interviews.handlers(self._handlers))
 
     def close(self) -> None:
         """Release the database connections, the index, the language model and the sandbox."""

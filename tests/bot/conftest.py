@@ -4,6 +4,7 @@ and a chat helper that talks to it the way an adapter does."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import random
 import shutil
@@ -52,17 +53,33 @@ class Scripted:
 
 
 @pytest.fixture(scope="session")
-def built_home(tmp_path_factory, embedder) -> Path:
-    """A data dir with the starter bank ingested and indexed, built once per run: tests read it
-    or copy it (`home`), never write to it."""
+def built_home(tmp_path_factory, embedder, request) -> Path:
+    """A data dir with the starter bank ingested and indexed, built once per run (the first
+    xdist worker to get here builds it, the others copy it): tests read it or copy it (`home`),
+    never write to it."""
     home = tmp_path_factory.mktemp("home")
+    run = getattr(request.config, "workerinput", {}).get("testrunuid")
+    if run is None:  # one process: build it here
+        _build_home(home, embedder)
+        return home
+    shared = tmp_path_factory.getbasetemp().parent / f"starter-home-{run}"
+    with (shared.parent / f"{shared.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the builder holds it until the bank is complete
+        if not (shared / "complete").exists():
+            _build_home(shared, embedder)
+            (shared / "complete").touch()
+    shutil.copytree(shared, home, dirs_exist_ok=True, ignore=shutil.ignore_patterns("complete"))
+    return home
+
+
+def _build_home(home: Path, embedder) -> None:
+    home.mkdir(parents=True, exist_ok=True)
     store = Store(home)
     ingest(store, [STARTER_DIR], max_bytes=10**7)
     retriever = Retriever(store, home / "index", embedder)
     retriever.sync()
     retriever.close()
     store.close()
-    return home
 
 
 @pytest.fixture
