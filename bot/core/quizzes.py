@@ -10,26 +10,52 @@ from datetime import UTC, datetime
 
 from bot.core.commands import Parsed
 from bot.core.conversation import Button, Incoming, Outbox, Reply
-from bot.core.parts import Parts
+from bot.core.parts import ReplyLimits
+from bot.core.ports import EntryStore
 from bot.core.reports import progress_chart
 from bot.core.running import grade_message
+from bot.core.threads import Threads
 from bot.texts import messages
 from bot.tutoring.answering import language_of
 from bot.tutoring.assessing import Assessment
 from bot.tutoring.code_tests import Verdict
-from bot.tutoring.grading import key_points, label
-from bot.tutoring.quiz import parse_request
-from bot.tutoring.spacing import RATINGS, rating_for
+from bot.tutoring.grading import Grader, key_points, label
+from bot.tutoring.quiz import QuizMaster, parse_request
+from bot.tutoring.spacing import RATINGS, Spacing, rating_for
 from knowledge.entry import Entry
-from knowledge.progress import NotYourReview, Quiz, QuizClosed, Review, ReviewClosed
+from knowledge.progress import NotYourReview, Progress, Quiz, QuizClosed, Review, ReviewClosed
+from runner.dispatch import RunQueue
+from runner.protocol import Runner
 
 HINT_PENALTY = 10
 
 
-class Quizzes(Parts):
-    """The handlers of /quiz, /answer, /hint, /skip, /reveal, /stats and /leaderboard."""
+class Quizzes:
+    """/quiz, /answer, /hint, /skip, /reveal, /rate, /stats and /leaderboard, and recording a
+    graded answer as a review (the daily question's too): built with the parts it uses."""
 
-    async def _quiz(
+    def __init__(
+        self,
+        *,
+        store: EntryStore,
+        progress: Progress,
+        grader: Grader,
+        runs: RunQueue[Runner] | None,
+        spacing: Spacing,
+        quizmaster: QuizMaster,
+        threads: Threads,
+        limits: ReplyLimits,
+    ) -> None:
+        self.store = store
+        self.progress = progress
+        self.grader = grader
+        self.runs = runs
+        self.spacing = spacing
+        self.quizmaster = quizmaster
+        self.threads = threads
+        self.limits = limits
+
+    async def quiz(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         qm = self.quizmaster
@@ -41,7 +67,7 @@ class Quizzes(Parts):
             await out.send(Reply(messages.topic_list(lang, qm.topics())))
             return
         topics = [request.topic] if request.topic else self._default_topics(message)
-        pool = await asyncio.to_thread(self._pool, topics)
+        pool = await asyncio.to_thread(self.pool, topics)
         if pool is None:
             names = [name for name, _ in qm.topics()]
             asked = "; ".join(topics)
@@ -87,7 +113,7 @@ class Quizzes(Parts):
     def _default_topics(self, message: Incoming) -> list[str]:
         return list(self.progress.places.place_settings(message.place.workspace).get("topics", []))
 
-    def _pool(self, topics: list[str]) -> list[Entry] | None:
+    def pool(self, topics: list[str]) -> list[Entry] | None:
         if not topics:
             return self.quizmaster.entries()
         found: dict[str, Entry] = {}
@@ -96,7 +122,7 @@ class Quizzes(Parts):
                 found[entry.id] = entry
         return list(found.values()) or None
 
-    async def _answer_command(
+    async def answer(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         quiz = self.progress.open_quiz(message.user_key, message.place.workspace)
@@ -105,7 +131,7 @@ class Quizzes(Parts):
         elif not parsed.args.strip():
             await out.send(Reply(messages.need_answer(lang), kind="error"))
         else:
-            await self._grade(quiz, message, parsed.args, lang, out)
+            await self.grade(quiz, message, parsed.args, lang, out)
 
     async def _entry_of(self, quiz: Quiz, lang: messages.Lang, out: Outbox) -> Entry | None:
         entry = self.store.entry(quiz.entry_id)
@@ -115,7 +141,7 @@ class Quizzes(Parts):
             await out.send(Reply(messages.entry_gone(lang), kind="error"))
         return entry
 
-    async def _grade(
+    async def grade(
         self, quiz: Quiz, message: Incoming, text: str, lang: messages.Lang, out: Outbox
     ) -> None:
         entry = await self._entry_of(quiz, lang, out)
@@ -149,7 +175,7 @@ class Quizzes(Parts):
         failed as missed) and reply with each test."""
         penalty = min(verdict.score, HINT_PENALTY * quiz.hints)
         score = verdict.score - penalty
-        review = await self._record_review(quiz, "answered", score, graded, lang, out)
+        review = await self.record_review(quiz, "answered", score, graded, lang, out)
         if review is None:
             return
         first = next((o for o in verdict.outcomes if not o.passed), None)
@@ -162,7 +188,7 @@ class Quizzes(Parts):
             verdict.error,
             penalty,
             entry.solution,
-            self._due_in(lang, review),
+            self.due_in(lang, review),
         )
         await self._send_graded(quiz, review, body, lang, out)
 
@@ -179,7 +205,7 @@ class Quizzes(Parts):
         the ratings to choose from; `note` goes first."""
         penalty = min(graded.score, HINT_PENALTY * quiz.hints)
         score = graded.score - penalty
-        review = await self._record_review(quiz, "answered", score, graded, lang, out)
+        review = await self.record_review(quiz, "answered", score, graded, lang, out)
         if review is None:
             return
         body = messages.grade_reply(
@@ -190,7 +216,7 @@ class Quizzes(Parts):
             graded.feedback,
             penalty,
             _reference(entry),
-            self._due_in(lang, review),
+            self.due_in(lang, review),
         )
         await self._send_graded(quiz, review, note + body, lang, out)
 
@@ -205,7 +231,7 @@ class Quizzes(Parts):
 
     # -- the learner's rating (as in Anki) --------------------------------------------------
 
-    async def _rate(
+    async def rate(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         words = parsed.args.lower().split()
@@ -234,11 +260,11 @@ class Quizzes(Parts):
         except ReviewClosed:
             await out.send(Reply(messages.rating_closed(lang), kind="error", private=True))
             return
-        text = messages.rating_saved(lang, rating, review.suggested, self._due_in(lang, review))
+        text = messages.rating_saved(lang, rating, review.suggested, self.due_in(lang, review))
         quiz = self.progress.quiz(review.quiz_id) if review.quiz_id else None
         await out.send(Reply(text, thread=self.threads.thread_of(quiz) if quiz else ""))
 
-    async def _record_review(
+    async def record_review(
         self,
         quiz: Quiz,
         state: str,
@@ -266,7 +292,7 @@ class Quizzes(Parts):
             await out.send(Reply(messages.already_answered(lang), kind="error"))
             return None
 
-    def _due_in(self, lang: messages.Lang, review: Review) -> str:
+    def due_in(self, lang: messages.Lang, review: Review) -> str:
         due = self.progress.next_due_of(review.user, review.entry_id)
         seconds = (due - datetime.now(UTC)).total_seconds() if due else 0
         return messages.due_in(lang, seconds)
@@ -297,7 +323,7 @@ class Quizzes(Parts):
         entry = await self._entry_of(quiz, lang, out) if quiz is not None else None
         return (quiz, entry) if quiz is not None and entry is not None else None
 
-    async def _hint(
+    async def hint(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         found = await self._quiz_and_entry(message, parsed, lang, out)
@@ -316,7 +342,7 @@ class Quizzes(Parts):
         text = messages.hint(lang, hints[given - 1], given, len(hints) - given)
         await out.send(Reply(text, thread=self.threads.thread_of(quiz)))
 
-    async def _skip(
+    async def skip(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         quiz = await self._open_quiz(message, parsed, lang, out)
@@ -329,29 +355,29 @@ class Quizzes(Parts):
             return
         await out.send(Reply(messages.skipped(lang)))
 
-    async def _reveal(
+    async def reveal(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         found = await self._quiz_and_entry(message, parsed, lang, out)
         if found is None:
             return
         quiz, entry = found
-        review = await self._record_review(quiz, "revealed", 0, None, lang, out)
+        review = await self.record_review(quiz, "revealed", 0, None, lang, out)
         if review is None:
             return
-        text = messages.revealed(lang, _reference(entry), self._due_in(lang, review))
+        text = messages.revealed(lang, _reference(entry), self.due_in(lang, review))
         await out.send(Reply(text, kind="grade", thread=self.threads.thread_of(quiz)))
 
     # -- progress ----------------------------------------------------------------------------
 
-    async def _stats(
+    async def stats(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         data = self.quizmaster.stats(message.user_key)
         chart = await progress_chart(self.quizmaster, message.user_key, lang, data)
         await out.send(Reply(messages.stats_text(lang, data), files=chart))
 
-    async def _leaderboard(
+    async def leaderboard(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         standings = self.progress.leaderboard(message.place.workspace)

@@ -15,15 +15,21 @@ import random
 from bot.core.commands import Parsed
 from bot.core.conversation import Incoming, Outbox, Place, Reply
 from bot.core.courier import Courier
+from bot.core.gaps import Gaps
 from bot.core.localtime import parse_time, parse_zone
-from bot.core.parts import Parts
+from bot.core.parts import ReplyLimits
+from bot.core.ports import EntryStore
+from bot.core.quizzes import Quizzes
 from bot.core.running import grade_message
 from bot.core.scheduler import Clock, Scheduler
 from bot.core.studyjobs import DailyJob, ReminderJob
 from bot.texts import messages
+from bot.tutoring.grading import Grader
 from knowledge.entry import Entry
-from knowledge.progress import QuizClosed
-from knowledge.studybook import AlreadyAnswered, DailyPost, StudyBook
+from knowledge.progress import Progress, QuizClosed
+from knowledge.studybook import AlreadyAnswered, DailyPost, Reminder, StudyBook
+from runner.dispatch import RunQueue
+from runner.protocol import Runner
 
 DEFAULT_TIME = "09:00"
 
@@ -47,10 +53,31 @@ def tz_label(tz: str) -> str:
     return tz or "UTC"
 
 
-class Study(Parts):
-    """The handlers of /remind and /daily, and /answer's choice of what it answers."""
+class Study:
+    """/remind, /daily, and /answer's choice of what it answers (the daily question, or the
+    open quiz through `quizzes`); and the scheduler of the loop's jobs. Built with the parts it
+    uses."""
 
-    study: StudyLoop
+    def __init__(
+        self,
+        *,
+        loop: StudyLoop,
+        store: EntryStore,
+        progress: Progress,
+        grader: Grader,
+        runs: RunQueue[Runner] | None,
+        limits: ReplyLimits,
+        quizzes: Quizzes,
+        gaps: Gaps,
+    ) -> None:
+        self.study = loop
+        self.store = store
+        self.progress = progress
+        self.grader = grader
+        self.runs = runs
+        self.limits = limits
+        self.quizzes = quizzes
+        self.gaps = gaps
 
     def study_scheduler(
         self, courier: Courier, clock: Clock | None = None, rng: random.Random | None = None
@@ -69,11 +96,11 @@ class Study(Parts):
 
     def _daily_pool(self, workspace: str) -> list[Entry]:
         topics = list(self.progress.places.place_settings(workspace).get("topics", []))
-        return self._pool(topics) or []  # type: ignore[attr-defined]
+        return self.quizzes.pool(topics) or []
 
     # -- /remind -----------------------------------------------------------------------------
 
-    async def _remind(
+    async def remind(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         book = self.study.book
@@ -125,17 +152,17 @@ class Study(Parts):
         else:
             await out.send(Reply(messages.remind_usage(lang), kind="error"))
 
-    def _reminder_text(self, lang: messages.Lang, reminder: object) -> str:
-        if reminder is None or not reminder.enabled:  # type: ignore[attr-defined]
+    def _reminder_text(self, lang: messages.Lang, reminder: Reminder | None) -> str:
+        if reminder is None or not reminder.enabled:
             return messages.remind_status_off(lang)
-        text = messages.remind_status_on(lang, reminder.at, tz_label(reminder.tz))  # type: ignore[attr-defined]
-        if not reminder.tz:  # type: ignore[attr-defined]
+        text = messages.remind_status_on(lang, reminder.at, tz_label(reminder.tz))
+        if not reminder.tz:
             text += " " + messages.utc_note(lang)
         return text
 
     # -- /daily ------------------------------------------------------------------------------
 
-    async def _daily(
+    async def daily(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         book = self.study.book
@@ -173,7 +200,7 @@ class Study(Parts):
         place = Place(platform, workspace, channel)
         # Checked where this front end can post; a one-shot process has no courier to ask.
         mine = courier is not None and courier.platform == platform
-        if mine and not await courier.reachable(place):  # type: ignore[union-attr]
+        if courier is not None and mine and not await courier.reachable(place):
             text = messages.daily_cannot_post(lang, channel)
             await out.send(Reply(text, kind="error", private=True))
             return
@@ -186,7 +213,7 @@ class Study(Parts):
 
     # -- answers -----------------------------------------------------------------------------
 
-    async def _answer_any(
+    async def answer(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         """/answer: the daily question or the open quiz, whichever it is for."""
@@ -213,7 +240,7 @@ class Study(Parts):
         if post is not None:
             await self._answer_daily(message, post, parsed.args, lang, out)
         else:
-            await self._answer_command(message, parsed, lang, out)  # type: ignore[attr-defined]
+            await self.quizzes.answer(message, parsed, lang, out)
 
     async def _answer_daily(
         self,
@@ -268,12 +295,12 @@ class Study(Parts):
             entry.kind,
         )
         try:
-            review = await self._record_review(  # type: ignore[attr-defined]
+            review = await self.quizzes.record_review(
                 quiz, "answered", graded.score, graded, lang, out
             )
         except QuizClosed:
             review = None
-        due = self._due_in(lang, review) if review is not None else ""  # type: ignore[attr-defined]
+        due = self.quizzes.due_in(lang, review) if review is not None else ""
         body = messages.grade_reply(
             lang,
             graded.score,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import uuid
 
 from bot.core import commands
@@ -17,6 +18,7 @@ from bot.core.asking import Asking
 from bot.core.banking import Banking
 from bot.core.commands import Parsed
 from bot.core.conversation import Incoming, Outbox, Place, Reply
+from bot.core.courier import Courier
 from bot.core.draining import Draining, Work
 from bot.core.errors import for_people
 from bot.core.gaps import KEEP_DAYS, Gaps
@@ -28,6 +30,7 @@ from bot.core.quizzes import Quizzes
 from bot.core.ratelimit import RateLimiter
 from bot.core.reports import Reports
 from bot.core.running import Running
+from bot.core.scheduler import Clock, Scheduler
 from bot.core.study import Study, StudyLoop
 from bot.core.telemetry import Telemetry
 from bot.core.threads import NotingOutbox, Threads
@@ -51,7 +54,7 @@ MAX_MESSAGE_CHARS = 20_000
 RUNNABLE_FENCES = ("", "python", "py", "sh", "bash")
 
 
-class Tutor(Quizzes, Study):
+class Tutor:
     """Handles messages; everything it needs comes in through the constructor."""
 
     def __init__(
@@ -105,26 +108,46 @@ class Tutor(Quizzes, Study):
         self.banking = Banking(store, retriever, self.limits)
         self.asking = Asking(engine, progress, self.gaps, self.limits)
         self.admin = Admin(progress, self.quizmaster, self.gaps)
+        self.quizzes = Quizzes(
+            store=store,
+            progress=progress,
+            grader=grader,
+            runs=runs,
+            spacing=self.spacing,
+            quizmaster=self.quizmaster,
+            threads=self.threads,
+            limits=self.limits,
+        )
+        self.studying = Study(
+            loop=self.study,
+            store=store,
+            progress=progress,
+            grader=grader,
+            runs=runs,
+            limits=self.limits,
+            quizzes=self.quizzes,
+            gaps=self.gaps,
+        )
         self._last_lang: dict[str, messages.Lang] = {}
         self._names: dict[str, str] = {}
         self._handlers: dict[str, Handler] = {
             "": self._plain,
             "ask": self.asking.ask,
-            "quiz": self._quiz,
-            "answer": self._answer_any,  # the open quiz, or the daily question
-            "hint": self._hint,
-            "skip": self._skip,
-            "reveal": self._reveal,
-            "rate": self._rate,
-            "stats": self._stats,
-            "leaderboard": self._leaderboard,
+            "quiz": self.quizzes.quiz,
+            "answer": self.studying.answer,  # the open quiz, or the daily question
+            "hint": self.quizzes.hint,
+            "skip": self.quizzes.skip,
+            "reveal": self.quizzes.reveal,
+            "rate": self.quizzes.rate,
+            "stats": self.quizzes.stats,
+            "leaderboard": self.quizzes.leaderboard,
             "run": self.running.run,
             "lang": self.admin.lang,
             "help": self.admin.help,
             "settings": self.admin.settings,
             "feedback": self.admin.feedback,
-            "remind": self._remind,
-            "daily": self._daily,
+            "remind": self.studying.remind,
+            "daily": self.studying.daily,
             "?": self.admin.unknown,
         }
         # -- progress to see and the bank from the chat: /class (admins), /bank --
@@ -163,6 +186,13 @@ class Tutor(Quizzes, Study):
             self.runs.close()
 
     # -- for the adapters: what only the core knows ------------------------------------------
+
+    def study_scheduler(
+        self, courier: Courier, clock: Clock | None = None, rng: random.Random | None = None
+    ) -> Scheduler:
+        """The scheduler of this platform's reminders, daily questions and gap digests, sent by
+        `courier` (not started: `start()` it on the front end's loop, or call `run_due` once)."""
+        return self.studying.study_scheduler(courier, clock, rng)
 
     def handled_once(self, platform: str) -> HandledOnce:
         """A platform's events, each let through once, across restarts (bot/core/once.py)."""
@@ -277,7 +307,7 @@ class Tutor(Quizzes, Study):
         block = only_fence(parsed.args)
         if quiz is not None and answers:
             self.telemetry.requested(place.platform, "answer")
-            await self._grade(quiz, message, parsed.args, lang, out)
+            await self.quizzes.grade(quiz, message, parsed.args, lang, out)
         elif (block is not None and block.language in RUNNABLE_FENCES) or (
             not parsed.args and message.attachments
         ):

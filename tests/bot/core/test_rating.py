@@ -136,7 +136,8 @@ class Untested:
 
 
 def test_a_coding_quiz_without_tests_is_graded_by_rubric_and_run_and_closes(chat):
-    chat.tutor.store = Untested(chat.tutor.store)
+    # The quizzes read the entry they grade against through their own store.
+    chat.tutor.quizzes.store = Untested(chat.tutor.quizzes.store)
     chat.say("/quiz reciprocal rank fusion")
     reply = chat.say(RRF_CODE).replies[-1]
     assert "no tests for this problem" in reply.text
@@ -149,7 +150,8 @@ def test_a_coding_quiz_without_tests_is_graded_by_rubric_and_run_and_closes(chat
 
 
 def test_untested_code_that_raises_is_graded_below_good(chat):
-    chat.tutor.store = Untested(chat.tutor.store)
+    # The quizzes read the entry they grade against through their own store.
+    chat.tutor.quizzes.store = Untested(chat.tutor.quizzes.store)
     chat.say("/quiz reciprocal rank fusion")
     broken = RRF_CODE.replace("return sorted", "1 / 0\n    return sorted") + (
         "\n```python\nreciprocal_rank_fusion([['a']])\n```"
