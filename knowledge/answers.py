@@ -4,19 +4,10 @@ on them (👍/👎, one per learner, a second replacing the first), in `tutor.db
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from knowledge.book import Book
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
-
+from knowledge.records import iso, now
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -70,7 +61,7 @@ class AnswerBook(Book):
                     answer,
                     json.dumps(citations),
                     mode,
-                    _iso(_now()),
+                    iso(now()),
                 ),
             )
             return int(cursor.lastrowid or 0)
@@ -85,7 +76,7 @@ class AnswerBook(Book):
                 "INSERT INTO votes (answer_id, user, helpful, voted_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(answer_id, user) DO UPDATE SET helpful = excluded.helpful, "
                 "voted_at = excluded.voted_at",
-                (answer_id, user, 1 if helpful else -1, _iso(_now())),
+                (answer_id, user, 1 if helpful else -1, iso(now())),
             )
             db.execute(
                 "UPDATE answers SET feedback = "

@@ -3,19 +3,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from knowledge.book import Book
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
-
+from knowledge.records import now
 
 # Slack retries an event for about 5 minutes and Discord replays what a resumed session
 # missed: an id kept for an hour outlives both.
@@ -46,7 +38,7 @@ class HandledEvents(Book):
     def first_time(self, platform: str, event_id: str, at: datetime | None = None) -> bool:
         """Whether an event is delivered for the first time in HANDLED_TTL, across restarts and
         processes: True once per id, False for its retries and replays."""
-        moment = (at or _now()).timestamp()
+        moment = (at or now()).timestamp()
         expired = moment - HANDLED_TTL.total_seconds()
         with self._write() as db:
             # One statement decides: a new id is inserted, an expired one is taken again, a
@@ -67,7 +59,7 @@ class HandledEvents(Book):
     def was_handled(self, platform: str, event_id: str, at: datetime | None = None) -> bool:
         """Whether an event was recorded as handled within HANDLED_TTL (a read; nothing is
         marked)."""
-        moment = (at or _now()).timestamp()
+        moment = (at or now()).timestamp()
         rows = self._read(
             "SELECT 1 FROM handled_events WHERE platform = ? AND event_id = ? AND at >= ?",
             (platform, event_id, moment - HANDLED_TTL.total_seconds()),

@@ -4,19 +4,10 @@ mention) and each workspace's or server's settings (watched channels, language, 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from knowledge.book import Book
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
-
+from knowledge.records import iso, now
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS threads (
@@ -48,7 +39,7 @@ class PlaceBook(Book):
             db.execute(
                 "INSERT OR IGNORE INTO threads (workspace, channel, thread, created_at) "
                 "VALUES (?, ?, ?, ?)",
-                (workspace, channel, thread, _iso(_now())),
+                (workspace, channel, thread, iso(now())),
             )
 
     def knows_thread(self, workspace: str, channel: str, thread: str) -> bool:
@@ -73,5 +64,5 @@ class PlaceBook(Book):
                 "INSERT INTO places (workspace, settings, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT(workspace) DO UPDATE SET settings = excluded.settings, "
                 "updated_at = excluded.updated_at",
-                (workspace, json.dumps(settings, ensure_ascii=False), _iso(_now())),
+                (workspace, json.dumps(settings, ensure_ascii=False), iso(now())),
             )

@@ -14,17 +14,27 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from knowledge.answers import AnswerBook
 from knowledge.book import Database
 from knowledge.delivery import HandledEvents
-from knowledge.errors import StoreError
 from knowledge.interviews import INTERVIEW_SCHEMA, InterviewRecords
 from knowledge.places import PlaceBook
+from knowledge.records import (
+    NotYourReview,
+    Quiz,
+    QuizClosed,
+    Reschedule,
+    Review,
+    ReviewClosed,
+    Schedule,
+    iso,
+    now,
+    review_of,
+)
+from knowledge.standings import Standings
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -80,81 +90,6 @@ CREATE INDEX IF NOT EXISTS cards_due ON cards (user, due);
 _REVIEW_COLUMNS = {"suggested": "INTEGER", "prior_card": "TEXT", "rated_at": "TEXT"}
 
 
-def now() -> datetime:
-    """The current time, in UTC."""
-    return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
-
-
-@dataclass(frozen=True)
-class Quiz:
-    """A question asked to one user, and where it was asked."""
-
-    id: int
-    user: str
-    workspace: str
-    channel: str
-    thread: str
-    entry_id: str
-    kind: str
-    state: str
-    hints: int
-    asked_at: str
-    closed_at: str | None = None
-
-
-@dataclass(frozen=True)
-class Review:
-    """One graded answer, as stored."""
-
-    id: int
-    quiz_id: int | None
-    user: str
-    workspace: str
-    entry_id: str
-    score: int
-    rating: int
-    mode: str
-    covered: tuple[str, ...]
-    missed: tuple[str, ...]
-    reviewed_at: str
-    suggested: int = 0  # the grader's rating; `rating` is the learner's when they chose one
-    rated_at: str | None = None
-
-
-@dataclass(frozen=True)
-class Standing:
-    """A user's place on a workspace's leaderboard."""
-
-    user: str
-    name: str
-    answered: int
-    points: int
-
-
-class QuizClosed(StoreError):
-    """The quiz was already answered, skipped or revealed."""
-
-
-class NotYourReview(StoreError):
-    """A rating for a review that belongs to someone else."""
-
-
-class ReviewClosed(StoreError):
-    """A rating for a review that can no longer change: gone, or a newer quiz came since."""
-
-
-# Re-schedules a card as of the review's time: (card JSON before it or None, when) -> (card, due).
-Reschedule = Callable[[str | None, datetime], tuple[str, datetime]]
-
-
-# Computes (new card JSON, due time) from the previous card JSON (None for a first review).
-Schedule = Callable[[str | None], tuple[str, datetime]]
-
-
 class Progress(InterviewRecords):
     """Read and change everyone's progress; each change is one transaction."""
 
@@ -167,10 +102,11 @@ class Progress(InterviewRecords):
         self.answers = AnswerBook(self.database)
         self.places = PlaceBook(self.database)
         self.events = HandledEvents(self.database)
+        self.standings = Standings(self.database)
 
     def close(self) -> None:
         """This store and its small stores are done (the database closes with the last)."""
-        for store in (self.answers, self.places, self.events):
+        for store in (self.answers, self.places, self.events, self.standings):
             store.close()
         super().close()
 
@@ -190,7 +126,7 @@ class Progress(InterviewRecords):
                 "INSERT INTO users (user, name, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT(user) DO UPDATE SET name = excluded.name, "
                 "updated_at = excluded.updated_at WHERE users.name != excluded.name",
-                (user, name, _iso(now())),
+                (user, name, iso(now())),
             )
 
     def language(self, user: str) -> str:
@@ -205,7 +141,7 @@ class Progress(InterviewRecords):
                 "INSERT INTO users (user, lang, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT(user) DO UPDATE SET lang = excluded.lang, "
                 "updated_at = excluded.updated_at",
-                (user, lang, _iso(now())),
+                (user, lang, iso(now())),
             )
 
     # -- quizzes -----------------------------------------------------------------------------
@@ -215,7 +151,7 @@ class Progress(InterviewRecords):
     ) -> Quiz:
         """Open a quiz; the user's quiz still open in the same workspace is closed as skipped."""
         with self._write() as db:
-            stamp = _iso(now())
+            stamp = iso(now())
             db.execute(
                 "UPDATE quizzes SET state = 'skipped', closed_at = ? "
                 "WHERE user = ? AND workspace = ? AND state = 'open'",
@@ -277,7 +213,7 @@ class Progress(InterviewRecords):
         with self._write() as db:
             cursor = db.execute(
                 "UPDATE quizzes SET state = ?, closed_at = ? WHERE id = ? AND state = 'open'",
-                (state, _iso(now()), quiz_id),
+                (state, iso(now()), quiz_id),
             )
             if cursor.rowcount == 0:
                 raise QuizClosed("this quiz is already over")
@@ -298,7 +234,7 @@ class Progress(InterviewRecords):
         """Close the quiz, store the review and reschedule the entry's card, all at once.
         Raises QuizClosed when the quiz was closed first (a second answer to it)."""
         with self._write() as db:
-            stamp = _iso(now())
+            stamp = iso(now())
             cursor = db.execute(
                 "UPDATE quizzes SET state = ?, closed_at = ? WHERE id = ? AND state = 'open'",
                 (state, stamp, quiz.id),
@@ -336,7 +272,7 @@ class Progress(InterviewRecords):
                 "INSERT INTO cards (user, entry_id, card, due) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(user, entry_id) DO UPDATE SET card = excluded.card, "
                 "due = excluded.due",
-                (quiz.user, quiz.entry_id, card, _iso(due)),
+                (quiz.user, quiz.entry_id, card, iso(due)),
             )
         return Review(
             int(review_id or 0),
@@ -377,7 +313,7 @@ class Progress(InterviewRecords):
                 raise ReviewClosed("this review can no longer be rated")
             at = datetime.fromisoformat(row["reviewed_at"])
             card, due = reschedule(row["prior_card"] or None, at)
-            stamp = _iso(now())
+            stamp = iso(now())
             db.execute(
                 "UPDATE reviews SET rating = ?, rated_at = ? WHERE id = ?",
                 (rating, stamp, review_id),
@@ -386,15 +322,15 @@ class Progress(InterviewRecords):
                 "INSERT INTO cards (user, entry_id, card, due) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(user, entry_id) DO UPDATE SET card = excluded.card, "
                 "due = excluded.due",
-                (row["user"], row["entry_id"], card, _iso(due)),
+                (row["user"], row["entry_id"], card, iso(due)),
             )
             row = db.execute("SELECT * FROM reviews WHERE id = ?", (review_id,)).fetchone()
-        return _review(row)
+        return review_of(row)
 
     def review(self, review_id: int) -> Review | None:
         """A review by id."""
         rows = self._read("SELECT * FROM reviews WHERE id = ?", (review_id,))
-        return _review(rows[0]) if rows else None
+        return review_of(rows[0]) if rows else None
 
     def last_review(self, user: str, workspace: str) -> Review | None:
         """A user's latest review in a workspace (the one a plain /rate is about)."""
@@ -402,7 +338,7 @@ class Progress(InterviewRecords):
             "SELECT * FROM reviews WHERE user = ? AND workspace = ? ORDER BY id DESC LIMIT 1",
             (user, workspace),
         )
-        return _review(rows[0]) if rows else None
+        return review_of(rows[0]) if rows else None
 
     def card_of(self, user: str, entry_id: str) -> str | None:
         """A user's FSRS card for one entry, as JSON."""
@@ -411,32 +347,13 @@ class Progress(InterviewRecords):
         )
         return rows[0]["card"] if rows else None
 
-    def grading_agreement(self) -> dict[str, dict[str, int]]:
-        """Per grading mode: reviews, how many the learner rated, and how many of those they
-        rated higher or lower than the grader suggested."""
-        rows = self._read(
-            "SELECT mode, count(*) AS reviews, count(rated_at) AS rated, "
-            "sum(rated_at IS NOT NULL AND rating > coalesce(suggested, rating)) AS higher, "
-            "sum(rated_at IS NOT NULL AND rating < coalesce(suggested, rating)) AS lower "
-            "FROM reviews GROUP BY mode ORDER BY mode"
-        )
-        return {
-            r["mode"]: {
-                "reviews": int(r["reviews"]),
-                "rated": int(r["rated"]),
-                "higher": int(r["higher"] or 0),
-                "lower": int(r["lower"] or 0),
-            }
-            for r in rows
-        }
-
     # -- what to ask -------------------------------------------------------------------------
 
     def due(self, user: str, at: datetime | None = None) -> list[str]:
         """Entry ids whose review is due for a user, most overdue first."""
         rows = self._read(
             "SELECT entry_id FROM cards WHERE user = ? AND due <= ? ORDER BY due",
-            (user, _iso(at or now())),
+            (user, iso(at or now())),
         )
         return [r["entry_id"] for r in rows]
 
@@ -456,7 +373,7 @@ class Progress(InterviewRecords):
     def reviews(self, user: str) -> list[Review]:
         """A user's reviews, oldest first."""
         rows = self._read("SELECT * FROM reviews WHERE user = ? ORDER BY id", (user,))
-        return [_review(r) for r in rows]
+        return [review_of(r) for r in rows]
 
     def review_count(self) -> int:
         """How many reviews are stored, for everyone."""
@@ -470,84 +387,3 @@ class Progress(InterviewRecords):
             (user,),
         )
         return {r["entry_id"]: int(r["score"]) for r in rows}
-
-    def leaderboard(
-        self, workspace: str, limit: int = 10, since: datetime | None = None
-    ) -> list[Standing]:
-        """The workspace's users by points (the sum of their scores / 10), best first."""
-        start = _iso(since or (now() - timedelta(days=36500)))
-        rows = self._read(
-            "SELECT r.user, coalesce(u.name, '') AS name, count(*) AS answered, "
-            "sum(r.score) AS total FROM reviews r LEFT JOIN users u ON u.user = r.user "
-            "WHERE r.workspace = ? AND r.reviewed_at >= ? GROUP BY r.user "
-            "ORDER BY total DESC, answered DESC, r.user LIMIT ?",
-            (workspace, start, limit),
-        )
-        return [
-            Standing(r["user"], r["name"], int(r["answered"]), round(int(r["total"]) / 10))
-            for r in rows
-        ]
-
-    # -- progress to see: charts (/stats) and the class overview (/class) --------------------
-
-    def daily_counts(
-        self, since: datetime, *, user: str = "", workspace: str = "", passing: int = 60
-    ) -> list[tuple[str, int, int]]:
-        """(UTC day as YYYY-MM-DD, reviews, reviews scoring at least `passing`) for each day
-        since `since` with a review, of one user or of everyone in one workspace."""
-        where, args = ("user = ?", [user]) if user else ("workspace = ?", [workspace])
-        rows = self._read(
-            "SELECT substr(reviewed_at, 1, 10) AS day, count(*) AS n, "
-            f"sum(score >= ?) AS correct FROM reviews WHERE {where} AND reviewed_at >= ? "
-            "GROUP BY day ORDER BY day",
-            [passing, *args, _iso(since)],
-        )
-        return [(r["day"], int(r["n"]), int(r["correct"])) for r in rows]
-
-    def latest_scores_in(self, workspace: str) -> list[tuple[str, str, int]]:
-        """(user, entry id, score) of each user's latest review of each entry in a workspace."""
-        rows = self._read(
-            "SELECT user, entry_id, score FROM reviews WHERE id IN "
-            "(SELECT max(id) FROM reviews WHERE workspace = ? GROUP BY user, entry_id)",
-            (workspace,),
-        )
-        return [(r["user"], r["entry_id"], int(r["score"])) for r in rows]
-
-    def most_missed(
-        self, workspace: str, limit: int = 5, min_answers: int = 2
-    ) -> list[tuple[str, float, int]]:
-        """(entry id, average score, answers) of the entries a workspace scores lowest on,
-        counting only entries answered at least `min_answers` times."""
-        rows = self._read(
-            "SELECT entry_id, avg(score) AS average, count(*) AS answers FROM reviews "
-            "WHERE workspace = ? GROUP BY entry_id HAVING count(*) >= ? "
-            "ORDER BY average, answers DESC, entry_id LIMIT ?",
-            (workspace, min_answers, limit),
-        )
-        return [(r["entry_id"], float(r["average"]), int(r["answers"])) for r in rows]
-
-    def learners_since(self, workspace: str, since: datetime) -> int:
-        """How many users of a workspace have a review since `since`."""
-        rows = self._read(
-            "SELECT count(DISTINCT user) FROM reviews WHERE workspace = ? AND reviewed_at >= ?",
-            (workspace, _iso(since)),
-        )
-        return int(rows[0][0])
-
-
-def _review(row: sqlite3.Row) -> Review:
-    return Review(
-        id=row["id"],
-        quiz_id=row["quiz_id"],
-        user=row["user"],
-        workspace=row["workspace"],
-        entry_id=row["entry_id"],
-        score=row["score"],
-        rating=row["rating"],
-        mode=row["mode"],
-        covered=tuple(json.loads(row["covered"])),
-        missed=tuple(json.loads(row["missed"])),
-        reviewed_at=row["reviewed_at"],
-        suggested=row["suggested"] if row["suggested"] is not None else row["rating"],
-        rated_at=row["rated_at"],
-    )

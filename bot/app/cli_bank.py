@@ -212,7 +212,7 @@ def stats_cmd(obj: Context, grading: bool, as_json: bool) -> None:
 
     progress = Progress(obj.settings.home)
     try:
-        modes = progress.grading_agreement()
+        modes = progress.standings.grading_agreement()
     finally:
         progress.close()
     rows = {

@@ -23,7 +23,8 @@ from bot.tutoring.grading import Grader, key_points, label
 from bot.tutoring.quiz import QuizMaster, parse_request
 from bot.tutoring.spacing import RATINGS, Spacing, rating_for
 from knowledge.entry import Entry
-from knowledge.progress import NotYourReview, Progress, Quiz, QuizClosed, Review, ReviewClosed
+from knowledge.progress import Progress
+from knowledge.records import NotYourReview, Quiz, QuizClosed, Review, ReviewClosed
 from runner.dispatch import RunQueue
 from runner.protocol import Runner
 
@@ -380,7 +381,7 @@ class Quizzes:
     async def leaderboard(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
-        standings = self.progress.leaderboard(message.place.workspace)
+        standings = self.progress.standings.leaderboard(message.place.workspace)
         rows = [(s.name or s.user.split(":", 1)[-1], s.points, s.answered) for s in standings]
         await out.send(Reply(messages.leaderboard_text(lang, rows)))
 

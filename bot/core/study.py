@@ -26,7 +26,8 @@ from bot.core.studyjobs import DailyJob, ReminderJob
 from bot.texts import messages
 from bot.tutoring.grading import Grader
 from knowledge.entry import Entry
-from knowledge.progress import Progress, QuizClosed
+from knowledge.progress import Progress
+from knowledge.records import QuizClosed
 from knowledge.studybook import AlreadyAnswered, DailyPost, Reminder, StudyBook
 from runner.dispatch import RunQueue
 from runner.protocol import Runner

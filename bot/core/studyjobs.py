@@ -128,7 +128,7 @@ class DailyJob:
         fresh = [e for e in entries if e.id not in recent] or entries
         if not fresh:
             return None
-        answered = self.progress.leaderboard(daily.workspace)
+        answered = self.progress.standings.leaderboard(daily.workspace)
         seen = set()
         for standing in answered:
             seen |= self.progress.seen(standing.user)

@@ -13,7 +13,8 @@ import asyncio
 from collections import OrderedDict
 
 from bot.core.conversation import OnPosted, Outbox, Place, Reply, ReplyStream, Sent
-from knowledge.progress import Progress, Quiz
+from knowledge.progress import Progress
+from knowledge.records import Quiz
 
 THREADS_REMEMBERED = 2000
 SETTLE_SECONDS = 10.0

@@ -41,7 +41,8 @@ from bot.tutoring.grading import Grader
 from bot.tutoring.quiz import QuizMaster
 from bot.tutoring.spacing import Spacing
 from knowledge.gaps import GapBook
-from knowledge.progress import Progress, Quiz
+from knowledge.progress import Progress
+from knowledge.records import Quiz
 from knowledge.studybook import StudyBook
 from runner.dispatch import RunQueue
 from runner.protocol import Runner

@@ -49,7 +49,7 @@ def learner_chart(
 ) -> ChartData:
     """A learner's chart: their reviews per day and week, and `topics` (name, mastery)."""
     today = now.astimezone(UTC).date()
-    rows = qm.progress.daily_counts(_since(today), user=user, passing=PASS)
+    rows = qm.progress.standings.daily_counts(_since(today), user=user, passing=PASS)
     return chart_data(_counts(rows), topics, today, title)
 
 
@@ -58,14 +58,14 @@ def class_report(qm: QuizMaster, workspace: str, title: str, now: datetime) -> C
     each question of the topic they answered."""
     progress = qm.progress
     today = now.astimezone(UTC).date()
-    rows = progress.daily_counts(_since(today), workspace=workspace, passing=PASS)
+    rows = progress.standings.daily_counts(_since(today), workspace=workspace, passing=PASS)
     month = today - timedelta(days=DAYS - 1)
     reviews = sum(n for day, n, _ in rows if date.fromisoformat(day) >= month)
-    learners = progress.learners_since(workspace, now - timedelta(days=7))
+    learners = progress.standings.learners_since(workspace, now - timedelta(days=7))
     entries = {e.id: e for e in qm.entries()}
     scores: dict[str, list[int]] = {}
     people: dict[str, set[str]] = {}
-    for user, entry_id, score in progress.latest_scores_in(workspace):
+    for user, entry_id, score in progress.standings.latest_scores_in(workspace):
         entry = entries.get(entry_id)
         if entry is None:
             continue  # removed from the bank since
@@ -77,7 +77,9 @@ def class_report(qm: QuizMaster, workspace: str, title: str, now: datetime) -> C
         key=lambda row: (-row[1], row[0]),
     )
     missed = []
-    for entry_id, average, answers in progress.most_missed(workspace, MOST_MISSED, MIN_ANSWERS):
+    for entry_id, average, answers in progress.standings.most_missed(
+        workspace, MOST_MISSED, MIN_ANSWERS
+    ):
         entry = entries.get(entry_id)
         name = (entry.title or entry.question[:60]) if entry is not None else entry_id
         missed.append((name, round(average), answers))

@@ -10,7 +10,8 @@ import pytest
 
 from knowledge.delivery import HANDLED_TTL
 from knowledge.errors import StoreError
-from knowledge.progress import Progress, QuizClosed
+from knowledge.progress import Progress
+from knowledge.records import QuizClosed
 
 
 @pytest.fixture
@@ -116,7 +117,7 @@ def test_leaderboard_is_per_workspace_by_points(progress):
         review(
             progress, progress.start_quiz(user, workspace, "c", "", f"e-{score}", "concept"), score
         )
-    board = progress.leaderboard("w")
+    board = progress.standings.leaderboard("w")
     assert [(s.user, s.name, s.points, s.answered) for s in board] == [
         ("u1", "Ada", 14, 2),
         ("u2", "", 10, 1),

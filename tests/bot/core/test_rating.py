@@ -112,7 +112,7 @@ def test_disagreement_with_the_grader_is_counted_per_mode(chat):
     suggested = progress.reviews("test:ada")[-1].suggested
     chat.say("/rate easy" if suggested < 4 else "/rate again")
     graded(chat, NORM_GOOD, user="bob")
-    stats = progress.grading_agreement()
+    stats = progress.standings.grading_agreement()
     assert stats["offline"]["reviews"] == 2
     assert stats["offline"]["rated"] == 1
     assert stats["offline"]["higher"] + stats["offline"]["lower"] == 1
