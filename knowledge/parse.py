@@ -13,9 +13,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-from markdown_it import MarkdownIt
-from markdown_it.tree import SyntaxTreeNode
-
+from knowledge.blocks import Block, Code, Heading, ListBlock, Paragraph, blocks
 from knowledge.cjk import CJK_CHAR
 from knowledge.entry import CodeBlock, Entry, Kind, Language, ParsedDocument, Part
 
@@ -83,123 +81,6 @@ _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;])\s*|(?<=[.])\s+")
 _QUESTION_END = re.compile(r"[?？]\s*$")
 
-_markdown = MarkdownIt("commonmark")
-
-
-# ---------------------------------------------------------------------------------------------
-# Blocks: the document flattened into what the reader needs.
-
-
-@dataclass(frozen=True)
-class _Heading:
-    level: int
-    text: str
-
-
-@dataclass(frozen=True)
-class _Paragraph:
-    text: str
-
-
-@dataclass(frozen=True)
-class _List:
-    items: tuple[str, ...]
-    markdown: str
-
-
-@dataclass(frozen=True)
-class _Code:
-    lang: str
-    code: str
-
-
-@dataclass(frozen=True)
-class _Rule:
-    pass
-
-
-_Block = _Heading | _Paragraph | _List | _Code | _Rule
-
-
-def _inline_text(node: SyntaxTreeNode) -> str:
-    """Plain text of an inline node: emphasis markers dropped, inline code kept in backticks."""
-    parts: list[str] = []
-    for child in node.children:
-        if child.type == "text":
-            parts.append(child.content)
-        elif child.type == "code_inline":
-            parts.append(f"`{child.content}`")
-        elif child.type in ("softbreak", "hardbreak"):
-            parts.append("\n")
-        elif child.type in ("html_inline",):
-            parts.append(child.content)
-        elif child.type == "image":
-            continue
-        else:
-            parts.append(_inline_text(child))
-    return "".join(parts)
-
-
-def _node_text(node: SyntaxTreeNode) -> str:
-    """Plain text of a block's inline content (paragraph or heading)."""
-    return "".join(_inline_text(c) for c in node.children if c.type == "inline").strip()
-
-
-def _list_items(node: SyntaxTreeNode) -> list[str]:
-    """Key points of a list, one per leaf item; a short lead-in item ('训练优化：') prefixes
-    its children."""
-    items: list[str] = []
-    for item in node.children:
-        own = " ".join(_node_text(c) for c in item.children if c.type == "paragraph").strip()
-        nested = [c for c in item.children if c.type in ("bullet_list", "ordered_list")]
-        children = [text for sub in nested for text in _list_items(sub)]
-        if children and own and len(own) <= 24 and own.rstrip().endswith((":", "：")):
-            items.extend(f"{own} {child}" for child in children)
-        else:
-            if own:
-                items.append(own)
-            items.extend(children)
-    return items
-
-
-def _list_markdown(node: SyntaxTreeNode, depth: int = 0) -> str:
-    lines: list[str] = []
-    for n, item in enumerate(node.children, start=1):
-        marker = f"{n}." if node.type == "ordered_list" else "-"
-        own = " ".join(_node_text(c) for c in item.children if c.type == "paragraph").strip()
-        lines.append(f"{'  ' * depth}{marker} {own}")
-        for sub in item.children:
-            if sub.type in ("bullet_list", "ordered_list"):
-                lines.append(_list_markdown(sub, depth + 1))
-    return "\n".join(lines)
-
-
-def _blocks(text: str) -> list[_Block]:
-    root = SyntaxTreeNode(_markdown.parse(text))
-    blocks: list[_Block] = []
-    for node in root.children:
-        if node.type == "heading":
-            heading = _node_text(node).rstrip("#").strip()
-            blocks.append(_Heading(int(node.tag[1]), heading))
-        elif node.type == "paragraph":
-            blocks.append(_Paragraph(_node_text(node)))
-        elif node.type in ("bullet_list", "ordered_list"):
-            blocks.append(_List(tuple(_list_items(node)), _list_markdown(node)))
-        elif node.type in ("fence", "code_block"):
-            lang = (node.info or "").strip().split(" ")[0].lower() if node.type == "fence" else ""
-            blocks.append(_Code(lang, node.content.rstrip("\n")))
-        elif node.type == "hr":
-            blocks.append(_Rule())
-        elif node.type == "blockquote":
-            for child in node.children:
-                if child.type == "paragraph":
-                    blocks.append(_Paragraph(_node_text(child)))
-    return blocks
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading the blocks into entries.
-
 
 @dataclass
 class _Draft:
@@ -256,10 +137,10 @@ class _Reader:
     """Walks the blocks once, opening and closing entry drafts."""
 
     def __init__(self) -> None:
-        self.headings: list[_Heading] = []
+        self.headings: list[Heading] = []
         self.drafts: list[_Draft] = []
         self.current: _Draft | None = None
-        self.pending: _Heading | None = None  # a heading that may turn out to be the question
+        self.pending: Heading | None = None  # a heading that may turn out to be the question
         self.heading_claimed = False  # the current numbered heading already titled an entry
         self.closed = False  # closing chatter seen: ignore until the next heading
 
@@ -275,7 +156,7 @@ class _Reader:
             self.drafts.append(self.current)
         self.current = None
 
-    def heading(self, block: _Heading) -> None:
+    def heading(self, block: Heading) -> None:
         self.finish()
         while self.headings and self.headings[-1].level >= block.level:
             self.headings.pop()
@@ -323,7 +204,7 @@ class _Reader:
         kind: Kind = "coding" if self._in_coding_section() else "concept"
         return self._open(question, kind)
 
-    def paragraph(self, block: _Paragraph) -> None:
+    def paragraph(self, block: Paragraph) -> None:
         label = _label(block.text)
         if label is not None:
             word, rest = label
@@ -363,7 +244,7 @@ class _Reader:
             self.current.part = "answer"
         self.current.add_text(block.text)
 
-    def list_(self, block: _List) -> None:
+    def list_(self, block: ListBlock) -> None:
         if self.closed:
             return
         draft = self.current
@@ -378,7 +259,7 @@ class _Reader:
             draft.key_points.extend(block.items)
         draft.add_text(block.markdown)
 
-    def code(self, block: _Code) -> None:
+    def code(self, block: Code) -> None:
         if self.closed:
             return
         draft = self.current
@@ -398,8 +279,8 @@ def _entry_id(source: str, question: str, seen: dict[str, int]) -> str:
     return digest[:12]
 
 
-def _document_title(blocks: list[_Block], fallback: str) -> str:
-    headings = [b for b in blocks if isinstance(b, _Heading)]
+def _document_title(blocks: list[Block], fallback: str) -> str:
+    headings = [b for b in blocks if isinstance(b, Heading)]
     if not headings:
         return fallback
     top = min(h.level for h in headings)
@@ -418,22 +299,22 @@ def clean(text: str) -> str:
 
 def parse(text: str, source: str) -> ParsedDocument:
     """Parse one document's text into its entries; `source` is the file name they come from."""
-    blocks = _blocks(clean(text))
+    flat = blocks(clean(text))
     reader = _Reader()
-    for block in blocks:
-        if isinstance(block, _Heading):
+    for block in flat:
+        if isinstance(block, Heading):
             reader.heading(block)
-        elif isinstance(block, _Paragraph):
+        elif isinstance(block, Paragraph):
             reader.paragraph(block)
-        elif isinstance(block, _List):
+        elif isinstance(block, ListBlock):
             reader.list_(block)
-        elif isinstance(block, _Code):
+        elif isinstance(block, Code):
             reader.code(block)
         else:
             reader.rule()
     reader.finish()
 
-    doc_title = _document_title(blocks, source)
+    doc_title = _document_title(flat, source)
     entries: list[Entry] = []
     seen: dict[str, int] = {}
     for draft in reader.drafts:

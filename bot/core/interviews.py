@@ -18,7 +18,6 @@ from bot.core.ports import EntryStore
 from bot.core.running import grade_message
 from bot.core.telemetry import Telemetry
 from bot.core.threads import Threads
-from bot.llm.base import GenerationError
 from bot.texts import messages
 from bot.tutoring import interview as rules
 from bot.tutoring.answering import AnswerEngine
@@ -33,8 +32,6 @@ from runner.dispatch import RunQueue
 from runner.protocol import Runner
 
 log = logging.getLogger("tutor.interviews")
-FOLLOW_UP_TOKENS = 80
-FOLLOW_UP_TIMEOUT_S = 30.0
 
 
 def _stamp() -> str:
@@ -327,7 +324,8 @@ class Interviews:
         lang: messages.Lang,
         out: Outbox,
     ) -> None:
-        phrased = "" if tested else await self.phrase(entry, answer, point, lang)
+        backend = None if tested else self.engine.backend
+        phrased = await rules.phrase_follow_up(backend, entry, answer, point, lang)
         shown = point if tested else label(point)
         text = phrased or messages.interview_follow_up_text(lang, shown, tested)
         await asyncio.to_thread(
@@ -346,24 +344,6 @@ class Interviews:
                 messages.interview_follow_up(lang, text), kind="interview", thread=interview.thread
             )
         )
-
-    async def phrase(self, entry: Entry, answer: str, point: str, lang: messages.Lang) -> str:
-        """The model's follow-up on the missed point; "" without a model or when it fails."""
-        backend = self.engine.backend
-        if backend is None:
-            return ""
-        chunks: list[str] = []
-        try:
-            async with asyncio.timeout(FOLLOW_UP_TIMEOUT_S):
-                async for chunk in backend.stream(
-                    rules.follow_up_messages(entry, answer, point, lang),
-                    max_new_tokens=FOLLOW_UP_TOKENS,
-                ):
-                    chunks.append(chunk)
-        except (GenerationError, TimeoutError) as exc:
-            log.info("the follow-up is phrased from the key point (%s)", exc)
-            return ""
-        return rules.clean_follow_up("".join(chunks))
 
     async def score(
         self,
@@ -452,28 +432,11 @@ class Interviews:
 
     def scorecard(self, interview: Interview, lang: messages.Lang) -> str:
         items = self.progress.interview_items(interview.id)
-        done = [i for i in items if i.state == "done" and i.score is not None]
-        rows = []
-        for item in done:
+        titles = {}
+        for item in items:
             entry = self.store.entry(item.entry_id)
-            title = (entry.title if entry else "") or item.entry_id
-            rows.append((item.position + 1, title, item.topic, int(item.score or 0)))
-        card = rules.scorecard(rows)
-        followed = {i.position + 1 for i in done if i.follow_up}
-        return messages.interview_scorecard(
-            lang,
-            [(n, title, rules.score_text(s), n in followed) for n, title, _, s in card.rows],
-            _pair(card.strongest),
-            _pair(card.weakest),
-            list(card.missed),
-            rules.score_text(card.average),
-            len(done),
-            len(items),
-        )
-
-
-def _pair(found: tuple[str, int] | None) -> tuple[str, str] | None:
-    return None if found is None else (found[0], rules.score_text(found[1]))
+            titles[item.entry_id] = (entry.title if entry else "") or item.entry_id
+        return rules.scorecard_text(items, titles, lang)
 
 
 def _in_thread(interview: Interview, place: Place) -> bool:

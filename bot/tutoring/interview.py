@@ -4,16 +4,21 @@ and what the scorecard adds up to. The core (`bot.core.interviews`) runs the con
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from bot.llm.base import Message
+from bot.llm.base import Backend, GenerationError, Message
+from bot.texts import messages
+from bot.texts.messages import Lang
 from bot.texts.prompts import FOLLOW_UP_PROMPT
 from bot.tutoring.grading import Grade, key_points, label
 from knowledge.entry import Entry
+from knowledge.interviews import InterviewItem
 
 DEFAULT_QUESTIONS = 5
 MAX_QUESTIONS = 10
@@ -180,3 +185,54 @@ def scorecard(rows: Sequence[tuple[int, str, str, int]]) -> Scorecard:
 def score_text(score: int) -> str:
     """A score as the scorecard shows it: two digits at least, out of 100 (`07/100`)."""
     return f"{score:02d}/100"
+
+
+FOLLOW_UP_TOKENS = 80
+FOLLOW_UP_TIMEOUT_S = 30.0
+log = logging.getLogger("tutor.interviews")
+
+
+async def phrase_follow_up(
+    backend: Backend | None, entry: Entry, answer: str, point: str, lang: str
+) -> str:
+    """The model's follow-up question on the missed point; "" without a model, or when it fails
+    or is too slow (the caller then asks from the key point itself)."""
+    if backend is None:
+        return ""
+    chunks: list[str] = []
+    try:
+        async with asyncio.timeout(FOLLOW_UP_TIMEOUT_S):
+            async for chunk in backend.stream(
+                follow_up_messages(entry, answer, point, lang), max_new_tokens=FOLLOW_UP_TOKENS
+            ):
+                chunks.append(chunk)
+    except (GenerationError, TimeoutError) as exc:
+        log.info("the follow-up is phrased from the key point (%s)", exc)
+        return ""
+    return clean_follow_up("".join(chunks))
+
+
+def scorecard_text(items: Sequence[InterviewItem], titles: dict[str, str], lang: Lang) -> str:
+    """The scorecard that ends an interview: each scored question (its title by entry id in
+    `titles`), the strongest and weakest topics, the key points missed, the average."""
+    done = [i for i in items if i.state == "done" and i.score is not None]
+    rows = [
+        (i.position + 1, titles.get(i.entry_id, i.entry_id), i.topic, int(i.score or 0))
+        for i in done
+    ]
+    card = scorecard(rows)
+    followed = {i.position + 1 for i in done if i.follow_up}
+    return messages.interview_scorecard(
+        lang,
+        [(n, title, score_text(s), n in followed) for n, title, _, s in card.rows],
+        _pair(card.strongest),
+        _pair(card.weakest),
+        list(card.missed),
+        score_text(card.average),
+        len(done),
+        len(items),
+    )
+
+
+def _pair(found: tuple[str, int] | None) -> tuple[str, str] | None:
+    return None if found is None else (found[0], score_text(found[1]))

@@ -3,7 +3,7 @@ call the backend makes on it runs under one guard."""
 
 from __future__ import annotations
 
-from bot.llm.hf import Detokenizer, GuardedTokenizer
+from bot.llm.tokens import Detokenizer, GuardedTokenizer
 
 
 class Probe:
