@@ -29,6 +29,7 @@ from retriever.decision import (
 from retriever.dense import DenseIndex, read_meta
 from retriever.embed import Embedder
 from retriever.errors import QueryError
+from retriever.fusion import Fusion, coverage, fuse, known_share, typo
 from retriever.glossary import Glossary
 from retriever.lexical import LexicalIndex
 from retriever.text import (
@@ -40,18 +41,15 @@ from retriever.text import (
     names,
     stem,
     stop_words,
-    within_edits,
 )
 
 # Bump when the text given to either index changes, so every entry is indexed again.
 TEXT_VERSION = 2  # 2: a Latin glossary term is found only as a whole word
 log = logging.getLogger("tutor.retriever")
 CANDIDATES = 50
-RRF_K = 60
 # The closest entries whose words may anchor a query's defining terms.
 ANCHOR_HITS = 3
 
-Fusion = Literal["rrf", "weighted_rrf", "scores", "dense_only", "lexical_only"]
 DenseText = Literal["question", "title_question", "full"]
 
 
@@ -341,7 +339,7 @@ class Retriever:
         if dense_text:
             dense_hits = dense.search(self.embedder.encode_queries([dense_text])[0], CANDIDATES)
         lexical_hits = lexical.search(lexical_tokens, CANDIDATES)
-        fused = self._fuse(dense_hits, lexical_hits, blindness)
+        fused = fuse(dense_hits, lexical_hits, blindness, self.fusion, self.dense_share)
         hits = []
         for entry_id, score in fused[:k]:
             entry = entries.get(entry_id)
@@ -360,10 +358,10 @@ class Retriever:
         signals = Signals(
             dense_top=dense_hits[0][1] if dense_hits else 0.0,
             blindness=blindness,
-            coverage=self._coverage(lexical, tokens, lexical_hits),
+            coverage=coverage(lexical, tokens, lexical_hits),
             content_tokens=len(set(tokens)),
             domain_terms=len(chinese) + len(matches),
-            known=self._known(lexical, tokens),
+            known=known_share(lexical, tokens),
             unanchored=self._unanchored(text, tokens, lexical, fused[:ANCHOR_HITS]),
         )
         grounded = self.thresholds.grounded(signals)
@@ -396,7 +394,7 @@ class Retriever:
             token = stem(word)
             if token in vocabulary or word in stop_words("en") or token in stop_words("en"):
                 continue
-            if not everyday_english(word) and not _typo(token, lexical):
+            if not everyday_english(word) and not typo(token, lexical):
                 add(token, word)
         for token in set(tokenize(text) if tokens is None else tokens) - vocabulary:
             if CJK.search(token) and len(token) > 1 and not self.tokenizer.everyday_chinese(token):
@@ -437,76 +435,6 @@ class Retriever:
         )
         return missing / sum(weights.values())
 
-    @staticmethod
-    def _known(lexical: LexicalIndex, tokens: list[str]) -> float:
-        """How much of the query (IDF-weighted) is words some entry uses: off-topic questions
-        carry words the bank never uses (sourdough, 健身房)."""
-        if not tokens:
-            return 0.0
-        idf = lexical.idf(tokens)
-        unseen = lexical.unseen_idf()
-        weights = {t: idf.get(t) or unseen for t in set(tokens)}
-        return sum(w for t, w in weights.items() if idf.get(t)) / sum(weights.values())
-
-    @staticmethod
-    def _coverage(lexical: LexicalIndex, tokens: list[str], hits: list) -> float:
-        """How much of the query (IDF-weighted) the best few lexical hits contain."""
-        if not tokens or not hits:
-            return 0.0
-        idf = lexical.idf(tokens)
-        # A word no entry has weighs what BM25 would give a word of no document: the most.
-        # Off-topic questions are betrayed by such words (puppy, 健身房), not by the common ones.
-        unseen = lexical.unseen_idf()
-        weights = {t: idf.get(t) or unseen for t in set(tokens)}
-        total = sum(weights.values())
-        best = 0.0
-        for hit in hits[:5]:
-            covered = sum(w for t, w in weights.items() if t in hit.tokens)
-            best = max(best, covered / total)
-        return best
-
-    def _fuse(
-        self,
-        dense_hits: list[tuple[str, float]],
-        lexical_hits: list,
-        blindness: float,
-    ) -> list[tuple[str, float]]:
-        scores: dict[str, float] = {}
-        if self.fusion == "dense_only":
-            return sorted(dense_hits, key=lambda kv: (-kv[1], kv[0]))
-        if self.fusion == "lexical_only":
-            return [(h.entry_id, h.score) for h in lexical_hits]
-        if self.fusion == "scores":
-            # Convex mix of min-max normalised scores, the dense share shrinking with blindness.
-            alpha = self.dense_share * (1.0 - blindness)
-            for part, weight in (
-                (_normalise(dense_hits), alpha),
-                (_normalise([(h.entry_id, h.score) for h in lexical_hits]), 1.0 - alpha),
-            ):
-                for entry_id, value in part:
-                    scores[entry_id] = scores.get(entry_id, 0.0) + weight * value
-        else:
-            dense_weight = 1.0 if self.fusion == "rrf" else 1.0 - blindness
-            for rank, (entry_id, _) in enumerate(dense_hits):
-                scores[entry_id] = scores.get(entry_id, 0.0) + dense_weight / (RRF_K + rank + 1)
-            for rank, hit in enumerate(lexical_hits):
-                scores[hit.entry_id] = scores.get(hit.entry_id, 0.0) + 1.0 / (RRF_K + rank + 1)
-        return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
-def _typo(token: str, lexical: LexicalIndex) -> bool:
-    """Whether a word no entry uses is one edit (two for long words) from one the bank has, or
-    starts with one of the bank's stems but for one edit (quantizaton: quantiz)."""
-    if CJK.search(token) or len(token) < 4 or token.isdigit():
-        return False
-    limit = 1 if len(token) < 7 else 2
-    for word in lexical.by_initial().get(token[0], ()):
-        if abs(len(word) - len(token)) <= limit and within_edits(token, word, limit):
-            return True
-        if 5 <= len(word) < len(token) and within_edits(token[: len(word)], word, 1):
-            return True
-    return False
-
 
 def hash_entry(entry: Entry) -> str:
     """A short hash of an entry's searchable content."""
@@ -514,12 +442,3 @@ def hash_entry(entry: Entry) -> str:
         [entry.title, entry.question, entry.section, *entry.key_points, entry.source, entry.kind]
     )
     return hashlib.sha1(payload.encode()).hexdigest()[:16]
-
-
-def _normalise(pairs: list[tuple[str, float]]) -> list[tuple[str, float]]:
-    if not pairs:
-        return []
-    values = [v for _, v in pairs]
-    low, high = min(values), max(values)
-    span = high - low or 1.0
-    return [(eid, (v - low) / span) for eid, v in pairs]
