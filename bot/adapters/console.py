@@ -168,7 +168,7 @@ async def chat(tutor: Tutor, *, folder: Path, interactive: bool | None = None) -
 
         console = Console()
         box: Any = RichOutbox(console, folder)
-        console.print(f"[bold]tutor[/] · {escape(messages.console_banner('en'))}")
+        console.print(f"[bold]tutor[/] · {escape(messages.say('en', 'console.banner'))}")
 
         def readline() -> str:
             try:

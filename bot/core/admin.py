@@ -11,7 +11,7 @@ from bot.core import commands
 from bot.core.commands import COMMANDS, Parsed
 from bot.core.conversation import Incoming, Outbox, Reply
 from bot.core.gaps import Gaps
-from bot.texts import messages
+from bot.texts import layouts, messages
 from bot.tutoring.quiz import QuizMaster
 from knowledge.progress import Progress
 
@@ -33,20 +33,20 @@ class Admin:
     ) -> None:
         choice = parsed.args.strip().lower()
         if choice not in ("zh", "en", "auto"):
-            await out.send(Reply(messages.lang_usage(lang), kind="error"))
+            await out.send(Reply(messages.say(lang, "lang.usage"), kind="error"))
             return
         await asyncio.to_thread(
             self.progress.set_language, message.user_key, "" if choice == "auto" else choice
         )
         shown = messages.as_lang(choice, lang)
-        await out.send(Reply(messages.lang_set(shown, choice)))
+        await out.send(Reply(layouts.lang_set(shown, choice)))
 
     async def help(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         rows = [(c.usage, c.zh if lang == "zh" else c.en) for c in COMMANDS]
         topics = [name for name, _ in self.quizmaster.topics()]
-        await out.send(Reply(messages.help_text(lang, rows, topics), kind="help"))
+        await out.send(Reply(layouts.help_text(lang, rows, topics), kind="help"))
 
     async def settings(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
@@ -57,31 +57,37 @@ class Admin:
         action = words[0].lower() if words else "show"
         rest = words[1].strip() if len(words) > 1 else ""
         if action == "show":
-            await out.send(Reply(messages.settings_text(lang, current), private=True))
+            await out.send(Reply(layouts.settings_text(lang, current), private=True))
             return
         if action not in SETTINGS_ACTIONS:
-            await out.send(Reply(messages.settings_usage(lang), kind="error", private=True))
+            await out.send(Reply(messages.say(lang, "settings.usage"), kind="error", private=True))
             return
         if not message.admin:
-            await out.send(Reply(messages.admins_only(lang), kind="error", private=True))
+            await out.send(
+                Reply(messages.say(lang, "settings.admins_only"), kind="error", private=True)
+            )
             return
         updated = dict(current)
         if action in ("watch", "unwatch"):
             channel = channel_ref(rest) if rest else message.place.channel
             if not channel:
-                await out.send(Reply(messages.settings_usage(lang), kind="error", private=True))
+                await out.send(
+                    Reply(messages.say(lang, "settings.usage"), kind="error", private=True)
+                )
                 return
             watched = [c for c in current.get("watch", []) if c != channel]
             updated["watch"] = [*watched, channel] if action == "watch" else watched
         elif action == "lang":
             if rest not in ("zh", "en", "auto"):
-                await out.send(Reply(messages.settings_usage(lang), kind="error", private=True))
+                await out.send(
+                    Reply(messages.say(lang, "settings.usage"), kind="error", private=True)
+                )
                 return
             updated["lang"] = "" if rest == "auto" else rest
         else:
             updated["topics"] = [t.strip() for t in rest.replace("；", ";").split(";") if t.strip()]
         await asyncio.to_thread(self.progress.places.set_place_settings, workspace, updated)
-        text = messages.settings_saved(lang) + "\n" + messages.settings_text(lang, updated)
+        text = messages.say(lang, "settings.saved") + "\n" + layouts.settings_text(lang, updated)
         await out.send(Reply(text, private=True))
 
     async def feedback(
@@ -98,7 +104,7 @@ class Admin:
         )
         if not helpful:
             await asyncio.to_thread(self._note_disliked, answer_id)
-        await out.send(Reply(messages.feedback_thanks(lang, helpful), private=True))
+        await out.send(Reply(layouts.feedback_thanks(lang, helpful), private=True))
 
     def _note_disliked(self, answer_id: int) -> None:
         """An answer marked 👎: its question is one the bank did not answer well (/gaps)."""
@@ -115,7 +121,7 @@ class Admin:
     ) -> None:
         suggestion = commands.closest(parsed.raw_name)
         await out.send(
-            Reply(messages.unknown_command(lang, parsed.raw_name, suggestion), kind="error")
+            Reply(layouts.unknown_command(lang, parsed.raw_name, suggestion), kind="error")
         )
 
 

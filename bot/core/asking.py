@@ -11,7 +11,7 @@ from bot.core.commands import Parsed
 from bot.core.conversation import Button, Incoming, Outbox, Reply, Sent
 from bot.core.gaps import Gaps
 from bot.core.parts import ReplyLimits
-from bot.texts import messages
+from bot.texts import layouts, messages
 from bot.tutoring.answering import Answer, AnswerEngine, Turn
 from knowledge.progress import Progress
 
@@ -42,11 +42,13 @@ class Asking:
     ) -> None:
         question = parsed.args
         if not question.strip():
-            await out.send(Reply(messages.empty_message(lang), kind="error"))
+            await out.send(Reply(messages.say(lang, "empty_message"), kind="error"))
             return
         notice = ""
         if len(question) > self.limits.max_question_chars:
-            notice = messages.cut_notice(lang, len(question), self.limits.max_question_chars)
+            notice = messages.say(
+                lang, "cut_notice", length=len(question), limit=self.limits.max_question_chars
+            )
             question = question[: self.limits.max_question_chars]
         place = message.place
         # A conversation is a thread: a message at the top of a channel starts a new one.
@@ -75,7 +77,7 @@ class Asking:
             body = f"_{answer.notice}_\n\n{body}"
         if notice:
             body = f"{notice}\n\n{body}"
-        up, down = messages.feedback_buttons(lang)
+        up, down = layouts.feedback_buttons(lang)
         buttons = (
             Button(up, f"/feedback up {answer_id}"),
             Button(down, f"/feedback down {answer_id}"),

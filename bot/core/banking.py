@@ -29,7 +29,7 @@ from bot.core.conversation import (
 from bot.core.errors import TutorError
 from bot.core.parts import ReplyLimits
 from bot.core.ports import EntryStore, Retriever
-from bot.texts import messages
+from bot.texts import layouts, messages
 from knowledge.errors import InputError
 from knowledge.ingest import ingest, load
 from knowledge.store import Store
@@ -57,14 +57,20 @@ class FileOutcome:
     def line(self, lang: messages.Lang) -> str:
         """The reply's line for this file."""
         if self.refused:
-            return messages.bank_refused(lang, self.name, self.refused)
+            return messages.say(lang, "bank.refused", name=self.name, reason=self.refused)
         if self.changed:
-            return messages.bank_changed(
-                lang, self.name, self.added, self.updated, self.removed, self.entries
+            return messages.say(
+                lang,
+                "bank.changed",
+                name=self.name,
+                added=self.added,
+                updated=self.updated,
+                removed=self.removed,
+                entries=self.entries,
             )
         if not self.entries:
-            return messages.bank_no_entries(lang, self.name)
-        return messages.bank_unchanged(lang, self.name, self.entries)
+            return messages.say(lang, "bank.no_entries", name=self.name)
+        return messages.say(lang, "bank.unchanged", name=self.name, entries=self.entries)
 
 
 def file_name(name: str) -> str:
@@ -147,11 +153,11 @@ class Banking:
         if action in ("list", "show"):
             documents = await asyncio.to_thread(self._store().documents)
             rows = [(d.name, d.title, d.entries) for d in documents]
-            await out.send(Reply(messages.bank_list(lang, rows), private=True))
+            await out.send(Reply(layouts.bank_list(lang, rows), private=True))
         elif action == "add":
             await self._add(message, lang, out)
         else:
-            await out.send(Reply(messages.bank_usage(lang), kind="error", private=True))
+            await out.send(Reply(messages.say(lang, "bank.usage"), kind="error", private=True))
 
     def _store(self) -> Store:
         if not isinstance(self.store, Store):
@@ -160,11 +166,13 @@ class Banking:
 
     async def _add(self, message: Incoming, lang: messages.Lang, out: Outbox) -> None:
         if not message.admin:
-            await out.send(Reply(messages.bank_admins_only(lang), kind="error", private=True))
+            await out.send(
+                Reply(messages.say(lang, "bank.admins_only"), kind="error", private=True)
+            )
             return
         limit = self.limits.max_bank_bytes
         if not message.attachments:
-            text = messages.bank_no_files(lang, limit / 1e6)
+            text = layouts.bank_no_files(lang, limit / 1e6)
             await out.send(Reply(text, kind="error", private=True))
             return
         refused, wanted = [], []
@@ -172,9 +180,9 @@ class Banking:
             name = file_name(attachment.name)
             suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
             if suffix not in BANK_FILE_SUFFIXES:
-                refused.append(FileOutcome(name, refused=messages.bank_not_markdown(lang)))
+                refused.append(FileOutcome(name, refused=messages.say(lang, "bank.not_markdown")))
             elif not attachment.fetched:
-                refused.append(FileOutcome(name, refused=messages.bank_too_big(lang, limit / 1e6)))
+                refused.append(FileOutcome(name, refused=layouts.bank_too_big(lang, limit / 1e6)))
             else:
                 wanted.append(attachment)
         data_dir = self._store().data_dir
@@ -184,5 +192,5 @@ class Banking:
             try:
                 await asyncio.to_thread(self.retriever.sync)
             except RetrieverError as exc:
-                lines.append(messages.bank_index_failed(lang, str(exc)))
-        await out.send(Reply(messages.bank_report(lang, lines), private=True))
+                lines.append(messages.say(lang, "bank.index_failed", reason=str(exc)))
+        await out.send(Reply(layouts.bank_report(lang, lines), private=True))

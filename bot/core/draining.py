@@ -115,7 +115,7 @@ class Draining:
             opened = [s for s in work.streams if s.state == "open"]
             for stream in opened:
                 stream.state = "cut"  # what the work writes while it unwinds is not shown
-                cuts.append(stream.cut(messages.cut_short(work.lang)))
+                cuts.append(stream.cut(messages.say(work.lang, "cut_short")))
             # A final reply on its way is let land; anything else stops here.
             if not any(s.state == "closing" for s in work.streams):
                 task.cancel()

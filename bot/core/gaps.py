@@ -22,7 +22,7 @@ from bot.core.conversation import Attachment, Incoming, Outbox, Place, Reply
 from bot.core.courier import Courier
 from bot.core.localtime import owed_weekly, parse_time, parse_zone
 from bot.llm.base import Backend, GenerationError
-from bot.texts import messages
+from bot.texts import layouts, messages
 from bot.tutoring.answering import Answer, language_of
 from bot.tutoring.gaps import (
     MAX_QUESTIONS,
@@ -210,27 +210,29 @@ class Gaps:
     ) -> None:
         """/gaps, /gaps draft N, /gaps weekly [#channel [day] [HH:MM] | off] (admins only)."""
         if not message.admin:
-            await out.send(Reply(messages.gaps_admins_only(lang), kind="error", private=True))
+            await out.send(
+                Reply(messages.say(lang, "gaps.admins_only"), kind="error", private=True)
+            )
             return
         words = parsed.args.split()
         action = words[0].lower() if words else "list"
         workspace = message.place.workspace
         if action in ("list", "show"):
             gaps = await asyncio.to_thread(self.gaps, workspace)
-            await out.send(Reply(messages.gaps_list(lang, _rows(gaps[:SHOWN])), private=True))
+            await out.send(Reply(layouts.gaps_list(lang, _rows(gaps[:SHOWN])), private=True))
         elif action == "draft":
             number = words[1] if len(words) == 2 else ""
             await self._draft(workspace, number, lang, out)
         elif action == "weekly":
             await self._weekly(message, words[1:], lang, out)
         else:
-            await out.send(Reply(messages.gaps_usage(lang), kind="error", private=True))
+            await out.send(Reply(messages.say(lang, "gaps.usage"), kind="error", private=True))
 
     async def _draft(self, workspace: str, number: str, lang: messages.Lang, out: Outbox) -> None:
         gaps = await asyncio.to_thread(self.gaps, workspace)
         shown = gaps[:SHOWN]
         if not number.isdigit() or not 1 <= int(number) <= len(shown):
-            text = messages.gaps_draft_usage(lang, len(shown))
+            text = layouts.gaps_draft_usage(lang, len(shown))
             await out.send(Reply(text, kind="error", private=True))
             return
         gap = shown[int(number) - 1]
@@ -239,7 +241,7 @@ class Gaps:
         model_text = await self._model_draft(gap, near, draft_lang)
         today = self.clock().date().isoformat()
         draft = draft_entry(gap, near, draft_lang, model_text, today)
-        text = messages.gaps_draft_ready(lang, gap.label, draft.by_model)
+        text = layouts.gaps_draft_ready(lang, gap.label, draft.by_model)
         file = Attachment(draft.file_name, draft.markdown.encode("utf-8"))
         await out.send(Reply(text, files=(file,), private=True))
 
@@ -266,12 +268,12 @@ class Gaps:
         workspace = message.place.workspace
         if not words:
             digest = await asyncio.to_thread(self.book.digest, workspace)
-            await out.send(Reply(messages.gaps_weekly_status(lang, _shown(digest)), private=True))
+            await out.send(Reply(layouts.gaps_weekly_status(lang, _shown(digest)), private=True))
             return
         if words[0].lower() == "off":
             await asyncio.to_thread(self.book.stop_digest, workspace)
             self.changed()
-            await out.send(Reply(messages.gaps_weekly_status(lang, None), private=True))
+            await out.send(Reply(layouts.gaps_weekly_status(lang, None), private=True))
             return
         from bot.core.study import channel_name
 
@@ -282,7 +284,7 @@ class Gaps:
             rest = rest[1:]
         at = parse_time(rest[0]) if rest else DEFAULT_TIME
         if not channel or at is None or len(rest) > 1:
-            await out.send(Reply(messages.gaps_usage(lang), kind="error", private=True))
+            await out.send(Reply(messages.say(lang, "gaps.usage"), kind="error", private=True))
             return
         tz = parse_zone(message.tz or "UTC") or "UTC"
         digest = await asyncio.to_thread(
@@ -296,7 +298,7 @@ class Gaps:
             lang,
         )
         self.changed()
-        await out.send(Reply(messages.gaps_weekly_status(lang, _shown(digest)), private=True))
+        await out.send(Reply(layouts.gaps_weekly_status(lang, _shown(digest)), private=True))
 
     # -- the weekly digest -------------------------------------------------------------------
 
@@ -315,7 +317,7 @@ class Gaps:
             (f.label, f.entry_title, f.entry_id, f.askers)
             for f in self.filled_since(workspace, since)
         ]
-        return messages.gaps_digest(lang, _rows(new[:SHOWN]), grown[:SHOWN], closed)
+        return layouts.gaps_digest(lang, _rows(new[:SHOWN]), grown[:SHOWN], closed)
 
     def jobs(self, courier: Courier) -> list:
         """The scheduler's jobs: the weekly digests of `courier`'s platform, the daily sweep."""

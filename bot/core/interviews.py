@@ -18,7 +18,7 @@ from bot.core.ports import EntryStore
 from bot.core.running import grade_message
 from bot.core.telemetry import Telemetry
 from bot.core.threads import Threads
-from bot.texts import messages
+from bot.texts import layouts, messages
 from bot.tutoring import interview as rules
 from bot.tutoring.answering import AnswerEngine
 from bot.tutoring.code_rubric import rubric_entry
@@ -89,7 +89,7 @@ class Interviews:
             if found is None:
                 await answer(message, parsed, lang, out)
             elif not parsed.args.strip() and not message.attachments:
-                await out.send(Reply(messages.need_answer(lang), kind="error"))
+                await out.send(Reply(messages.say(lang, "need_answer"), kind="error"))
             else:
                 await self.answer(found, message, parsed.args, lang, out)
 
@@ -97,7 +97,7 @@ class Interviews:
             message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
         ) -> None:
             if self.progress.open_interview(message.user_key, message.place.workspace):
-                await out.send(Reply(messages.interview_blocks_quiz(lang), kind="error"))
+                await out.send(Reply(messages.say(lang, "interview.blocks_quiz"), kind="error"))
             else:
                 await quiz(message, parsed, lang, out)
 
@@ -138,24 +138,24 @@ class Interviews:
         current = self.progress.open_interview(user, place.workspace)
         if request.stop:
             if current is None:
-                await out.send(Reply(messages.interview_none_open(lang), kind="error"))
+                await out.send(Reply(messages.say(lang, "interview.none_open"), kind="error"))
             else:
                 await self.stop(current, self.language(current, user, lang), out)
             return
         if request.bad_count:
-            await out.send(Reply(messages.interview_bad_count(lang), kind="error"))
+            await out.send(Reply(messages.say(lang, "interview.bad_count"), kind="error"))
             return
         if current is not None:
             await self.reminder(current, self.language(current, user, lang), out)
             return
         qm = self.quizmaster
         if not qm.entries():
-            await out.send(Reply(messages.bank_empty(lang), kind="error"))
+            await out.send(Reply(messages.say(lang, "bank_empty"), kind="error"))
             return
         pool, label = await asyncio.to_thread(self.pool, message, request.topic)
         if pool is None:
             names = [name for name, _ in qm.topics()]
-            text = messages.interview_topic_unknown(lang, request.topic, names)
+            text = layouts.interview_topic_unknown(lang, request.topic, names)
             await out.send(Reply(text, kind="error"))
             return
         latest = self.progress.last_scores(user)
@@ -168,7 +168,7 @@ class Interviews:
             weakest_only=not request.topic and bool(latest),
         )
         if not chosen:
-            await out.send(Reply(messages.nothing_matches(lang), kind="error"))
+            await out.send(Reply(messages.say(lang, "nothing_matches"), kind="error"))
             return
         if not request.topic and not latest:
             label = "*"
@@ -190,7 +190,7 @@ class Interviews:
                 await self.reminder(current, lang, out)
             return
         first = self.question(lang, 0, len(chosen), chosen[0])
-        text = messages.interview_intro(lang, len(chosen), label, first)
+        text = layouts.interview_intro(lang, len(chosen), label, first)
         # A reply in the new thread may come before the post returns: it waits for this post
         # (`settle`), and finds the interview's thread stored when it looks again.
         with self.threads.posting(place):
@@ -222,7 +222,7 @@ class Interviews:
         if entry.kind == "coding" and entry.example:
             question += "\n\n" + entry.example
         title = entry.title or rules.topic_of(entry)
-        return messages.interview_question(
+        return layouts.interview_question(
             lang, position + 1, count, title, question, entry.kind == "coding"
         )
 
@@ -230,9 +230,11 @@ class Interviews:
         """Say an interview is open, and ask its current question (or follow-up) again."""
         items = self.progress.interview_items(interview.id)
         item = items[min(interview.position, len(items) - 1)]
-        text = messages.interview_already_open(lang, item.position + 1, len(items))
+        text = messages.say(
+            lang, "interview.already_open", number=item.position + 1, count=len(items)
+        )
         if item.follow_up:
-            text += "\n\n" + messages.interview_follow_up(lang, item.follow_up)
+            text += "\n\n" + messages.say(lang, "interview.follow_up", text=item.follow_up)
         else:
             entry = self.store.entry(item.entry_id)
             if entry is not None:
@@ -251,7 +253,7 @@ class Interviews:
         item = items[interview.position]
         entry = self.store.entry(item.entry_id)
         if entry is None:
-            await out.send(Reply(messages.entry_gone(lang), kind="error"))
+            await out.send(Reply(messages.say(lang, "entry_gone"), kind="error"))
             await self.stop(interview, lang, out)
             return
         text = text[: self.limits.max_answer_chars]
@@ -304,10 +306,10 @@ class Interviews:
                     interview, item, "asked", score, score, None, covered, missed, answer, mode
                 )
         except InterviewMoved:
-            await out.send(Reply(messages.already_answered(lang), kind="error"))
+            await out.send(Reply(messages.say(lang, "already_answered"), kind="error"))
             return
         await self.ask_next(
-            after, lang, out, messages.interview_noted(lang, rules.score_text(total))
+            after, lang, out, messages.say(lang, "interview.noted", score=rules.score_text(total))
         )
 
     async def follow_up(
@@ -327,7 +329,7 @@ class Interviews:
         backend = None if tested else self.engine.backend
         phrased = await rules.phrase_follow_up(backend, entry, answer, point, lang)
         shown = point if tested else label(point)
-        text = phrased or messages.interview_follow_up_text(lang, shown, tested)
+        text = phrased or layouts.interview_follow_up_text(lang, shown, tested)
         await asyncio.to_thread(
             self.progress.ask_follow_up,
             interview.id,
@@ -341,7 +343,9 @@ class Interviews:
         )
         await out.send(
             Reply(
-                messages.interview_follow_up(lang, text), kind="interview", thread=interview.thread
+                messages.say(lang, "interview.follow_up", text=text),
+                kind="interview",
+                thread=interview.thread,
             )
         )
 
@@ -387,7 +391,7 @@ class Interviews:
         item = items[interview.position]
         entry = self.store.entry(item.entry_id)
         if entry is None:
-            await out.send(Reply(messages.entry_gone(lang), kind="error"))
+            await out.send(Reply(messages.say(lang, "entry_gone"), kind="error"))
             await self.stop(interview, lang, out)
             return
         question = self.question(lang, item.position, len(items), entry)
@@ -420,11 +424,11 @@ class Interviews:
                     self.progress.stop_interview, interview.id, _stamp()
                 )
             except InterviewMoved:
-                await out.send(Reply(messages.interview_none_open(lang), kind="error"))
+                await out.send(Reply(messages.say(lang, "interview.none_open"), kind="error"))
                 return
         if not any(i.state == "done" for i in self.progress.interview_items(interview.id)):
             await out.send(
-                Reply(messages.interview_nothing_answered(lang), thread=interview.thread)
+                Reply(messages.say(lang, "interview.nothing_answered"), thread=interview.thread)
             )
             return
         card = self.scorecard(interview, lang)

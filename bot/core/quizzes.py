@@ -15,7 +15,7 @@ from bot.core.ports import EntryStore
 from bot.core.reports import progress_chart
 from bot.core.running import grade_message
 from bot.core.threads import Threads
-from bot.texts import messages
+from bot.texts import layouts, markdown, messages
 from bot.tutoring.answering import language_of
 from bot.tutoring.assessing import Assessment
 from bot.tutoring.code_tests import Verdict
@@ -61,22 +61,22 @@ class Quizzes:
     ) -> None:
         qm = self.quizmaster
         if not qm.entries():
-            await out.send(Reply(messages.bank_empty(lang), kind="error"))
+            await out.send(Reply(messages.say(lang, "bank_empty"), kind="error"))
             return
         request = parse_request(parsed.args)
         if request.list_topics:
-            await out.send(Reply(messages.topic_list(lang, qm.topics())))
+            await out.send(Reply(layouts.topic_list(lang, qm.topics())))
             return
         topics = [request.topic] if request.topic else self._default_topics(message)
         pool = await asyncio.to_thread(self.pool, topics)
         if pool is None:
             names = [name for name, _ in qm.topics()]
             asked = "; ".join(topics)
-            await out.send(Reply(messages.topic_unknown(lang, asked, names), kind="error"))
+            await out.send(Reply(layouts.topic_unknown(lang, asked, names), kind="error"))
             return
         pick = qm.pick(message.user_key, pool, language=request.language, kind=request.kind)
         if pick is None:
-            await out.send(Reply(messages.nothing_matches(lang), kind="error"))
+            await out.send(Reply(messages.say(lang, "nothing_matches"), kind="error"))
             return
         entry = pick.entry
         place = message.place
@@ -90,14 +90,14 @@ class Quizzes:
             entry.kind,
         )
         reply_lang: messages.Lang = "zh" if entry.language == "zh" else lang
-        text = messages.quiz_question(
+        text = layouts.quiz_question(
             reply_lang,
             entry.title or entry.question[:60],
             _question_text(entry),
             entry.kind == "coding",
-            messages.why_asked(reply_lang, pick.reason),
+            layouts.why_asked(reply_lang, pick.reason),
         )
-        hint, skip, reveal = messages.quiz_buttons(reply_lang)
+        hint, skip, reveal = layouts.quiz_buttons(reply_lang)
         buttons = (
             Button(hint, f"/hint {quiz.id}"),
             Button(skip, f"/skip {quiz.id}"),
@@ -128,9 +128,9 @@ class Quizzes:
     ) -> None:
         quiz = self.progress.open_quiz(message.user_key, message.place.workspace)
         if quiz is None:
-            await out.send(Reply(messages.no_quiz(lang), kind="error"))
+            await out.send(Reply(messages.say(lang, "no_quiz"), kind="error"))
         elif not parsed.args.strip():
-            await out.send(Reply(messages.need_answer(lang), kind="error"))
+            await out.send(Reply(messages.say(lang, "need_answer"), kind="error"))
         else:
             await self.grade(quiz, message, parsed.args, lang, out)
 
@@ -139,7 +139,7 @@ class Quizzes:
         if entry is None:
             with contextlib.suppress(QuizClosed):
                 await asyncio.to_thread(self.progress.close_quiz, quiz.id, "skipped")
-            await out.send(Reply(messages.entry_gone(lang), kind="error"))
+            await out.send(Reply(messages.say(lang, "entry_gone"), kind="error"))
         return entry
 
     async def grade(
@@ -151,7 +151,12 @@ class Quizzes:
         lang = "zh" if entry.language == "zh" and language_of(text) == "zh" else lang
         notice = ""
         if entry.kind != "coding" and len(text) > self.limits.max_answer_chars:
-            notice = messages.cut_notice(lang, len(text), self.limits.max_answer_chars) + "\n\n"
+            notice = (
+                messages.say(
+                    lang, "cut_notice", length=len(text), limit=self.limits.max_answer_chars
+                )
+                + "\n\n"
+            )
             text = text[: self.limits.max_answer_chars]
         graded = await grade_message(self.grader, self.runs, entry, message, text, lang, out)
         if graded is None:
@@ -160,7 +165,7 @@ class Quizzes:
             await self._tests_graded(quiz, entry, graded, graded.verdict, lang, out)
             return
         if entry.kind == "coding":
-            notice = messages.untested_code_note(lang, graded.ran, graded.why) + "\n\n"
+            notice = layouts.untested_code_note(lang, graded.ran, graded.why) + "\n\n"
         await self._rubric_graded(quiz, entry, graded, notice, lang, out)
 
     async def _tests_graded(
@@ -180,7 +185,7 @@ class Quizzes:
         if review is None:
             return
         first = next((o for o in verdict.outcomes if not o.passed), None)
-        body = messages.code_reply(
+        body = layouts.code_reply(
             lang,
             verdict.passed,
             len(verdict.outcomes),
@@ -209,7 +214,7 @@ class Quizzes:
         review = await self.record_review(quiz, "answered", score, graded, lang, out)
         if review is None:
             return
-        body = messages.grade_reply(
+        body = layouts.grade_reply(
             lang,
             score,
             list(graded.covered),
@@ -225,7 +230,7 @@ class Quizzes:
         self, quiz: Quiz, review: Review, body: str, lang: messages.Lang, out: Outbox
     ) -> None:
         """A grade in the quiz's thread, with the suggested rating and the buttons to change it."""
-        body += "\n" + messages.rating_offer(lang, review.suggested)
+        body += "\n" + layouts.rating_offer(lang, review.suggested)
         buttons = _rating_buttons(lang, review)
         thread = self.threads.thread_of(quiz)
         await out.send(Reply(body, buttons=buttons, kind="grade", thread=thread))
@@ -238,13 +243,13 @@ class Quizzes:
         words = parsed.args.lower().split()
         review_id = int(words.pop(0)) if words and words[0].isdigit() else None
         if len(words) != 1 or words[0] not in RATINGS:
-            await out.send(Reply(messages.rating_usage(lang), kind="error", private=True))
+            await out.send(Reply(messages.say(lang, "rating.usage"), kind="error", private=True))
             return
         rating = RATINGS.index(words[0]) + 1
         if review_id is None:
             last = self.progress.last_review(message.user_key, message.place.workspace)
             if last is None:
-                await out.send(Reply(messages.rating_none(lang), kind="error", private=True))
+                await out.send(Reply(messages.say(lang, "rating.none"), kind="error", private=True))
                 return
             review_id = last.id
         try:
@@ -256,12 +261,14 @@ class Quizzes:
                 lambda card, at: self.spacing.rate(card, rating, at),
             )
         except NotYourReview:
-            await out.send(Reply(messages.rating_not_yours(lang), kind="error", private=True))
+            await out.send(
+                Reply(messages.say(lang, "rating.not_yours"), kind="error", private=True)
+            )
             return
         except ReviewClosed:
-            await out.send(Reply(messages.rating_closed(lang), kind="error", private=True))
+            await out.send(Reply(messages.say(lang, "rating.closed"), kind="error", private=True))
             return
-        text = messages.rating_saved(lang, rating, review.suggested, self.due_in(lang, review))
+        text = layouts.rating_saved(lang, rating, review.suggested, self.due_in(lang, review))
         quiz = self.progress.quiz(review.quiz_id) if review.quiz_id else None
         await out.send(Reply(text, thread=self.threads.thread_of(quiz) if quiz else ""))
 
@@ -290,13 +297,13 @@ class Quizzes:
                 schedule=lambda card: self.spacing.schedule(card, score),
             )
         except QuizClosed:
-            await out.send(Reply(messages.already_answered(lang), kind="error"))
+            await out.send(Reply(messages.say(lang, "already_answered"), kind="error"))
             return None
 
     def due_in(self, lang: messages.Lang, review: Review) -> str:
         due = self.progress.next_due_of(review.user, review.entry_id)
         seconds = (due - datetime.now(UTC)).total_seconds() if due else 0
-        return messages.due_in(lang, seconds)
+        return layouts.due_in(lang, seconds)
 
     async def _open_quiz(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
@@ -306,15 +313,17 @@ class Quizzes:
         if words and words[0].isdigit():
             quiz = self.progress.quiz(int(words[0]))
             if quiz is not None and quiz.user != message.user_key:
-                await out.send(Reply(messages.not_your_quiz(lang), kind="error", private=True))
+                await out.send(
+                    Reply(messages.say(lang, "not_your_quiz"), kind="error", private=True)
+                )
                 return None
             if quiz is None or quiz.state != "open":
-                await out.send(Reply(messages.quiz_over(lang), kind="error", private=True))
+                await out.send(Reply(messages.say(lang, "quiz_over"), kind="error", private=True))
                 return None
             return quiz
         quiz = self.progress.open_quiz(message.user_key, message.place.workspace)
         if quiz is None:
-            await out.send(Reply(messages.no_quiz(lang), kind="error"))
+            await out.send(Reply(messages.say(lang, "no_quiz"), kind="error"))
         return quiz
 
     async def _quiz_and_entry(
@@ -335,12 +344,14 @@ class Quizzes:
         try:
             given = await asyncio.to_thread(self.progress.add_hint, quiz.id, len(hints))
         except QuizClosed:
-            await out.send(Reply(messages.no_quiz(lang), kind="error"))
+            await out.send(Reply(messages.say(lang, "no_quiz"), kind="error"))
             return
         if given is None:
-            await out.send(Reply(messages.no_more_hints(lang)))
+            await out.send(Reply(messages.say(lang, "no_more_hints")))
             return
-        text = messages.hint(lang, hints[given - 1], given, len(hints) - given)
+        text = messages.say(
+            lang, "hint", text=hints[given - 1], number=given, left=len(hints) - given
+        )
         await out.send(Reply(text, thread=self.threads.thread_of(quiz)))
 
     async def skip(
@@ -352,9 +363,9 @@ class Quizzes:
         try:
             await asyncio.to_thread(self.progress.close_quiz, quiz.id, "skipped")
         except QuizClosed:
-            await out.send(Reply(messages.no_quiz(lang), kind="error"))
+            await out.send(Reply(messages.say(lang, "no_quiz"), kind="error"))
             return
-        await out.send(Reply(messages.skipped(lang)))
+        await out.send(Reply(messages.say(lang, "skipped")))
 
     async def reveal(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
@@ -366,7 +377,9 @@ class Quizzes:
         review = await self.record_review(quiz, "revealed", 0, None, lang, out)
         if review is None:
             return
-        text = messages.revealed(lang, _reference(entry), self.due_in(lang, review))
+        text = messages.say(
+            lang, "revealed", reference=_reference(entry), due=self.due_in(lang, review)
+        )
         await out.send(Reply(text, kind="grade", thread=self.threads.thread_of(quiz)))
 
     # -- progress ----------------------------------------------------------------------------
@@ -376,19 +389,19 @@ class Quizzes:
     ) -> None:
         data = self.quizmaster.stats(message.user_key)
         chart = await progress_chart(self.quizmaster, message.user_key, lang, data)
-        await out.send(Reply(messages.stats_text(lang, data), files=chart))
+        await out.send(Reply(layouts.stats_text(lang, data), files=chart))
 
     async def leaderboard(
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         standings = self.progress.standings.leaderboard(message.place.workspace)
         rows = [(s.name or s.user.split(":", 1)[-1], s.points, s.answered) for s in standings]
-        await out.send(Reply(messages.leaderboard_text(lang, rows)))
+        await out.send(Reply(layouts.leaderboard_text(lang, rows)))
 
 
 def _rating_buttons(lang: messages.Lang, review: Review) -> tuple[Button, ...]:
     """Again / Hard / Good / Easy for one review, the grader's suggestion marked and primary."""
-    labels = messages.rating_buttons(lang, review.suggested)
+    labels = layouts.rating_buttons(lang, review.suggested)
     return tuple(
         Button(
             label, f"/rate {review.id} {name}", "primary" if n == review.suggested else "default"
@@ -409,7 +422,7 @@ def _reference(entry: Entry) -> str:
     # The parser keeps a bulleted answer's points in both fields; show them once.
     parts += [f"- {p}" for p in entry.key_points if p[-30:] not in entry.answer]
     if entry.kind == "coding" and entry.solution:
-        parts.append(messages.fence(entry.solution, "python"))
+        parts.append(markdown.fence(entry.solution, "python"))
     return "\n".join(parts) or entry.explanation
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from bot.core.commands import Parsed
 from bot.core.conversation import Attachment, Incoming, Outbox, Reply
-from bot.texts import messages
+from bot.texts import layouts, messages
 from bot.tutoring.charts import draw
 from bot.tutoring.classroom import class_report, learner_chart
 from bot.tutoring.quiz import QuizMaster
@@ -30,7 +30,7 @@ async def progress_chart(
 
     def render() -> bytes:
         now = datetime.now(UTC)
-        return draw(learner_chart(qm, user, topics, messages.chart_title(lang, False), now), lang)
+        return draw(learner_chart(qm, user, topics, layouts.chart_title(lang, False), now), lang)
 
     try:
         return (Attachment(STATS_CHART, await asyncio.to_thread(render)),)
@@ -50,9 +50,11 @@ class Reports:
         self, message: Incoming, parsed: Parsed, lang: messages.Lang, out: Outbox
     ) -> None:
         if not message.admin:
-            await out.send(Reply(messages.class_admins_only(lang), kind="error", private=True))
+            await out.send(
+                Reply(messages.say(lang, "class.admins_only"), kind="error", private=True)
+            )
             return
-        title = messages.chart_title(lang, True)
+        title = layouts.chart_title(lang, True)
         workspace = message.place.workspace
         report = await asyncio.to_thread(
             class_report, self.quizmaster, workspace, title, datetime.now(UTC)
@@ -65,5 +67,5 @@ class Reports:
                 )
             except Exception:
                 log.exception("could not draw the class chart of %s", workspace)
-        text = messages.class_text(lang, report.as_dict())
+        text = layouts.class_text(lang, report.as_dict())
         await out.send(Reply(text, files=files, private=True))

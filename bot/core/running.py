@@ -8,7 +8,7 @@ import asyncio
 from bot.core.commands import Parsed
 from bot.core.conversation import Attachment, Incoming, Outbox, Reply, attached_code
 from bot.core.errors import TutorError
-from bot.texts import messages
+from bot.texts import layouts, messages
 from bot.tutoring.assessing import Assessment, NoSandbox, Run, assess
 from bot.tutoring.code_tests import extract_code
 from bot.tutoring.fences import fences
@@ -36,7 +36,7 @@ class Running:
         if not code.strip():
             code, language = attached_code(message.attachments)
         if not code.strip():
-            await out.send(Reply(messages.need_code_to_run(lang), kind="error"))
+            await out.send(Reply(messages.say(lang, "need_code_to_run"), kind="error"))
             return
         result = await run_code(self.runs, message.user_key, code, language, lang, out)
         if result is None:
@@ -52,7 +52,7 @@ class Running:
             )
             stdout = _head(stdout, INLINE_OUTPUT_CHARS // 2)
             stderr = _head(stderr, INLINE_OUTPUT_CHARS // 2)
-        ending = messages.run_ending(
+        ending = layouts.run_ending(
             lang,
             timed_out=result.timed_out,
             signal=result.signal,
@@ -61,7 +61,7 @@ class Running:
             limit=result.limit,
             limit_value=result.limit_value,
         )
-        body = messages.run_reply(
+        body = layouts.run_reply(
             lang, stdout, stderr, ending, result.duration_ms, [f.name for f in files]
         )
         await out.send(Reply(body, files=tuple(files), kind="run"))
@@ -81,7 +81,7 @@ async def run_code(
     try:
         return await asyncio.to_thread(runs.run, user, code, language)
     except RunnerBusy as exc:
-        await out.send(Reply(messages.run_busy(lang, str(exc)), kind="error"))
+        await out.send(Reply(layouts.run_busy(lang, str(exc)), kind="error"))
         return None
 
 
@@ -117,7 +117,7 @@ async def grade_message(
     if entry.kind == "coding":
         text = extract_code(text) or attached_code(message.attachments)[0]
         if not text.strip():
-            await out.send(Reply(messages.need_code(lang), kind="error", private=private))
+            await out.send(Reply(messages.say(lang, "need_code"), kind="error", private=private))
             return None
     if limit is not None:
         text = text[:limit]

@@ -23,7 +23,7 @@ from bot.core.quizzes import Quizzes
 from bot.core.running import grade_message
 from bot.core.scheduler import Clock, Scheduler
 from bot.core.studyjobs import DailyJob, ReminderJob
-from bot.texts import messages
+from bot.texts import layouts, messages
 from bot.tutoring.grading import Grader
 from knowledge.entry import Entry
 from knowledge.progress import Progress
@@ -120,7 +120,7 @@ class Study:
         if action == "on":
             at = parse_time(words[1]) if len(words) > 1 else (current.at if current else None)
             if len(words) > 1 and at is None:
-                await out.send(Reply(messages.bad_time(lang, words[1]), kind="error"))
+                await out.send(Reply(messages.say(lang, "bad_time", text=words[1]), kind="error"))
                 return
             changed = await asyncio.to_thread(
                 book.set_reminder,
@@ -131,34 +131,36 @@ class Study:
                 tz=tz,
                 lang=lang,
             )
-            text = messages.remind_on(lang, changed.at, tz_label(changed.tz))
+            text = messages.say(lang, "remind.on", at=changed.at, tz=tz_label(changed.tz))
             if not changed.tz:
-                text += " " + messages.utc_note(lang)
+                text += " " + messages.say(lang, "remind.utc_note")
             self.study.changed()
             await out.send(Reply(text, private=True))
         elif action == "off":
             await asyncio.to_thread(book.set_reminder, user, platform, enabled=False)
             self.study.changed()
-            await out.send(Reply(messages.remind_off(lang), private=True))
+            await out.send(Reply(messages.say(lang, "remind.off"), private=True))
         elif action == "tz" and len(words) == 2:
             zone = parse_zone(words[1])
             if zone is None:
-                await out.send(Reply(messages.bad_zone(lang, words[1]), kind="error"))
+                await out.send(Reply(messages.say(lang, "bad_zone", text=words[1]), kind="error"))
                 return
             changed = await asyncio.to_thread(
                 book.set_reminder, user, platform, tz=zone, tz_set=True
             )
             self.study.changed()
-            await out.send(Reply(messages.remind_tz(lang, tz_label(changed.tz)), private=True))
+            await out.send(
+                Reply(messages.say(lang, "remind.tz", tz=tz_label(changed.tz)), private=True)
+            )
         else:
-            await out.send(Reply(messages.remind_usage(lang), kind="error"))
+            await out.send(Reply(messages.say(lang, "remind.usage"), kind="error"))
 
     def _reminder_text(self, lang: messages.Lang, reminder: Reminder | None) -> str:
         if reminder is None or not reminder.enabled:
-            return messages.remind_status_off(lang)
-        text = messages.remind_status_on(lang, reminder.at, tz_label(reminder.tz))
+            return messages.say(lang, "remind.status_off")
+        text = messages.say(lang, "remind.status_on", at=reminder.at, tz=tz_label(reminder.tz))
         if not reminder.tz:
-            text += " " + messages.utc_note(lang)
+            text += " " + messages.say(lang, "remind.utc_note")
         return text
 
     # -- /daily ------------------------------------------------------------------------------
@@ -173,43 +175,53 @@ class Study:
         if action in ("show", "status"):
             daily = await asyncio.to_thread(book.daily, workspace)
             if daily is None or not daily.enabled:
-                text = messages.daily_none(lang)
+                text = messages.say(lang, "daily.none")
             else:
-                text = messages.daily_status(lang, daily.channel, daily.at, tz_label(daily.tz))
+                text = messages.say(
+                    lang, "daily.status", channel=daily.channel, at=daily.at, tz=tz_label(daily.tz)
+                )
             await out.send(Reply(text, private=True))
             return
         if not message.admin:
-            await out.send(Reply(messages.daily_admins_only(lang), kind="error", private=True))
+            await out.send(
+                Reply(messages.say(lang, "daily.admins_only"), kind="error", private=True)
+            )
             return
         if action == "off":
             await asyncio.to_thread(book.stop_daily, workspace)
             self.study.changed()
-            await out.send(Reply(messages.daily_off(lang), private=True))
+            await out.send(Reply(messages.say(lang, "daily.off"), private=True))
             return
         if len(words) not in (2, 3) or not channel_name(words[0]):
-            await out.send(Reply(messages.daily_usage(lang), kind="error", private=True))
+            await out.send(Reply(messages.say(lang, "daily.usage"), kind="error", private=True))
             return
         channel, at = channel_name(words[0]), parse_time(words[1])
         if at is None:
-            await out.send(Reply(messages.bad_time(lang, words[1]), kind="error", private=True))
+            await out.send(
+                Reply(messages.say(lang, "bad_time", text=words[1]), kind="error", private=True)
+            )
             return
         zone = parse_zone(words[2]) if len(words) == 3 else parse_zone(message.tz or "UTC")
         if zone is None:
-            await out.send(Reply(messages.bad_zone(lang, words[2]), kind="error", private=True))
+            await out.send(
+                Reply(messages.say(lang, "bad_zone", text=words[2]), kind="error", private=True)
+            )
             return
         courier = self.study.courier
         place = Place(platform, workspace, channel)
         # Checked where this front end can post; a one-shot process has no courier to ask.
         mine = courier is not None and courier.platform == platform
         if courier is not None and mine and not await courier.reachable(place):
-            text = messages.daily_cannot_post(lang, channel)
+            text = messages.say(lang, "daily.cannot_post", channel=channel)
             await out.send(Reply(text, kind="error", private=True))
             return
         daily = await asyncio.to_thread(
             book.set_daily, workspace, platform, channel, at, "" if zone == "UTC" else zone, lang
         )
         self.study.changed()
-        text = messages.daily_set(lang, daily.channel, daily.at, tz_label(daily.tz))
+        text = messages.say(
+            lang, "daily.set", channel=daily.channel, at=daily.at, tz=tz_label(daily.tz)
+        )
         await out.send(Reply(text, private=True))
 
     # -- answers -----------------------------------------------------------------------------
@@ -258,14 +270,14 @@ class Study:
             or post.revealed
             or post.workspace != (message.place.workspace)
         ):
-            await out.send(Reply(messages.daily_closed(lang), kind="error", private=True))
+            await out.send(Reply(messages.say(lang, "daily.closed"), kind="error", private=True))
             return
         if not text.strip():
-            await out.send(Reply(messages.need_answer(lang), kind="error", private=True))
+            await out.send(Reply(messages.say(lang, "need_answer"), kind="error", private=True))
             return
         entry = self.store.entry(post.entry_id)
         if entry is None:
-            await out.send(Reply(messages.entry_gone(lang), kind="error", private=True))
+            await out.send(Reply(messages.say(lang, "entry_gone"), kind="error", private=True))
             return
         graded = await grade_message(
             self.grader,
@@ -285,7 +297,7 @@ class Study:
                 book.add_answer, post.id, message.user_key, graded.score, list(graded.missed)
             )
         except AlreadyAnswered:
-            await out.send(Reply(messages.daily_already(lang), kind="error", private=True))
+            await out.send(Reply(messages.say(lang, "daily.already"), kind="error", private=True))
             return
         quiz = await asyncio.to_thread(
             book.open_side_quiz,
@@ -302,18 +314,18 @@ class Study:
         except QuizClosed:
             review = None
         due = self.quizzes.due_in(lang, review) if review is not None else ""
-        body = messages.grade_reply(
+        body = layouts.grade_reply(
             lang,
             graded.score,
             list(graded.covered),
             list(graded.missed),
             graded.feedback,
             0,
-            messages.daily_reference_later(lang),
+            messages.say(lang, "daily.reference_later"),
             due,
         )
         if entry.kind == "coding" and graded.verdict is None:
-            body = messages.untested_code_note(lang, graded.ran, graded.why) + "\n\n" + body
+            body = layouts.untested_code_note(lang, graded.ran, graded.why) + "\n\n" + body
         await out.send(Reply(body, kind="grade", private=True))
 
 

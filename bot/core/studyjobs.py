@@ -18,7 +18,7 @@ from bot.core.conversation import Button, Place, Reply
 from bot.core.courier import Courier
 from bot.core.localtime import owed
 from bot.core.ports import EntryStore
-from bot.texts import messages
+from bot.texts import layouts, messages
 from knowledge.entry import Entry
 from knowledge.progress import Progress
 from knowledge.studybook import Daily, DailyPost, Reminder, StudyBook
@@ -75,8 +75,8 @@ class ReminderJob:
             entry = self.store.entry(entry_id)
             if entry is not None and topic_of(entry) not in topics:
                 topics.append(topic_of(entry))
-        text = messages.reminder(lang, len(due), topics[:MAX_TOPICS])
-        button = Button(messages.reminder_button(lang), "/quiz", "primary")
+        text = layouts.reminder(lang, len(due), topics[:MAX_TOPICS])
+        button = Button(messages.say(lang, "reminder.button"), "/quiz", "primary")
         try:
             await self.courier.direct(reminder.user, Reply(text, buttons=(button,)))
         except Exception:
@@ -149,9 +149,11 @@ class DailyJob:
         if before is not None:
             parts.append(self.reveal(before, lang))
         title = entry.title or entry.question[:60]
-        parts.append(messages.daily_question(lang, title, entry.question))
-        label = messages.daily_button(lang)
-        button = Button(label, f"/answer daily {post.id}", "primary", box=messages.daily_box(lang))
+        parts.append(messages.say(lang, "daily.question", title=title, question=entry.question))
+        label = messages.say(lang, "daily.button")
+        button = Button(
+            label, f"/answer daily {post.id}", "primary", box=messages.say(lang, "daily.box")
+        )
         place = Place(self.courier.platform, daily.workspace, daily.channel)
         try:
             await self.courier.post(place, Reply("\n\n".join(parts), buttons=(button,)))
@@ -169,12 +171,15 @@ class DailyJob:
         entry = self.store.entry(post.entry_id)
         figures = self.book.figures(post.id)
         if entry is None:
-            return messages.daily_figures(
+            return layouts.daily_figures(
                 lang, figures.answered, figures.average, figures.most_missed
             )
-        return messages.daily_reveal(
+        return messages.say(
             lang,
-            entry.title or entry.question[:60],
-            _reference(entry),
-            messages.daily_figures(lang, figures.answered, figures.average, figures.most_missed),
+            "daily.reveal",
+            title=entry.title or entry.question[:60],
+            reference=_reference(entry),
+            figures=layouts.daily_figures(
+                lang, figures.answered, figures.average, figures.most_missed
+            ),
         )

@@ -34,7 +34,7 @@ from bot.core.scheduler import Clock, Scheduler
 from bot.core.study import Study, StudyLoop
 from bot.core.telemetry import Telemetry
 from bot.core.threads import NotingOutbox, Threads
-from bot.texts import messages
+from bot.texts import layouts, messages
 from bot.tutoring.answering import AnswerEngine, language_of
 from bot.tutoring.fences import only_fence
 from bot.tutoring.grading import Grader
@@ -227,7 +227,7 @@ class Tutor:
     async def _refuse(self, message: Incoming, out: Outbox) -> None:
         try:
             lang = self._language(message, commands.clean(message.text))
-            await out.send(Reply(messages.restarting(lang), kind="error", private=True))
+            await out.send(Reply(messages.say(lang, "restarting"), kind="error", private=True))
         except Exception:
             log.exception("could not tell %s that the tutor is stopping", message.place)
 
@@ -253,7 +253,7 @@ class Tutor:
         incident = uuid.uuid4().hex[:8]
         log.exception("incident %s while handling a message from %s", incident, message.place)
         try:
-            await out.send(Reply(messages.failure(lang, incident), kind="error"))
+            await out.send(Reply(messages.say(lang, "failure", incident=incident), kind="error"))
         except Exception:
             log.exception("incident %s: the failure could not be reported", incident)
 
@@ -273,13 +273,13 @@ class Tutor:
         self, message: Incoming, text: str, lang: messages.Lang, out: Outbox
     ) -> None:
         if not text and not message.attachments:
-            await out.send(Reply(messages.empty_message(lang), kind="error"))
+            await out.send(Reply(messages.say(lang, "empty_message"), kind="error"))
             return
         wait = self.rate.check(message.user_key)
         if wait:
             self.telemetry.limited(message.place.platform)
             if self.rate.should_warn(message.user_key):
-                text = messages.slow_down(lang, wait, self.rate.limit)
+                text = layouts.slow_down(lang, wait, self.rate.limit)
                 await out.send(Reply(text, kind="error", private=True))
             return
         if message.name and self._names.get(message.user_key) != message.name:

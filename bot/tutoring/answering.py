@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from bot.llm.base import GREEDY, Backend, GenerationError, Message, Sampling
-from bot.texts import messages
+from bot.texts import layouts, messages
 from bot.texts.prompts import ANSWER_REMINDER, SYSTEM_PROMPT
 from bot.tutoring.fences import fences
 from bot.tutoring.ports import Retriever
@@ -186,7 +186,11 @@ def _unmarked(prose: str) -> str:
 def extractive(question: str, sources: list[Entry], *, model_loaded: bool = False) -> str:
     """An answer from the best entries' key points and code, cited, without a model's words."""
     lang = language_of(question)
-    intro = messages.bank_points_intro(lang) if model_loaded else messages.extractive_intro(lang)
+    intro = (
+        messages.say(lang, "bank_points_intro")
+        if model_loaded
+        else messages.say(lang, "extractive_intro")
+    )
     lines = [intro, ""]
     # A second entry in the other language only when the first is not in the asker's either:
     # the answer should read in one language where the bank allows it.
@@ -250,7 +254,7 @@ class AnswerEngine:
         coverage: Coverage = getattr(result, "coverage", fallback)
         if coverage not in ("covered", "related"):
             topics = [h.title for h in result.hits[:3]]
-            text = messages.not_in_bank(lang, topics)
+            text = layouts.not_in_bank(lang, topics)
             if on_text:
                 on_text(text)
             return Answer(text, (), False, "extractive", coverage="off-topic", found=result)
@@ -277,7 +281,7 @@ class AnswerEngine:
     ) -> Answer:
         lang = language_of(question)
         if coverage == "related":
-            intro = messages.closest_intro(lang) + "\n\n"
+            intro = messages.say(lang, "closest_intro") + "\n\n"
             if on_text:
                 on_text(intro)
             inner = on_text
@@ -290,7 +294,7 @@ class AnswerEngine:
         if self._admitted >= self._max_admitted:
             # Backpressure: a full queue answers from the bank at once instead of piling up.
             self.rejected += 1
-            return self._extractive(question, sources, on_text, messages.model_busy(lang))
+            return self._extractive(question, sources, on_text, messages.say(lang, "model_busy"))
         chunks: list[str] = []
         self._admitted += 1
         try:
@@ -310,7 +314,9 @@ class AnswerEngine:
             return self._extractive(question, sources, on_text, str(exc))
         except TimeoutError:
             if not chunks:
-                return self._extractive(question, sources, on_text, messages.model_slow(lang))
+                return self._extractive(
+                    question, sources, on_text, messages.say(lang, "model_slow")
+                )
             chunks.append(" …")
         finally:
             self._admitted -= 1
@@ -318,7 +324,7 @@ class AnswerEngine:
         checked = None
         if self.check is not None and sources:
             if on_text:
-                on_text("\n\n" + messages.checking_answer(lang))
+                on_text("\n\n" + messages.say(lang, "checking_answer"))
             checked = await asyncio.to_thread(self.check.check, question, text, sources)
         return self.settle(question, text, cited, sources, checked, on_text)
 
@@ -339,21 +345,21 @@ class AnswerEngine:
         if checked is not None:
             self.checked[checked.verdict] += 1
             if checked.verdict == "replaced":
-                why = messages.check_replaced(lang, checked.reason, checked.entry.id)
+                why = layouts.check_replaced(lang, checked.reason, checked.entry.id)
                 if on_text:
                     on_text("\n\n")
                 answer = self._extractive(question, sources, on_text, why)
                 return dataclasses.replace(answer, checked="replaced")
             if checked.verdict == "added":
                 points = "\n".join(f"- {p}" for p in checked.missed)
-                added = f"{messages.check_added(lang, checked.entry.id)}\n{points}"
+                added = f"{messages.say(lang, 'check.added', id=checked.entry.id)}\n{points}"
                 if on_text:
                     on_text("\n\n" + added)
                 text = f"{text}\n\n{added}"
                 if checked.entry.id not in cited:
                     cited.append(checked.entry.id)
         if not cited:
-            text = f"{text}\n\n{messages.sources_line(lang, [e.id for e in sources])}"
+            text = f"{text}\n\n{layouts.sources_line(lang, [e.id for e in sources])}"
         verdict = checked.verdict if checked is not None else ""
         return Answer(text, tuple(cited or [e.id for e in sources]), True, "llm", checked=verdict)
 

@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.texts import messages
+from bot.texts import layouts, messages
 
 log = logging.getLogger("tutor.charts")
 
@@ -110,7 +110,7 @@ def draw(data: ChartData, lang: messages.Lang, fonts: tuple[str, ...] = CJK_FONT
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    per_day, per_week, mastery = messages.chart_labels(lang)
+    per_day, per_week, mastery = layouts.chart_labels(lang)
     font = cjk_font(fonts)
     family = _family(font)
     with (

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from bot.llm.base import Backend, GenerationError, Message
-from bot.texts import messages
+from bot.texts import layouts
 from bot.texts.messages import Lang
 from bot.texts.prompts import FOLLOW_UP_PROMPT
 from bot.tutoring.grading import Grade, key_points, label
@@ -222,7 +222,7 @@ def scorecard_text(items: Sequence[InterviewItem], titles: dict[str, str], lang:
     ]
     card = scorecard(rows)
     followed = {i.position + 1 for i in done if i.follow_up}
-    return messages.interview_scorecard(
+    return layouts.interview_scorecard(
         lang,
         [(n, title, score_text(s), n in followed) for n, title, _, s in card.rows],
         _pair(card.strongest),

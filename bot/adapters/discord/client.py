@@ -83,7 +83,7 @@ def make_client(tutor: Tutor, *, shards: str = "", cooldown: tuple[int, float] =
                 incident = uuid.uuid4().hex[:8]
                 log.exception("incident %s handling a Discord message", incident)
                 await message.channel.send(
-                    messages.failure("en", incident), allowed_mentions=NO_MENTIONS
+                    messages.say("en", "failure", incident=incident), allowed_mentions=NO_MENTIONS
                 )
 
     return TutorClient()

@@ -106,13 +106,15 @@ class DiscordBot:
         own = await self.tutor.own_answer(answer_id, f"discord:{interaction.user.id}")
         channel = interaction.channel
         if own is None or not isinstance(channel, discord.abc.Messageable):
-            await interaction.followup.send(messages.share_gone(lang), ephemeral=True)
+            await interaction.followup.send(messages.say(lang, "share.gone"), ephemeral=True)
             return
         question, answer = own
-        text = messages.shared_answer(lang, interaction.user.mention, question, answer)
+        text = messages.say(
+            lang, "share.post", asker=interaction.user.mention, question=question, answer=answer
+        )
         for piece in split(text):
             await channel.send(piece, allowed_mentions=NO_MENTIONS)
-        await interaction.followup.send(messages.shared(lang), ephemeral=True)
+        await interaction.followup.send(messages.say(lang, "share.done"), ephemeral=True)
 
     async def _handle_interaction(
         self,

@@ -147,7 +147,9 @@ class InteractionOutbox:
             log.info("could not open a private interview thread (%s)", exc)
             return False
         self.thread = str(thread.id)
-        note = messages.interview_thread(lang_of(self.interaction.locale), thread.mention)
+        note = messages.say(
+            lang_of(self.interaction.locale), "interview.thread", where=thread.mention
+        )
         await self.interaction.followup.send(note, ephemeral=True, allowed_mentions=NO_MENTIONS)
         return True
 

@@ -18,7 +18,7 @@ from bot.core.conversation import (
     Reply,
     reply_language,
 )
-from bot.texts import messages
+from bot.texts import layouts, messages
 
 if TYPE_CHECKING:
     pass
@@ -90,7 +90,7 @@ def shareable(reply: Reply) -> Reply:
     if any(b.command.startswith("/share ") for b in reply.buttons):
         return reply
     answer_id = reply.buttons[0].command.split()[-1]
-    label = messages.share_button(reply_language(reply.text))
+    label = messages.say(reply_language(reply.text), "share.button")
     share = Button(label, f"/share {answer_id}", "primary")
     return dataclasses.replace(reply, buttons=(*reply.buttons, share))
 
@@ -166,7 +166,7 @@ class RunModal(discord.ui.Modal):
     """/run without code: a box for several lines of it."""
 
     def __init__(self, lang: messages.Lang = "en") -> None:
-        title, label = messages.run_box(lang)
+        title, label = layouts.run_box(lang)
         super().__init__(title=title)
         self.code: discord.ui.TextInput = discord.ui.TextInput(
             label=label, style=discord.TextStyle.paragraph, max_length=4000

@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 
 from bot.core.commands import SLASH, Command, Option
-from bot.texts import messages
+from bot.texts import layouts, messages
 
 if TYPE_CHECKING:
     pass
@@ -35,12 +35,12 @@ class Descriptions(app_commands.Translator):
         key = string.extras.get("key")
         if key is None or lang_of(locale) == "en":
             return None
-        return messages.slash_description(lang_of(locale), key)
+        return layouts.slash_description(lang_of(locale), key)
 
 
 def described(key: str) -> app_commands.locale_str:
     """A command's or option's description: English, translated by `Descriptions` on sync."""
-    return app_commands.locale_str(messages.slash_description("en", key), key=key)
+    return app_commands.locale_str(layouts.slash_description("en", key), key=key)
 
 
 def _annotation(option: Option) -> Any:
@@ -102,11 +102,11 @@ def build_tree(bot_ref: Any, tree: app_commands.CommandTree, cooldown: tuple[int
     @tree.error
     async def on_error(interaction: discord.Interaction, error: Exception) -> None:
         if isinstance(error, app_commands.CommandOnCooldown):
-            text = messages.slow_down("en", error.retry_after, rate)
+            text = layouts.slow_down("en", error.retry_after, rate)
         else:
             incident = uuid.uuid4().hex[:8]
             log.error("incident %s in a Discord command", incident, exc_info=error)
-            text = messages.failure("en", incident)
+            text = messages.say("en", "failure", incident=incident)
         if interaction.response.is_done():
             await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
         else:

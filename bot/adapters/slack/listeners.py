@@ -259,12 +259,16 @@ class SlackBot:
     ) -> None:
         own = await self.tutor.own_answer(answer_id, f"slack:{user}")
         if own is None:
-            await respond(text=messages.share_gone("en"), response_type="ephemeral")
+            await respond(text=messages.say("en", "share.gone"), response_type="ephemeral")
             return
         question, answer = own
-        text = messages.shared_answer("en", f"<@{user}>", mrkdwn(question), mrkdwn(answer))
+        text = messages.say(
+            "en", "share.post", asker=f"<@{user}>", question=mrkdwn(question), answer=mrkdwn(answer)
+        )
         await client.chat_postMessage(channel=channel, text=text[:3900], unfurl_links=False)
-        await respond(text=messages.shared("en"), response_type="ephemeral", replace_original=True)
+        await respond(
+            text=messages.say("en", "share.done"), response_type="ephemeral", replace_original=True
+        )
 
     async def on_error(self, error: Exception, body: dict[str, Any], logger: Any) -> None:
         incident = uuid.uuid4().hex[:8]
@@ -274,7 +278,9 @@ class SlackBot:
         if channel and user:
             try:
                 await self.app.client.chat_postEphemeral(
-                    channel=channel, user=user, text=messages.failure("en", incident)
+                    channel=channel,
+                    user=user,
+                    text=messages.say("en", "failure", incident=incident),
                 )
             except Exception:
                 log.info("could not tell the user about incident %s", incident)
@@ -299,7 +305,7 @@ class SlackBot:
             "type": "modal",
             "callback_id": BOX_CALLBACK,
             "title": {"type": "plain_text", "text": label[:24]},
-            "submit": {"type": "plain_text", "text": messages.box_submit(lang)},
+            "submit": {"type": "plain_text", "text": messages.say(lang, "box.submit")},
             "private_metadata": json.dumps({"command": command, "channel": channel}),
             "blocks": [
                 {

@@ -133,7 +133,7 @@ class _Collected:
         share: tuple[Button, ...] = ()
         if reply.kind == "answer" and reply.buttons:
             answer_id = reply.buttons[0].command.split()[-1]
-            share = (Button(messages.share_button("en"), f"/share {answer_id}", "primary"),)
+            share = (Button(messages.say("en", "share.button"), f"/share {answer_id}", "primary"),)
         sent = await self.box.send(reply, share)
         if self.on_posted is not None:
             self.on_posted(sent)

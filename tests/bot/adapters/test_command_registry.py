@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.adapters.slack import PRIVATE_COMMANDS, SLASH_COMMANDS
 from bot.core.commands import BY_NAME, SLASH, Command, command_of
-from bot.texts import messages
+from bot.texts import layouts
 from tests.bot.adapters.test_discord import Discord
 from tests.bot.conftest import build
 
@@ -74,7 +74,7 @@ def test_ask_is_private_on_both_bots():
 def test_every_slash_command_and_option_is_described_in_both_languages():
     for command in SLASH:
         for key in (command.name, *(f"{command.name}.{o.name}" for o in command.options)):
-            en, zh = messages.slash_description("en", key), messages.slash_description("zh", key)
+            en, zh = layouts.slash_description("en", key), layouts.slash_description("zh", key)
             assert en and zh and en != zh and len(en) <= 100 and len(zh) <= 100, key
 
 

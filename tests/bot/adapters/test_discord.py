@@ -11,7 +11,7 @@ import pytest
 from discord.user import ClientUser
 
 from bot.adapters.discord import CommandButton, make_client, split
-from bot.texts import messages
+from bot.texts import layouts
 from tests.bot.adapters.discord_http import (
     APP_ID,
     BOT_ID,
@@ -331,9 +331,9 @@ def test_slash_commands_are_described_in_english_and_in_chinese_for_chinese_clie
         "ask", "quiz", "answer", "run", "stats", "leaderboard", "help", "settings"
     } | {"class", "bank", "gaps"} | {"remind", "daily", "interview"}  # fmt: skip
     for name, command in commands.items():
-        assert command["description"] == messages.slash_description("en", name)
+        assert command["description"] == layouts.slash_description("en", name)
         assert command["description_localizations"] == {
-            "zh-CN": messages.slash_description("zh", name)
+            "zh-CN": layouts.slash_description("zh", name)
         }
         assert len(command["description_localizations"]["zh-CN"]) <= 100
     topic = next(o for o in commands["quiz"]["options"] if o["name"] == "topic")

@@ -66,9 +66,9 @@ def test_drain_waits_for_the_answer_in_flight_and_starts_no_new_work(held):
     (answer,) = out.replies
     assert answer.kind == "answer"
     assert FIRST_WORDS.strip() in answer.text and "earlier tokens" in answer.text
-    assert messages.cut_short("en") not in answer.text
+    assert messages.say("en", "cut_short") not in answer.text
     # The message that came while stopping started nothing: told to come back, no model call.
-    assert [r.text for r in late.replies] == [messages.restarting("en")]
+    assert [r.text for r in late.replies] == [messages.say("en", "restarting")]
     assert len(model.seen) == 1
 
 
@@ -93,7 +93,7 @@ def test_a_stream_still_open_at_the_deadline_is_closed_with_its_text_and_a_note(
     out, finished = chat.loop.run_until_complete(scenario())
     assert not finished
     (closed,) = out.replies
-    assert closed.text == f"{FIRST_WORDS.rstrip()}\n\n{messages.cut_short(lang)}"
+    assert closed.text == f"{FIRST_WORDS.rstrip()}\n\n{messages.say(lang, 'cut_short')}"
     assert out.streamed == [FIRST_WORDS]
 
 
@@ -145,7 +145,7 @@ def test_a_final_answer_on_its_way_at_the_deadline_is_let_land(home, embedder):
         chat.close()
     assert not finished  # the deadline came first …
     (answer,) = out.replies  # … yet the final answer landed whole, with no note
-    assert "keeps keys" in answer.text and messages.cut_short("en") not in answer.text
+    assert "keeps keys" in answer.text and messages.say("en", "cut_short") not in answer.text
 
 
 def test_a_caller_cancelled_while_waiting_is_still_cancelled(held):

@@ -1,17 +1,22 @@
-"""The text catalogue: every text in both languages with the same fields, every public function
-answering in both, and the wording rules callers rely on."""
+"""The text catalogue: every text in both languages with the same fields, every text the code
+says present with exactly the fields it is given, every layout (a reply assembled from several
+texts) answering in both languages, and the wording rules callers rely on."""
 
 from __future__ import annotations
 
+import ast
 import inspect
 import re
 import string
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.texts import messages
+from bot.texts import layouts, messages
+from bot.texts.layouts import chat, study
 
+ROOT = Path(__file__).resolve().parents[3]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LANGS = ("en", "zh")
 
@@ -27,86 +32,45 @@ STATS = {
 # picks different texts, so that together they reach every catalogue entry.
 CASES: dict[str, list[tuple[Any, ...]]] = {
     "not_in_bank": [([],), (["KV cache", "RAG"],)],
-    "extractive_intro": [()],
-    "model_busy": [()],
-    "model_slow": [()],
     "sources_line": [(["aaaaaaaaaaaa", "bbbbbbbbbbbb"],)],
-    "bank_points_intro": [()],
-    "checking_answer": [()],
     "check_replaced": [
         ("language", "aaaaaaaaaaaa"),
         ("contradicts", "aaaaaaaaaaaa"),
         ("thin", "aaaaaaaaaaaa"),
     ],
-    "check_added": [("aaaaaaaaaaaa",)],
     "help_text": [([("/quiz [topic]", "a question")], ["KV cache"])],
-    "empty_message": [()],
     "unknown_command": [("quz", "quiz"), ("zzz", None)],
-    "cut_notice": [(5000, 4000)],
-    "bank_empty": [()],
     "topic_unknown": [("kv", ["KV cache", "RAG"])],
     "topic_list": [([("KV cache", 3), ("RAG", 1)],)],
-    "nothing_matches": [()],
     "quiz_question": [("KV cache", "What is it?", True, "new"), ("RAG", "Why?", False, "due")],
     "why_asked": [("due",), ("new",), ("ahead",)],
-    "no_quiz": [()],
-    "already_answered": [()],
-    "entry_gone": [()],
-    "need_answer": [()],
-    "need_code": [()],
     "grade_reply": [(80, ["reuse"], ["memory"], "Good.", 10, "The reference.", "in 3 days")],
     "code_reply": [
         (1, 2, [("test_a", True), ("test_b", False)], "AssertionError", "", 5, "def f(): ...", "x"),
         (0, 2, [], "", "SyntaxError: invalid syntax", 0, "def f(): ...", "x"),
     ],
     "due_in": [(60,), (3 * 3600,), (5 * 86400,)],
-    "hint": [("Think of memory.", 1, 2)],
-    "no_more_hints": [()],
-    "skipped": [()],
-    "revealed": [("The reference.", "in 10 min")],
     "stats_text": [(STATS,), ({"answered": 0},)],
     "leaderboard_text": [([("ann", 30, 4), ("bob", 20, 3)],), ([],)],
     "run_reply": [("", "", "exit 0", 12.0, ["plot.png"])],
     "run_ending": [],  # keyword-only: see RUN_ENDINGS
-    "need_code_to_run": [()],
     "lang_set": [("auto",), ("zh",), ("en",)],
-    "lang_usage": [()],
     "feedback_thanks": [(True,), (False,)],
     "feedback_buttons": [()],
     "quiz_buttons": [()],
-    "failure": [("abc123",)],
     "run_busy": [("you already have a run going",)],
     "slow_down": [(12.6, 20)],
-    "restarting": [()],
-    "cut_short": [()],
     "settings_text": [({"watch": ["C1"], "topics": ["RAG"], "lang": "zh"},)],
-    "settings_usage": [()],
-    "admins_only": [()],
-    "settings_saved": [()],
-    "not_your_quiz": [()],
-    "quiz_over": [()],
-    "share_button": [()],
-    "share_gone": [()],
-    "shared": [()],
-    "shared_answer": [("<@U1>", "What is a KV cache?", "Stored keys and values.")],
-    "console_banner": [()],
     "run_box": [()],
     # The learner's rating, untested code, the closest material.
     "rating_names": [()],
     "rating_buttons": [(1,), (3,)],
     "rating_offer": [(2,)],
     "rating_saved": [(4, 3, "in 5 days")],
-    "rating_usage": [()],
-    "rating_none": [()],
-    "rating_closed": [()],
-    "rating_not_yours": [()],
     "untested_code_note": [(True, ""), (False, "ZeroDivisionError: division by zero"), (None, "")],
-    "closest_intro": [()],
     # -- mock interviews --
     "interview_intro": [(3, "RAG", "**Question 1/3** · What?"), (5, "", "Q"), (5, "*", "Q")],
     "interview_question": [(1, 3, "RAG", "Why?", False), (2, 3, "KV cache", "Code it.", True)],
-    "interview_noted": [("07/100",)],
-    "interview_follow_up": [("And the residual path?",)],
     "interview_follow_up_text": [("Pre-norm", False), ("`test_empty`", True)],
     "interview_scorecard": [
         (
@@ -120,17 +84,10 @@ CASES: dict[str, list[tuple[Any, ...]]] = {
         ),
         ([(1, "RAG", "80/100", False)], ("RAG", "80/100"), ("RAG", "80/100"), [], "80/100", 1, 1),
     ],
-    "interview_nothing_answered": [()],
-    "interview_none_open": [()],
-    "interview_bad_count": [()],
     "interview_topic_unknown": [("kv", ["KV cache", "RAG"])],
-    "interview_already_open": [(2, 5)],
-    "interview_blocks_quiz": [()],
-    "interview_thread": [("<#123>",)],
     # -- progress charts, the class overview, the bank from the chat --
     "chart_labels": [()],
     "chart_title": [(False,), (True,)],
-    "class_admins_only": [()],
     "class_text": [
         (
             {
@@ -143,34 +100,13 @@ CASES: dict[str, list[tuple[Any, ...]]] = {
         ({"reviews": 3, "learners": 1, "topics": [], "missed": []},),
         ({"reviews": 0},),
     ],
-    "bank_admins_only": [()],
-    "bank_usage": [()],
     "bank_no_files": [(20.0,)],
     "bank_list": [([("a.md", "Attention", 12), ("b.md", "", 3)],), ([],)],
-    "bank_changed": [("a.md", 1, 2, 0, 12)],
-    "bank_unchanged": [("a.md", 12)],
-    "bank_no_entries": [("a.md",)],
-    "bank_refused": [("a.pdf", "not Markdown")],
-    "bank_not_markdown": [()],
     "bank_too_big": [(20.0,)],
     "bank_report": [(["- a.md: unchanged (12 entries)"],)],
-    "bank_index_failed": [("the index files cannot be read",)],
     # -- end of progress charts and the bank --
     # -- the study loop: reminders and the daily question --
-    "remind_status_on": [("08:00", "Asia/Shanghai")],
-    "remind_status_off": [()],
-    "remind_on": [("08:00", "UTC")],
-    "utc_note": [()],
-    "remind_off": [()],
-    "remind_tz": [("+08:00",)],
-    "remind_usage": [()],
-    "bad_time": [("25:00",)],
-    "bad_zone": [("Mars/Olympus",)],
     "reminder": [(3, ["KV cache", "RAG"]), (1, [])],
-    "reminder_button": [()],
-    "daily_status": [("C9", "09:00", "UTC")],
-    "gaps_admins_only": [()],
-    "gaps_usage": [()],
     "gaps_list": [
         ([],),
         ([("LoRA", 3, ["What is LoRA?", "LoRA 的秩怎么选？"], ["Fine-tuning [ab12]"])],),
@@ -187,21 +123,7 @@ CASES: dict[str, list[tuple[Any, ...]]] = {
             [("BPE", "Byte-pair encoding", "cd34", 2)],
         ),
     ],
-    "daily_none": [()],
-    "daily_set": [("C9", "09:00", "Asia/Shanghai")],
-    "daily_off": [()],
-    "daily_usage": [()],
-    "daily_admins_only": [()],
-    "daily_cannot_post": [("C404",)],
-    "daily_question": [("KV cache", "What does it store?")],
-    "daily_reveal": [("KV cache", "Keys and values.", "Answered by 2")],
     "daily_figures": [(3, 72, "memory"), (2, 50, ""), (0, 0, "")],
-    "daily_button": [()],
-    "daily_box": [()],
-    "box_submit": [()],
-    "daily_closed": [()],
-    "daily_already": [()],
-    "daily_reference_later": [()],
     # -- end of the study loop --
     # Every command and option Discord describes.
     "slash_description": [
@@ -218,7 +140,7 @@ RUN_ENDINGS = [
     | {"limit": "cpu", "limit_value": 5.0},
 ]
 # Not about language: `say` is the lookup, `fence` wraps code.
-NOT_TEXTS = {"say", "fence", "as_lang"}
+NOT_TEXTS: set[str] = set()
 
 CALLS = [(name, args) for name, cases in CASES.items() for args in cases] + [
     ("run_ending", kwargs) for kwargs in RUN_ENDINGS
@@ -227,7 +149,7 @@ CALLS = [(name, args) for name, cases in CASES.items() for args in cases] + [
 
 def call(lang: str, name: str, args: Any) -> str:
     """The function's text; a tuple of labels is joined."""
-    function = getattr(messages, name)
+    function = getattr(layouts, name)
     out = function(lang, **args) if isinstance(args, dict) else function(lang, *args)
     return " ".join(out) if isinstance(out, tuple) else out
 
@@ -237,11 +159,13 @@ def fields(template: str) -> set[str]:
 
 
 def public_functions() -> set[str]:
+    """The layouts: every public function of bot/texts/layouts/."""
     return {
         name
-        for name, value in vars(messages).items()
+        for module in (chat, study)
+        for name, value in vars(module).items()
         if inspect.isfunction(value)
-        and value.__module__ == messages.__name__
+        and value.__module__ == module.__name__
         and not name.startswith("_")
     }
 
@@ -278,25 +202,73 @@ def test_every_public_function_answers_in_both_languages(lang, name, args):
     assert call(lang, name, args).strip()
 
 
-def test_every_catalogue_entry_is_said_by_some_function(monkeypatch):
-    used: set[str] = set()
+def said_in_code() -> list[tuple[str, str, set[str] | None]]:
+    """Every `say(lang, "key", field=...)` with a literal key in the tutor's code, as (where,
+    key, fields); fields None when they are passed as **mapping."""
+    found = []
+    for path in sorted(ROOT.glob("bot/**/*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or len(node.args) < 2:
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            key = node.args[1]
+            if name != "say" or not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+                continue
+            names = {k.arg for k in node.keywords}
+            where = f"{path.relative_to(ROOT)}:{node.lineno}"
+            found.append((where, key.value, None if None in names else names))
+    return found
+
+
+SAID = said_in_code()
+
+
+def test_every_catalogue_entry_is_said_somewhere(monkeypatch):
+    # By the layouts that assemble several texts (their keys may be computed), run on their
+    # cases, and by the literal keys the code says directly.
+    used: set[str] = {key for _, key, _ in SAID}
     say = messages.say
 
     def recording(lang, key, **fields):
         used.add(key)
         return say(lang, key, **fields)
 
-    monkeypatch.setattr(messages, "say", recording)
+    for module in (messages, chat, study):  # the layouts hold `say` by name
+        monkeypatch.setattr(module, "say", recording)
     for name, args in CALLS:
         for lang in LANGS:
             call(lang, name, args)
     assert set(messages.TEXTS) - used == set()
 
 
+@pytest.mark.parametrize(("where", "key", "names"), SAID, ids=[w for w, _, _ in SAID])
+def test_every_text_the_code_says_exists_with_exactly_the_fields_it_is_given(where, key, names):
+    assert key in messages.TEXTS, f"{where}: no text {key!r}"
+    if names is not None:
+        assert names == fields(messages.TEXTS[key].en), f"{where}: {key!r} gets {names}"
+
+
 @pytest.mark.parametrize(
-    "name",
-    ["empty_message", "no_quiz", "bank_empty", "failure", "slow_down", "grade_reply", "stats_text"],
+    ("key", "fields_"),
+    [
+        ("empty_message", {}),
+        ("no_quiz", {}),
+        ("bank_empty", {}),
+        ("failure", {"incident": "ab12cd34"}),
+        ("slow_down", None),
+    ],
 )
+def test_a_chinese_text_is_in_chinese_and_an_english_one_is_not(key, fields_):
+    if fields_ is None:  # a layout
+        zh, en = layouts.slow_down("zh", 12.0, 20), layouts.slow_down("en", 12.0, 20)
+    else:
+        zh, en = messages.say("zh", key, **fields_), messages.say("en", key, **fields_)
+    assert CJK.search(zh) and not CJK.search(en)
+
+
+@pytest.mark.parametrize("name", ["grade_reply", "stats_text"])
 def test_a_chinese_reply_is_in_chinese_and_an_english_one_is_not(name):
     args = CASES[name][0]
     assert CJK.search(call("zh", name, args))
@@ -304,30 +276,32 @@ def test_a_chinese_reply_is_in_chinese_and_an_english_one_is_not(name):
 
 
 def test_a_value_with_braces_is_shown_as_written_not_formatted():
-    assert "{model.__class__}" in messages.hint("en", "print {model.__class__}", 1, 0)
-    assert "{0}" in messages.failure("zh", "{0}")
+    assert "{model.__class__}" in messages.say(
+        "en", "hint", text="print {model.__class__}", number=1, left=0
+    )
+    assert "{0}" in messages.say("zh", "failure", incident="{0}")
 
 
 def test_an_unknown_command_suggests_the_close_one_only_when_there_is_one():
-    assert messages.unknown_command("en", "quz", "quiz") == (
+    assert layouts.unknown_command("en", "quz", "quiz") == (
         "There is no /quz command. Did you mean /quiz? Send /help for the list."
     )
-    assert messages.unknown_command("zh", "zzz", None) == (
+    assert layouts.unknown_command("zh", "zzz", None) == (
         "没有 /zzz 这个命令。发 /help 查看全部命令。"
     )
 
 
 def test_lang_confirms_in_the_language_chosen_not_the_one_asked_in():
-    assert messages.lang_set("en", "zh") == "好的，之后用中文回复。"
-    assert messages.lang_set("zh", "en") == "OK: I'll reply in English from now on."
-    assert CJK.search(messages.lang_set("zh", "auto"))
+    assert layouts.lang_set("en", "zh") == "好的，之后用中文回复。"
+    assert layouts.lang_set("zh", "en") == "OK: I'll reply in English from now on."
+    assert CJK.search(layouts.lang_set("zh", "auto"))
 
 
 def test_run_busy_shows_the_runners_reason_in_english_and_a_fixed_sentence_in_chinese():
-    assert messages.run_busy("en", "you already have a run going") == (
+    assert layouts.run_busy("en", "you already have a run going") == (
         "You already have a run going."
     )
-    assert "you already" not in messages.run_busy("zh", "you already have a run going")
+    assert "you already" not in layouts.run_busy("zh", "you already have a run going")
 
 
 @pytest.mark.parametrize(
@@ -346,7 +320,7 @@ def test_run_busy_shows_the_runners_reason_in_english_and_a_fixed_sentence_in_ch
     ],
 )
 def test_run_ending_says_how_the_run_ended(lang, kwargs, expected):
-    assert messages.run_ending(lang, **kwargs) == expected
+    assert layouts.run_ending(lang, **kwargs) == expected
 
 
 @pytest.mark.parametrize(
@@ -360,30 +334,30 @@ def test_run_ending_says_how_the_run_ended(lang, kwargs, expected):
     ],
 )
 def test_due_in_picks_minutes_hours_or_days(seconds, en, zh):
-    assert (messages.due_in("en", seconds), messages.due_in("zh", seconds)) == (en, zh)
+    assert (layouts.due_in("en", seconds), layouts.due_in("zh", seconds)) == (en, zh)
 
 
 def test_a_grade_mentions_the_hint_penalty_only_when_there_is_one():
     args = (["reuse"], [], "", 0, "ref", "in 1 h")
-    assert "hints" not in messages.grade_reply("en", 90, *args)
-    assert messages.grade_reply("en", 90, ["reuse"], [], "", 10, "ref", "in 1 h").startswith(
+    assert "hints" not in layouts.grade_reply("en", 90, *args)
+    assert layouts.grade_reply("en", 90, ["reuse"], [], "", 10, "ref", "in 1 h").startswith(
         "**Score: 90/100** (hints: −10)\n"
     )
-    assert messages.grade_reply("zh", 90, ["reuse"], [], "", 10, "ref", "1 小时后").startswith(
+    assert layouts.grade_reply("zh", 90, ["reuse"], [], "", 10, "ref", "1 小时后").startswith(
         "**得分: 90/100**（提示扣 10 分）\n"
     )
 
 
 def test_a_coding_answer_sees_the_reference_solution_only_when_it_failed():
     rows = [("test_a", True)]
-    passed = messages.code_reply("en", 1, 1, rows, "", "", 0, "SOLUTION", "in 1 h")
-    failed = messages.code_reply("en", 0, 1, [("test_a", False)], "boom", "", 0, "SOLUTION", "x")
+    passed = layouts.code_reply("en", 1, 1, rows, "", "", 0, "SOLUTION", "in 1 h")
+    failed = layouts.code_reply("en", 0, 1, [("test_a", False)], "boom", "", 0, "SOLUTION", "x")
     assert "SOLUTION" not in passed
     assert "**Reference solution**\n```python\nSOLUTION\n```" in failed
 
 
 def test_chinese_topics_close_to_a_question_are_joined_with_a_chinese_semicolon():
-    assert "相近的主题有：KV cache；RAG。" in messages.not_in_bank("zh", ["KV cache", "RAG"])
-    assert "Close topics in the bank: KV cache; RAG." in messages.not_in_bank(
+    assert "相近的主题有：KV cache；RAG。" in layouts.not_in_bank("zh", ["KV cache", "RAG"])
+    assert "Close topics in the bank: KV cache; RAG." in layouts.not_in_bank(
         "en", ["KV cache", "RAG"]
     )
