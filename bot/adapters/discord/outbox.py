@@ -1,5 +1,5 @@
 """Replies to Discord: in a message's channel or thread, as an interaction's follow-ups, and
-an answer streamed by editing one message at most every EDIT_INTERVAL."""
+an answer streamed by editing one message, paced by the core's one rule."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from bot.core.conversation import (
     Reply,
     Sent,
 )
+from bot.core.pacing import STREAM_INTERVAL, Pacer, pump
 from bot.texts import messages
 
 if TYPE_CHECKING:
     pass
 
 from bot.adapters.discord.render import (
-    EDIT_INTERVAL,
     LIMIT,
     NO_MENTIONS,
     PRIVATE_SECONDS,
@@ -163,23 +163,23 @@ class InteractionOutbox:
 
 
 class EditingStream:
-    """An answer shown as it is written: one message, edited at most every EDIT_INTERVAL."""
+    """An answer shown as it is written: one message, edited as the core's one pacing rule
+    allows (bot/core/pacing.py)."""
 
     def __init__(
         self,
         box: ChannelOutbox | InteractionOutbox,
         on_posted: OnPosted | None = None,
-        interval: float = EDIT_INTERVAL,
+        interval: float = STREAM_INTERVAL,
     ) -> None:
         self.box = box
         self.on_posted = on_posted
-        self.interval = interval
+        self.pacer = Pacer(interval)
         self.text = ""
         self.shown = ""
         self.message: Any = None
         self.task: asyncio.Task | None = None
-        # The post or edit on its way: the first one opens the thread and makes the message.
-        self.step: asyncio.Task | None = None
+        self.closing = asyncio.Event()
 
     def write(self, text: str) -> None:
         self.text += text
@@ -187,14 +187,14 @@ class EditingStream:
             self.task = asyncio.get_running_loop().create_task(self._pump())
 
     async def _pump(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            if self.text != self.shown:
-                text = self.text
-                self.step = asyncio.get_running_loop().create_task(self._show(text))
-                # Shielded: close() stops the pacing but lets a post on its way land.
-                await asyncio.shield(self.step)
-                self.shown = text
+        # A post on its way is never cut short (the first one opens the thread and makes the
+        # message): closing waits for it.
+        await pump(self.pacer, self.closing, lambda: self.text != self.shown, self._push)
+
+    async def _push(self) -> None:
+        text = self.text
+        await self._show(text)
+        self.shown = text
 
     async def _show(self, text: str) -> None:
         preview = (text if len(text) <= LIMIT - 2 else text[: LIMIT - 3] + "…") + " ▌"
@@ -207,13 +207,10 @@ class EditingStream:
     async def close(self, reply: Reply) -> Sent:
         if isinstance(self.box, InteractionOutbox) and self.box.private:
             reply = shareable(reply)
+        self.closing.set()
         if self.task is not None:
-            self.task.cancel()
-            # The pump fails only when its step does: that failure is reported below.
-            await asyncio.gather(self.task, return_exceptions=True)
-        if self.step is not None:
             try:
-                await self.step
+                await self.task
             except discord.HTTPException as exc:
                 log.info("a streamed update failed (%s); the final answer follows", exc)
         if self.message is None:

@@ -28,7 +28,6 @@ log = logging.getLogger("tutor.discord")
 
 
 LIMIT = 2000
-EDIT_INTERVAL = 1.0
 PRIVATE_SECONDS = 30.0
 NO_MENTIONS = discord.AllowedMentions.none()
 _STYLES = {"primary": discord.ButtonStyle.primary, "danger": discord.ButtonStyle.danger}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 from bot.core.conversation import (
@@ -18,6 +17,7 @@ from bot.core.conversation import (
     Reply,
     Sent,
 )
+from bot.core.pacing import STREAM_INTERVAL, Pacer, pump
 from bot.texts import messages
 
 if TYPE_CHECKING:
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 from bot.adapters.slack.render import blocks, mrkdwn
 
 log = logging.getLogger("tutor.slack")
-STREAM_INTERVAL = 1.0
 
 
 def error_code(exc: Exception) -> str:
@@ -141,7 +140,7 @@ class _Collected:
 
 
 class SlackStream:
-    """An answer shown as it is written, updated at most once per STREAM_INTERVAL."""
+    """An answer shown as it is written, paced by the core's one rule (bot/core/pacing.py)."""
 
     def __init__(
         self,
@@ -157,7 +156,7 @@ class SlackStream:
         self.streamer: Any = None
         self.ts = ""
         self.mode = "stream"  # stream | update
-        self.next_at = 0.0
+        self.pacer = Pacer(interval)
         self.task: asyncio.Task | None = None
         self.closing = asyncio.Event()
 
@@ -167,18 +166,9 @@ class SlackStream:
             self.task = asyncio.get_running_loop().create_task(self._pump())
 
     async def _pump(self) -> None:
-        # A push in flight is never cancelled (it could leave a started stream unrecorded):
-        # closing waits for it, then the loop ends.
-        while not self.closing.is_set():
-            delay = max(0.0, self.next_at - time.monotonic())
-            try:
-                await asyncio.wait_for(self.closing.wait(), timeout=delay)
-                return
-            except TimeoutError:
-                pass
-            if self.text != self.shown:
-                await self._push()
-            self.next_at = max(self.next_at, time.monotonic() + self.interval)
+        # The core's one pacing rule; a push in flight is never cancelled (it could leave a
+        # started stream unrecorded): closing waits for it, then the pump ends.
+        await pump(self.pacer, self.closing, lambda: self.text != self.shown, self._push)
 
     async def _push(self) -> None:
         from slack_sdk.errors import SlackApiError
@@ -190,7 +180,6 @@ class SlackStream:
             else:
                 await self._update(text, None)
             self.shown = text
-            self.next_at = time.monotonic() + self.interval
             self._posted()
         except SlackApiError as exc:
             code = error_code(exc)
@@ -206,7 +195,7 @@ class SlackStream:
             elif code != "ratelimited":
                 raise
             if code == "ratelimited":
-                self.next_at = time.monotonic() + 4 * self.interval
+                self.pacer.slowed()
 
     def _posted(self) -> None:
         """Tell the core where the answer landed as soon as its first post returned: a
