@@ -229,6 +229,51 @@ def test_healthz_says_ok_only_once_slacks_listener_accepts_connections(home):
         api.close()
 
 
+def test_healthz_is_503_while_the_bot_drains_its_replies_in_flight(home):
+    api = SlackAPI()
+    port, metrics = free_port(), free_port()
+    process = slack_process(home, api, port, TUTOR_METRICS_PORT=str(metrics))
+    try:
+        first_health(process, metrics)
+        deadline = time.monotonic() + 60
+        while (found := health(metrics)) is not None and found[0] != 200:
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.01)
+        # A reply in flight: its first post is held at Slack's side while the bot is told to stop.
+        held = api.hold("chat.startStream")
+        event = {
+            "team_id": "T1",
+            "type": "event_callback",
+            "event_id": "EvDrain",
+            "event": {
+                "type": "app_mention",
+                "user": "U1",
+                "channel": "C1",
+                "ts": "1.1",
+                "text": "<@UBOT> what is the KV cache?",
+            },
+        }
+        url = f"http://127.0.0.1:{port}/slack/events"
+        assert signed_post(url, json.dumps(event), "application/json") == 200
+        held.wait()
+        process.send_signal(signal.SIGTERM)
+        # Draining: not ready for new work, though the reply in flight is still finishing.
+        while (found := health(metrics)) is not None and found[0] == 200:
+            assert process.poll() is None
+            time.sleep(0.01)
+        assert found is not None and found[0] == 503, found
+        assert found[1]["checks"]["front end"].startswith("stopping")
+        held.release()
+        assert process.wait(timeout=60) == 0
+        # The reply in flight was delivered before the bot went down.
+        assert any("KV cache" in str(c.body) for c in api.calls if c.method == "chat.update")
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=60)
+        api.close()
+
+
 def test_healthz_never_says_ok_when_slack_refuses_the_token(home):
     api = SlackAPI()
     api.fail["auth.test"] = [{"ok": False, "error": "invalid_auth"}]
