@@ -17,9 +17,9 @@ class Pacer:
     """When the next edit of one streamed answer may go."""
 
     def __init__(
-        self, interval: float = STREAM_INTERVAL, clock: Callable[[], float] = time.monotonic
+        self, interval: float | None = None, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self.interval = interval
+        self.interval = STREAM_INTERVAL if interval is None else interval
         self.clock = clock
         self.next_at = 0.0  # the first edit goes at once
 

@@ -14,7 +14,7 @@ from bot.core.conversation import (
     Reply,
     Sent,
 )
-from bot.core.pacing import STREAM_INTERVAL, Pacer, pump
+from bot.core.pacing import Pacer, pump
 from bot.texts import messages
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ class EditingStream:
         self,
         box: ChannelOutbox | InteractionOutbox,
         on_posted: OnPosted | None = None,
-        interval: float = STREAM_INTERVAL,
+        interval: float | None = None,  # None: the core's STREAM_INTERVAL
     ) -> None:
         self.box = box
         self.on_posted = on_posted

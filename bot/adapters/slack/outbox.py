@@ -17,7 +17,7 @@ from bot.core.conversation import (
     Reply,
     Sent,
 )
-from bot.core.pacing import STREAM_INTERVAL, Pacer, pump
+from bot.core.pacing import Pacer, pump
 from bot.texts import messages
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ class SlackStream:
     def __init__(
         self,
         box: SlackOutbox,
-        interval: float = STREAM_INTERVAL,
+        interval: float | None = None,  # None: the core's STREAM_INTERVAL
         on_posted: OnPosted | None = None,
     ) -> None:
         self.box = box
