@@ -53,3 +53,34 @@ async def pump(
         if behind():
             await push()
         pacer.edited()
+
+
+class PacedStream:
+    """A streamed answer's text as it grows, pushed to the platform at the pace of the one rule:
+    each bot's stream subclasses it and says how to show the text so far (`_push`: it sets
+    `shown` when the platform has it). The first `write` starts the pacing; `_stop` ends it,
+    after the push in flight, raising what a push raised."""
+
+    def __init__(self, interval: float | None = None) -> None:
+        self.pacer = Pacer(interval)
+        self.text = ""
+        self.shown = ""
+        self.task: asyncio.Task | None = None
+        self.closing = asyncio.Event()
+
+    def write(self, text: str) -> None:
+        """More of the answer."""
+        self.text += text
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._pump())
+
+    async def _pump(self) -> None:
+        await pump(self.pacer, self.closing, lambda: self.text != self.shown, self._push)
+
+    async def _push(self) -> None:
+        raise NotImplementedError
+
+    async def _stop(self) -> None:
+        self.closing.set()
+        if self.task is not None:
+            await self.task

@@ -3,7 +3,6 @@ an answer streamed by editing one message, paced by the core's one rule."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +13,7 @@ from bot.core.conversation import (
     Reply,
     Sent,
 )
-from bot.core.pacing import Pacer, pump
+from bot.core.pacing import PacedStream
 from bot.texts import messages
 
 if TYPE_CHECKING:
@@ -162,9 +161,10 @@ class InteractionOutbox:
         )
 
 
-class EditingStream:
+class EditingStream(PacedStream):
     """An answer shown as it is written: one message, edited as the core's one pacing rule
-    allows (bot/core/pacing.py)."""
+    allows (bot/core/pacing.py); a post on its way is never cut short (the first one opens the
+    thread and makes the message)."""
 
     def __init__(
         self,
@@ -172,24 +172,10 @@ class EditingStream:
         on_posted: OnPosted | None = None,
         interval: float | None = None,  # None: the core's STREAM_INTERVAL
     ) -> None:
+        super().__init__(interval)
         self.box = box
         self.on_posted = on_posted
-        self.pacer = Pacer(interval)
-        self.text = ""
-        self.shown = ""
         self.message: Any = None
-        self.task: asyncio.Task | None = None
-        self.closing = asyncio.Event()
-
-    def write(self, text: str) -> None:
-        self.text += text
-        if self.task is None:
-            self.task = asyncio.get_running_loop().create_task(self._pump())
-
-    async def _pump(self) -> None:
-        # A post on its way is never cut short (the first one opens the thread and makes the
-        # message): closing waits for it.
-        await pump(self.pacer, self.closing, lambda: self.text != self.shown, self._push)
 
     async def _push(self) -> None:
         text = self.text
@@ -207,12 +193,10 @@ class EditingStream:
     async def close(self, reply: Reply) -> Sent:
         if isinstance(self.box, InteractionOutbox) and self.box.private:
             reply = shareable(reply)
-        self.closing.set()
-        if self.task is not None:
-            try:
-                await self.task
-            except discord.HTTPException as exc:
-                log.info("a streamed update failed (%s); the final answer follows", exc)
+        try:
+            await self._stop()
+        except discord.HTTPException as exc:
+            log.info("a streamed update failed (%s); the final answer follows", exc)
         if self.message is None:
             sent = await self.box.send(reply)
             self._posted(sent)

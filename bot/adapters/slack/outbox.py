@@ -6,7 +6,6 @@ the next."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,7 @@ from bot.core.conversation import (
     Reply,
     Sent,
 )
-from bot.core.pacing import Pacer, pump
+from bot.core.pacing import PacedStream
 from bot.texts import messages
 
 if TYPE_CHECKING:
@@ -139,8 +138,9 @@ class _Collected:
         return sent
 
 
-class SlackStream:
-    """An answer shown as it is written, paced by the core's one rule (bot/core/pacing.py)."""
+class SlackStream(PacedStream):
+    """An answer shown as it is written, paced by the core's one rule (bot/core/pacing.py); a
+    push in flight is never cancelled (it could leave a started stream unrecorded)."""
 
     def __init__(
         self,
@@ -148,27 +148,12 @@ class SlackStream:
         interval: float | None = None,  # None: the core's STREAM_INTERVAL
         on_posted: OnPosted | None = None,
     ) -> None:
+        super().__init__(interval)
         self.box = box
-        self.interval = interval
         self.on_posted = on_posted
-        self.text = ""
-        self.shown = ""
         self.streamer: Any = None
         self.ts = ""
         self.mode = "stream"  # stream | update
-        self.pacer = Pacer(interval)
-        self.task: asyncio.Task | None = None
-        self.closing = asyncio.Event()
-
-    def write(self, text: str) -> None:
-        self.text += text
-        if self.task is None:
-            self.task = asyncio.get_running_loop().create_task(self._pump())
-
-    async def _pump(self) -> None:
-        # The core's one pacing rule; a push in flight is never cancelled (it could leave a
-        # started stream unrecorded): closing waits for it, then the pump ends.
-        await pump(self.pacer, self.closing, lambda: self.text != self.shown, self._push)
 
     async def _push(self) -> None:
         from slack_sdk.errors import SlackApiError
@@ -244,14 +229,12 @@ class SlackStream:
             await box.client.chat_update(channel=box.channel, ts=self.ts, text=body, blocks=layout)
 
     async def close(self, reply: Reply) -> Sent:
-        self.closing.set()
-        if self.task is not None:
-            try:
-                await self.task
-            except _NoThread:
-                pass
-            except Exception:
-                log.exception("streaming an answer to Slack failed; sending it whole")
+        try:
+            await self._stop()
+        except _NoThread:
+            pass
+        except Exception:
+            log.exception("streaming an answer to Slack failed; sending it whole")
         if self.streamer is not None:
             self.ts = self.ts or self.streamer.ts or ""
             if self.streamer.ts:
