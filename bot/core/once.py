@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Protocol
 
 from bot.core.errors import StoreError
@@ -46,31 +47,31 @@ class HandledOnce:
             self._seen.popitem(last=False)
         return True
 
+    async def _ask(
+        self, ask: Callable[[str, str], bool], event_id: str, doing: str, unsure: bool
+    ) -> bool:
+        """The store's answer off the event loop; `unsure` when it cannot say (so that the
+        event is let through)."""
+        try:
+            return await asyncio.to_thread(ask, self.platform, event_id)
+        except StoreError as exc:
+            log.warning("could not %s %s event %s (%s)", doing, self.platform, event_id, exc)
+            return unsure
+
     async def fresh(self, event_id: str) -> bool:
         """Whether an event is new, without recording it as handled: `done` does that once it
         was answered, so one that failed midway is answered when it comes again."""
         if not self._first_here(event_id):
             return False
-        try:
-            return not await asyncio.to_thread(self.store.was_handled, self.platform, event_id)
-        except StoreError as exc:
-            log.warning("could not check %s event %s (%s)", self.platform, event_id, exc)
-            return True
+        return not await self._ask(self.store.was_handled, event_id, "check", unsure=False)
 
     async def done(self, event_id: str) -> None:
         """Record an event as handled, for deliveries that reach a later process."""
-        try:
-            await asyncio.to_thread(self.store.first_time, self.platform, event_id)
-        except StoreError as exc:
-            log.warning("could not record %s event %s (%s)", self.platform, event_id, exc)
+        await self._ask(self.store.first_time, event_id, "record", unsure=True)
 
     async def claim(self, event_id: str) -> bool:
         """Whether an event is new, recorded as handled at once (what a replayed gateway event
         needs: it is handled as it arrives)."""
-        if not self._first_here(event_id):
-            return False
-        try:
-            return await asyncio.to_thread(self.store.first_time, self.platform, event_id)
-        except StoreError as exc:
-            log.warning("could not check %s event %s (%s)", self.platform, event_id, exc)
-            return True
+        return self._first_here(event_id) and await self._ask(
+            self.store.first_time, event_id, "check", unsure=True
+        )

@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -205,6 +206,17 @@ def first_health(process: subprocess.Popen, port: int) -> tuple[int, dict]:
     raise AssertionError("/healthz never answered")
 
 
+def until_health(
+    process: subprocess.Popen, port: int, wanted: Callable[[int], bool]
+) -> tuple[int, dict]:
+    """/healthz's answer once its status is `wanted` (a minute at most, the process alive)."""
+    deadline = time.monotonic() + 60
+    while (found := health(port)) is None or not wanted(found[0]):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.01)
+    return found
+
+
 def test_healthz_says_ok_only_once_slacks_listener_accepts_connections(home):
     api = SlackAPI()
     port, metrics = free_port(), free_port()
@@ -216,10 +228,7 @@ def test_healthz_says_ok_only_once_slacks_listener_accepts_connections(home):
         held.wait()
         assert health(metrics)[0] == 503 and not accepts(port)
         held.release()
-        deadline = time.monotonic() + 60
-        while (found := health(metrics)) is not None and found[0] != 200:
-            assert time.monotonic() < deadline and process.poll() is None
-            time.sleep(0.01)
+        found = until_health(process, metrics, lambda status: status == 200)
         # The first 200 comes when Slack's requests can already be taken.
         assert found is not None and found[1]["checks"]["front end"] == "ok"
         assert accepts(port)
@@ -234,11 +243,7 @@ def test_healthz_is_503_while_the_bot_drains_its_replies_in_flight(home):
     port, metrics = free_port(), free_port()
     process = slack_process(home, api, port, TUTOR_METRICS_PORT=str(metrics))
     try:
-        first_health(process, metrics)
-        deadline = time.monotonic() + 60
-        while (found := health(metrics)) is not None and found[0] != 200:
-            assert time.monotonic() < deadline and process.poll() is None
-            time.sleep(0.01)
+        until_health(process, metrics, lambda status: status == 200)
         # A reply in flight: its first post is held at Slack's side while the bot is told to stop.
         held = api.hold("chat.startStream")
         event = {
@@ -258,9 +263,7 @@ def test_healthz_is_503_while_the_bot_drains_its_replies_in_flight(home):
         held.wait()
         process.send_signal(signal.SIGTERM)
         # Draining: not ready for new work, though the reply in flight is still finishing.
-        while (found := health(metrics)) is not None and found[0] == 200:
-            assert process.poll() is None
-            time.sleep(0.01)
+        found = until_health(process, metrics, lambda status: status != 200)
         assert found is not None and found[0] == 503, found
         assert found[1]["checks"]["front end"].startswith("stopping")
         held.release()
