@@ -4,20 +4,16 @@ channel."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
+from bot.adapters.discord.outbox import send_to
 from bot.core.conversation import (
     Place,
     Reply,
     Sent,
 )
-
-if TYPE_CHECKING:
-    pass
-
-from bot.adapters.discord.outbox import send_to
 
 log = logging.getLogger("tutor.discord")
 

@@ -4,20 +4,9 @@ an answer streamed by editing one message, paced by the core's one rule."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
-
-from bot.core.conversation import (
-    OnPosted,
-    Reply,
-    Sent,
-)
-from bot.core.pacing import PacedStream
-from bot.texts import messages
-
-if TYPE_CHECKING:
-    pass
 
 from bot.adapters.discord.render import (
     LIMIT,
@@ -29,6 +18,13 @@ from bot.adapters.discord.render import (
     split,
     view_of,
 )
+from bot.core.conversation import (
+    OnPosted,
+    Reply,
+    Sent,
+)
+from bot.core.pacing import PacedStream
+from bot.texts import messages
 
 log = logging.getLogger("tutor.discord")
 

@@ -8,7 +8,7 @@ import dataclasses
 import io
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
@@ -19,10 +19,6 @@ from bot.core.conversation import (
     reply_language,
 )
 from bot.texts import layouts, messages
-
-if TYPE_CHECKING:
-    pass
-
 
 log = logging.getLogger("tutor.discord")
 

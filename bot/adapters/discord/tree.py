@@ -6,18 +6,14 @@ from __future__ import annotations
 import inspect
 import logging
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 from discord import app_commands
 
+from bot.adapters.discord.render import NO_MENTIONS, lang_of
 from bot.core.commands import SLASH, Command, Option
 from bot.texts import layouts, messages
-
-if TYPE_CHECKING:
-    pass
-
-from bot.adapters.discord.render import NO_MENTIONS, lang_of
 
 log = logging.getLogger("tutor.discord")
 

@@ -10,11 +10,7 @@ import logging
 import re
 import time
 import urllib.parse
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    pass
-
+from typing import Any
 
 log = logging.getLogger("tutor.slack")
 MAX_BODY = 2**20  # Slack's requests take a few KiB

@@ -7,8 +7,9 @@ the next."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from bot.adapters.slack.render import blocks, mrkdwn
 from bot.core.conversation import (
     Attachment,
     Button,
@@ -18,11 +19,6 @@ from bot.core.conversation import (
 )
 from bot.core.pacing import PacedStream
 from bot.texts import messages
-
-if TYPE_CHECKING:
-    pass
-
-from bot.adapters.slack.render import blocks, mrkdwn
 
 log = logging.getLogger("tutor.slack")
 

@@ -6,16 +6,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.core.conversation import (
     Button,
     Reply,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 log = logging.getLogger("tutor.slack")
 SECTION_CHARS = 2900  # a section block holds at most 3000 characters
