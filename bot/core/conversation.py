@@ -27,6 +27,12 @@ def reply_language(text: str) -> Lang:
     return language_of(text)
 
 
+def locale_language(tag: str) -> Lang:
+    """The language of a reply that has no words of the learner's to go by (a form, a button's
+    answer), from the client's language setting as a BCP 47 tag: zh-CN, zh-TW, en-US …"""
+    return "zh" if tag.lower().startswith("zh") else "en"
+
+
 @dataclass(frozen=True)
 class Place:
     """Where a message was written: platform, server/workspace, channel, and thread (if any)."""

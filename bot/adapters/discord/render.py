@@ -16,6 +16,7 @@ from bot.core.conversation import (
     Attachment,
     Button,
     Reply,
+    locale_language,
     reply_language,
 )
 from bot.texts import layouts, messages
@@ -153,8 +154,8 @@ class AnswerModal(discord.ui.Modal):
 
 
 def lang_of(locale: discord.Locale) -> messages.Lang:
-    """The catalogue's language for a Discord client's language setting."""
-    return "zh" if locale is discord.Locale.chinese else "en"
+    """The catalogue's language for a Discord client's language setting (the core's rule)."""
+    return locale_language(locale.value)
 
 
 class RunModal(discord.ui.Modal):

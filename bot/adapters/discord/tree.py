@@ -11,7 +11,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.adapters.discord.render import NO_MENTIONS, lang_of
+from bot.adapters.discord.render import NO_MENTIONS
 from bot.core.commands import SLASH, Command, Option
 from bot.texts import layouts, messages
 
@@ -29,9 +29,10 @@ class Descriptions(app_commands.Translator):
         context: app_commands.TranslationContext,
     ) -> str | None:
         key = string.extras.get("key")
-        if key is None or lang_of(locale) == "en":
+        # The catalogue's Chinese is simplified: offered as zh-CN, the locale Discord names so.
+        if key is None or locale is not discord.Locale.chinese:
             return None
-        return layouts.slash_description(lang_of(locale), key)
+        return layouts.slash_description("zh", key)
 
 
 def described(key: str) -> app_commands.locale_str:

@@ -173,6 +173,10 @@ class SlackStream(PacedStream):
                     self.ts = self.streamer.ts
                 else:
                     self.streamer = None
+                if code != "ratelimited":
+                    # The text so far goes out now, the first piece as at once as ever.
+                    await self._push()
+                    return
             elif code != "ratelimited":
                 raise
             if code == "ratelimited":
