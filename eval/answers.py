@@ -159,6 +159,7 @@ async def _measured(
         "expect": item["expect"],
         "source": item.get("source"),
         "title": item.get("title"),
+        "also": item.get("also") or [],
         "coverage": reply.coverage,
         "mode": reply.mode,
         "asked_model": asked,
@@ -188,6 +189,11 @@ def scored(rows: list[dict], thin: int = THIN, keep: int = KEEP, bank: Any = Non
     by_key = {(e.source, e.title): e for e in store.entries()}
     for row in rows:
         expected = by_key.get((row.get("source"), row.get("title")))
+        # The part's own rule: the expected entry "plus also: its twin in the other language,
+        # which may equally come first" (eval/FROZEN.md). An answer is measured against the one
+        # of them it matches best, the ceiling likewise; `_expected_only` keeps the first measure.
+        twins = [by_key.get((a.get("source"), a.get("title"))) for a in row.get("also") or []]
+        accepted = [e for e in [expected, *twins] if e is not None] if expected else []
         row = {**row, "expected_found": expected is not None}
         if row["asked_model"] and row["mode"] == "llm":
             sources = [e for e in map(store.entry, row["sources"]) if e is not None]
@@ -197,28 +203,39 @@ def scored(rows: list[dict], thin: int = THIN, keep: int = KEEP, bank: Any = Non
             checked = engine.check.check(question, text, sources)  # type: ignore[union-attr]
             final = engine.settle(question, text, cited, sources, checked)
             for name, answer in (("unchecked", plain), ("checked", final)):
-                row[name] = _figures_of(grader, store, question, answer, expected)
+                row[name] = _figures_of(grader, store, question, answer, accepted)
             row["verdict"] = checked.verdict
             row["reason"] = checked.reason
-            row["extractive_substance"] = (
+            # The ceiling: the accepted entry's own key points quoted.
+            quoted = [(e, extractive(question, [e])) for e in accepted]
+            row["extractive_substance"] = max(
+                (grader.grade(e, text).score for e, text in quoted), default=None
+            )
+            row["extractive_substance_expected_only"] = (
                 grader.grade(expected, extractive(question, [expected])).score if expected else None
             )
             # What the tutor answers with no model: the retrieved entries' key points.
-            row["bank_substance"] = (
-                grader.grade(expected, extractive(question, sources)).score if expected else None
-            )
+            bank = extractive(question, sources)
+            row["bank_substance"] = _substance(grader, accepted, bank)
+            row["bank_substance_expected_only"] = _substance(grader, accepted[:1], bank)
         out.append(row)
     return out
 
 
-def _figures_of(grader: OfflineGrader, store: Any, question: str, answer: Any, expected) -> dict:
+def _substance(grader: OfflineGrader, accepted: list, text: str) -> int | None:
+    """The offline grader's score of `text` against the accepted entry it matches best."""
+    return max((grader.grade(e, text).score for e in accepted), default=None)
+
+
+def _figures_of(grader: OfflineGrader, store: Any, question: str, answer: Any, accepted) -> dict:
     cited = [e for e in map(store.entry, answer.citations) if e is not None]
     # The bank's own key points, quoted, are no claim of the model's: the grader's cues read
     # one entry's points against another's (docs/answers.md), so the model's words are checked.
     quoted = {f"- {p}" for e in cited for p in e.key_points}
     own = "\n".join(line for line in answer.answer.splitlines() if line.strip() not in quoted)
     return {
-        "substance": grader.grade(expected, answer.answer).score if expected else None,
+        "substance": _substance(grader, accepted, answer.answer),
+        "substance_expected_only": _substance(grader, accepted[:1], answer.answer),
         "contradicts_cited": any(grader.grade(e, own).contradicted for e in cited),
         "answer_lang": language_of(body(answer.answer)),
         "carries_sources": bool(answer.citations)
@@ -260,12 +277,36 @@ def figures(rows: list[dict]) -> dict[str, Any]:
         "bank_answer_substance": _mean(
             [r["bank_substance"] for r in llm if r.get("bank_substance") is not None]
         ),
+        # The first measure, against the expected entry alone (its twin not accepted).
+        "expected_only": {
+            "extractive_substance": _mean(
+                [
+                    r["extractive_substance_expected_only"]
+                    for r in llm
+                    if r.get("extractive_substance_expected_only") is not None
+                ]
+            ),
+            "bank_answer_substance": _mean(
+                [
+                    r["bank_substance_expected_only"]
+                    for r in llm
+                    if r.get("bank_substance_expected_only") is not None
+                ]
+            ),
+        },
         "seconds_per_model_answer": _mean([r["seconds"] for r in llm]),
     }
     for name in ("unchecked", "checked"):
         got = [r[name] for r in llm if name in r]
         report[name] = {
             "substance": _mean([g["substance"] for g in got if g["substance"] is not None]),
+            "substance_expected_only": _mean(
+                [
+                    g["substance_expected_only"]
+                    for g in got
+                    if g.get("substance_expected_only") is not None
+                ]
+            ),
             "contradicts_cited": share(sum(g["contradicts_cited"] for g in got), len(got)),
             "asker_language": share(
                 sum(g["answer_lang"] == r["lang"] for r, g in zip(llm, got, strict=True)), len(got)
@@ -296,7 +337,9 @@ def main() -> None:
     wanted = {i["query"] for i in items}
     if args.part == "test" and (args.thin, args.keep) != (THIN, KEEP):
         parser.error("the check's thresholds are chosen on the dev part, never on test")
-    rows = scored([r for r in read_jsonl(raw) if r["query"] in wanted], args.thin, args.keep)
+    also = {i["query"]: i.get("also") or [] for i in items}
+    recorded = [{**r, "also": also[r["query"]]} for r in read_jsonl(raw) if r["query"] in wanted]
+    rows = scored(recorded, args.thin, args.keep)
     report = {"model": name, "part": args.part, "date": date.today().isoformat(), "of": len(items)}
     report["check"] = {"thin": args.thin, "keep": args.keep}
     report.update(figures(rows))

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from eval.answers import answer_all, body, figures, load, marks, scored
+from bot.tutoring.grading import OfflineGrader
+from eval.answers import _substance, answer_all, body, figures, load, marks, scored
 from eval.starter import read_jsonl, starter_bank
 from tests.bot.conftest import Scripted
 
@@ -52,6 +53,19 @@ def answered_and_scored(covered, off, model, raw, bank) -> None:
     assert one["checked"]["carries_sources"] and one["checked"]["answer_lang"] == "zh"
     assert one["unchecked"]["answer_lang"] == "en"
     assert "checked" not in by_query[off["query"]]
+    # The part's rule: the expected entry or its twin in the other language, whichever the
+    # answer matches best (the first measure, the expected entry alone, is kept beside it).
+    assert covered["also"] and one["checked"]["substance_expected_only"] is not None
+    assert one["checked"]["substance"] >= one["checked"]["substance_expected_only"]
+    store = bank[0]
+    twins = [e for e in store.entries() if e.title == "KV cache"]
+    assert {e.language for e in twins} == {"en", "zh"}
+    grader = OfflineGrader(bank[1])
+    english = next(e for e in twins if e.language == "en")
+    quoted = "\n".join(english.key_points)
+    others = [e for e in twins if e is not english]
+    assert _substance(grader, [*others, english], quoted) == grader.grade(english, quoted).score
+    assert _substance(grader, others, quoted) < _substance(grader, [*others, english], quoted)
 
     got = figures(list(by_query.values()))
     assert got["invented_citation_share"] == 0.5
