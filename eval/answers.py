@@ -206,25 +206,26 @@ def scored(rows: list[dict], thin: int = THIN, keep: int = KEEP, bank: Any = Non
                 row[name] = _figures_of(grader, store, question, answer, accepted)
             row["verdict"] = checked.verdict
             row["reason"] = checked.reason
-            # The ceiling: the accepted entry's own key points quoted.
-            quoted = [(e, extractive(question, [e])) for e in accepted]
-            row["extractive_substance"] = max(
-                (grader.grade(e, text).score for e, text in quoted), default=None
-            )
-            row["extractive_substance_expected_only"] = (
-                grader.grade(expected, extractive(question, [expected])).score if expected else None
+            # The ceiling: an accepted entry's own key points quoted.
+            ceilings = [grader.grade(e, extractive(question, [e])).score for e in accepted]
+            row["extractive_substance"], row["extractive_substance_expected_only"] = _best_first(
+                ceilings
             )
             # What the tutor answers with no model: the retrieved entries' key points.
-            bank = extractive(question, sources)
-            row["bank_substance"] = _substance(grader, accepted, bank)
-            row["bank_substance_expected_only"] = _substance(grader, accepted[:1], bank)
+            bank = [grader.grade(e, extractive(question, sources)).score for e in accepted]
+            row["bank_substance"], row["bank_substance_expected_only"] = _best_first(bank)
         out.append(row)
     return out
 
 
 def _substance(grader: OfflineGrader, accepted: list, text: str) -> int | None:
     """The offline grader's score of `text` against the accepted entry it matches best."""
-    return max((grader.grade(e, text).score for e in accepted), default=None)
+    return _best_first([grader.grade(e, text).score for e in accepted])[0]
+
+
+def _best_first(scores: list[int]) -> tuple[int | None, int | None]:
+    """The best of the scores against the accepted entries, and the expected entry's (the first)."""
+    return max(scores, default=None), scores[0] if scores else None
 
 
 def _figures_of(grader: OfflineGrader, store: Any, question: str, answer: Any, accepted) -> dict:
@@ -233,9 +234,10 @@ def _figures_of(grader: OfflineGrader, store: Any, question: str, answer: Any, a
     # one entry's points against another's (docs/answers.md), so the model's words are checked.
     quoted = {f"- {p}" for e in cited for p in e.key_points}
     own = "\n".join(line for line in answer.answer.splitlines() if line.strip() not in quoted)
+    best, first = _best_first([grader.grade(e, answer.answer).score for e in accepted])
     return {
-        "substance": _substance(grader, accepted, answer.answer),
-        "substance_expected_only": _substance(grader, accepted[:1], answer.answer),
+        "substance": best,
+        "substance_expected_only": first,
         "contradicts_cited": any(grader.grade(e, own).contradicted for e in cited),
         "answer_lang": language_of(body(answer.answer)),
         "carries_sources": bool(answer.citations)
@@ -246,6 +248,11 @@ def _figures_of(grader: OfflineGrader, store: Any, question: str, answer: Any, a
 
 def _mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
+
+
+def _mean_of(rows: list[dict], key: str) -> float | None:
+    """The mean of `key` over the rows that have a value for it."""
+    return _mean([r[key] for r in rows if r.get(key) is not None])
 
 
 def figures(rows: list[dict]) -> dict[str, Any]:
@@ -271,42 +278,20 @@ def figures(rows: list[dict]) -> dict[str, Any]:
         "verdicts": {
             v: sum(r.get("verdict") == v for r in llm) for v in ("kept", "added", "replaced")
         },
-        "extractive_substance": _mean(
-            [r["extractive_substance"] for r in llm if r.get("extractive_substance") is not None]
-        ),
-        "bank_answer_substance": _mean(
-            [r["bank_substance"] for r in llm if r.get("bank_substance") is not None]
-        ),
+        "extractive_substance": _mean_of(llm, "extractive_substance"),
+        "bank_answer_substance": _mean_of(llm, "bank_substance"),
         # The first measure, against the expected entry alone (its twin not accepted).
         "expected_only": {
-            "extractive_substance": _mean(
-                [
-                    r["extractive_substance_expected_only"]
-                    for r in llm
-                    if r.get("extractive_substance_expected_only") is not None
-                ]
-            ),
-            "bank_answer_substance": _mean(
-                [
-                    r["bank_substance_expected_only"]
-                    for r in llm
-                    if r.get("bank_substance_expected_only") is not None
-                ]
-            ),
+            "extractive_substance": _mean_of(llm, "extractive_substance_expected_only"),
+            "bank_answer_substance": _mean_of(llm, "bank_substance_expected_only"),
         },
         "seconds_per_model_answer": _mean([r["seconds"] for r in llm]),
     }
     for name in ("unchecked", "checked"):
         got = [r[name] for r in llm if name in r]
         report[name] = {
-            "substance": _mean([g["substance"] for g in got if g["substance"] is not None]),
-            "substance_expected_only": _mean(
-                [
-                    g["substance_expected_only"]
-                    for g in got
-                    if g.get("substance_expected_only") is not None
-                ]
-            ),
+            "substance": _mean_of(got, "substance"),
+            "substance_expected_only": _mean_of(got, "substance_expected_only"),
             "contradicts_cited": share(sum(g["contradicts_cited"] for g in got), len(got)),
             "asker_language": share(
                 sum(g["answer_lang"] == r["lang"] for r, g in zip(llm, got, strict=True)), len(got)

@@ -174,7 +174,7 @@ class SlackStream(PacedStream):
                 else:
                     self.streamer = None
                 if code != "ratelimited":
-                    # The text so far goes out now, the first piece as at once as ever.
+                    # Nothing of the text was shown: it goes out now, not an interval later.
                     await self._push()
                     return
             elif code != "ratelimited":

@@ -486,7 +486,7 @@ def test_the_batch_scheduler_counts_its_tokens_and_refusals(tiny_model):  # noqa
 
 def test_serve_slack_counts_a_mention_by_platform_and_is_healthy(home):
     from tests.bot.adapters.slack_api import SlackAPI
-    from tests.bot.app.test_serve import BOT_TOKEN, SIGNING, clean_env, signed_post
+    from tests.bot.app.test_serve import BOT_TOKEN, SIGNING, clean_env, mention
 
     api = SlackAPI()
     port, metrics_port = free_port(), free_port()
@@ -516,20 +516,7 @@ def test_serve_slack_counts_a_mention_by_platform_and_is_healthy(home):
         status, body = fetch(f"http://127.0.0.1:{metrics_port}/healthz")
         assert status == 200, body
         assert json.loads(body)["checks"]["model"] == "ok (none: extractive answers)"
-        event = {
-            "team_id": "T1",
-            "type": "event_callback",
-            "event_id": "Ev1",
-            "event": {
-                "type": "app_mention",
-                "user": "U1",
-                "channel": "C1",
-                "ts": "1.1",
-                "text": "<@UBOT> what is the KV cache?",
-            },
-        }
-        url = f"http://127.0.0.1:{port}/slack/events"
-        assert signed_post(url, json.dumps(event), "application/json") == 200
+        assert mention(f"http://127.0.0.1:{port}/slack/events") == 200
         api.wait_for(lambda calls: any("KV cache" in str(c.body.get("text")) for c in calls))
         # The reply is posted, then counted: wait for the count (each scrape is a round trip).
         deadline = time.monotonic() + 30

@@ -88,6 +88,23 @@ def signed_post(url: str, body: str, content_type: str) -> int:
         return response.status
 
 
+def mention(url: str, event_id: str = "Ev1") -> int:
+    """Slack's signed events request for "@tutor what is the KV cache?" in channel C1."""
+    event = {
+        "team_id": "T1",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event": {
+            "type": "app_mention",
+            "user": "U1",
+            "channel": "C1",
+            "ts": "1.1",
+            "text": "<@UBOT> what is the KV cache?",
+        },
+    }
+    return signed_post(url, json.dumps(event), "application/json")
+
+
 def slack_process(home: Path, api: SlackAPI, port: int, **env: str) -> subprocess.Popen:
     """`tutor serve slack --http` on loopback `port`, its Web API at `api`."""
     settings = clean_env(
@@ -127,19 +144,7 @@ def test_slack_bot_process_serves_http_and_never_shows_its_tokens(home):
             except OSError:
                 assert process.poll() is None, process.stderr.read()
                 time.sleep(0.1)
-        event = {
-            "team_id": "T1",
-            "type": "event_callback",
-            "event_id": "Ev1",
-            "event": {
-                "type": "app_mention",
-                "user": "U1",
-                "channel": "C1",
-                "ts": "1.1",
-                "text": "<@UBOT> what is the KV cache?",
-            },
-        }
-        assert signed_post(url, json.dumps(event), "application/json") == 200
+        assert mention(url) == 200
         snippet = (
             "import os\nprint(sorted(os.environ.items()))\nprint(open('/proc/1/environ').read())"
         )
@@ -246,20 +251,7 @@ def test_healthz_is_503_while_the_bot_drains_its_replies_in_flight(home):
         until_health(process, metrics, lambda status: status == 200)
         # A reply in flight: its first post is held at Slack's side while the bot is told to stop.
         held = api.hold("chat.startStream")
-        event = {
-            "team_id": "T1",
-            "type": "event_callback",
-            "event_id": "EvDrain",
-            "event": {
-                "type": "app_mention",
-                "user": "U1",
-                "channel": "C1",
-                "ts": "1.1",
-                "text": "<@UBOT> what is the KV cache?",
-            },
-        }
-        url = f"http://127.0.0.1:{port}/slack/events"
-        assert signed_post(url, json.dumps(event), "application/json") == 200
+        assert mention(f"http://127.0.0.1:{port}/slack/events", "EvDrain") == 200
         held.wait()
         process.send_signal(signal.SIGTERM)
         # Draining: not ready for new work, though the reply in flight is still finishing.

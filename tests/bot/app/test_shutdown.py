@@ -3,7 +3,6 @@ the sandbox's folders are removed, and the process exits 0."""
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -15,7 +14,14 @@ from typing import IO
 
 from runner.cgroup import CGROUP_ROOT
 from tests.bot.adapters.slack_api import SlackAPI
-from tests.bot.app.test_serve import BOT_TOKEN, SIGNING, clean_env, free_port, signed_post
+from tests.bot.app.test_serve import (
+    BOT_TOKEN,
+    SIGNING,
+    clean_env,
+    free_port,
+    mention,
+    signed_post,
+)
 
 
 class Lines:
@@ -100,19 +106,7 @@ def test_sigterm_lets_the_answer_in_flight_finish_then_cleans_up_and_exits_0(hom
         body = urllib.parse.urlencode(form)
         assert signed_post(url, body, "application/x-www-form-urlencoded") == 200
         api.wait_for(lambda calls: any("42" in str(c.body.get("text")) for c in calls))
-        event = {
-            "team_id": "T1",
-            "type": "event_callback",
-            "event_id": "Ev1",
-            "event": {
-                "type": "app_mention",
-                "user": "U1",
-                "channel": "C1",
-                "ts": "1.1",
-                "text": "<@UBOT> what is the KV cache?",
-            },
-        }
-        assert signed_post(url, json.dumps(event), "application/json") == 200
+        assert mention(url) == 200
         held.wait()
         process.send_signal(signal.SIGTERM)
         # Said as the drain begins: from here the bot waits for the answer held above.
