@@ -8,7 +8,7 @@ export PIP_NO_WARN_SCRIPT_LOCATION := 1
 SANDBOX ?= /opt/tutor-sandbox
 SANDBOX_PYTHON ?= /usr/bin/python3
 
-.PHONY: run test install sysdeps sandbox lint clean
+.PHONY: run test install sysdeps sandbox lint clean starter-vectors
 
 # System packages (Debian/Ubuntu): python3 with venv, a CJK font. Installed here when running as
 # root.
@@ -79,6 +79,11 @@ lint: install
 # Two workers (CI has two cores); a worker that runs out of tests takes some from the other.
 test: lint sandbox
 	TUTOR_RUNNER_PYTHON=$(SANDBOX)/bin/python $(BIN)/pytest -q -m "not slow" -n 2 --dist worksteal
+
+# After editing the starter bank: the bundled model's vectors of it, shipped so a first ingest
+# needs no embedding (retriever/shipped.py; a test fails while they are out of date).
+starter-vectors: install
+	$(BIN)/python -m retriever.shipped
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

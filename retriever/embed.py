@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from retriever.errors import ModelError
+from retriever.shipped import ShippedVectors
 from retriever.text import cjk_ratio
 
 BUNDLED_E5 = "multilingual-e5-small"
@@ -147,6 +148,7 @@ class BundledE5(Embedder):
 
     def __init__(self, name: str = BUNDLED_E5) -> None:
         super().__init__(name)
+        self.shipped: ShippedVectors | None = None  # the starter bank's vectors, read on first use
 
     def _load(self) -> Any:
         try:
@@ -169,12 +171,20 @@ class BundledE5(Embedder):
         return int(self.model.dim)
 
     def _embed(self, texts: list[str], *, query: bool, batch_size: int) -> np.ndarray:
-        model = self.model
-        out = []
-        with self._busy:
-            for start in range(0, len(texts), batch_size):
-                out.append(model.encode(texts[start : start + batch_size], query))
-        return np.concatenate(out)
+        if self.shipped is None:
+            self.shipped = ShippedVectors(BUNDLED_E5)
+        # A text of the starter bank: the vector that ships with it.
+        shipped = self.shipped
+        known = {i: v for i, t in enumerate(texts) if (v := shipped.get(t, query)) is not None}
+        todo = [t for i, t in enumerate(texts) if i not in known]
+        out: list[np.ndarray] = []
+        if todo:
+            model = self.model
+            with self._busy:
+                for start in range(0, len(todo), batch_size):
+                    out.append(model.encode(todo[start : start + batch_size], query))
+        fresh = iter(np.concatenate(out) if out else ())
+        return np.stack([known[i] if i in known else next(fresh) for i in range(len(texts))])
 
 
 class SentenceTransformerEmbedder(Embedder):
