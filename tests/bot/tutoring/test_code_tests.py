@@ -17,7 +17,8 @@ from bot.tutoring.code_tests import (
 )
 from bot.tutoring.spacing import rating_for
 from runner.result import RunResult
-from tests.bot.conftest import PYTHON  # noqa: F401  (the sandbox fixture uses it)
+from runner.sandbox import Limits, Sandbox
+from tests.bot.conftest import PYTHON
 
 TESTS = """
 def test_adds():
@@ -70,8 +71,12 @@ def test_a_syntax_error_is_the_reason_no_test_ran(sandbox):
     assert verdict.outcomes == () and "SyntaxError" in verdict.error
 
 
-def test_an_endless_answer_times_out(sandbox):
-    verdict = run(sandbox, "while True:\n    pass")
+def test_an_endless_answer_times_out():
+    box = Sandbox(Limits.load().with_(wall_seconds=2), python=PYTHON, pool_size=0)
+    try:
+        verdict = run(box, "while True:\n    pass")
+    finally:
+        box.close()
     assert verdict.outcomes == () and "timed out" in verdict.error
 
 
