@@ -80,8 +80,12 @@ def script(part: str) -> tuple[dict[int, list[str]], list[str], list[str]]:
     return techniques, far, covered
 
 
-def _figures(found: list, techniques: dict, askers: dict, by_question: dict, far: set) -> dict:
-    """Whether the top gaps are the techniques, with their askers counted right."""
+def _figures(
+    found: list, techniques: dict, askers: dict, uncovered: dict, by_question: dict, far: set
+) -> dict:
+    """Whether the top gaps are the techniques, with their askers counted right: all who
+    asked, and those whose question the answer engine did not cover (a learner answered from
+    an entry has no gap to count)."""
     top = found[: len(techniques)]
     # Each top gap's technique: the one most of its questions ask about.
     matched: dict[int, int] = {}
@@ -100,6 +104,10 @@ def _figures(found: list, techniques: dict, askers: dict, by_question: dict, far
         "gaps_found": len(found),
         "techniques_found_in_top": len(matched),
         "askers_counted_right": sum(matched.get(t) == askers[t] for t in techniques),
+        "askers_counted_right_of_uncovered": sum(
+            matched.get(t) == uncovered[t] for t in techniques
+        ),
+        "techniques_covered_for_some": sum(uncovered[t] < askers[t] for t in techniques),
         "pure_top_gaps": pure,
         "far_questions_in_gaps": sum(a.question in far for g in found for a in g.asked),
         "top": [{"label": g.label, "askers": g.askers, "asked": len(g.asked)} for g in top],
@@ -148,6 +156,9 @@ def main() -> None:
     parser.add_argument("--part", choices=sorted(PARTS), default="dev")
     parser.add_argument("--threshold", type=float, default=rules.SAME_GAP)
     parser.add_argument(
+        "--field-bar", type=float, help="tune: the field bar (retriever/calibration.json's)"
+    )
+    parser.add_argument(
         "--grid", action="store_true", help="tune: a grid of thresholds (dev parts)"
     )
     parser.add_argument("--draft-model", help="a model (folder or .gguf) to draft the top gap")
@@ -159,6 +170,8 @@ def main() -> None:
     home = Path(tempfile.mkdtemp())
     with starter_bank() as (store, retriever):
         engine = AnswerEngine(retriever, None)
+        if args.field_bar is not None:
+            retriever.field_bar = args.field_bar
         gaps = Gaps(GapBook(home), retriever, store)
         gaps.threshold = args.threshold
         decided = {}
@@ -178,16 +191,24 @@ def main() -> None:
         for n, question in enumerate(covered):
             ask(f"cov{n}", question)
         by_question = {q: t for t, qs in techniques.items() for q in qs}
+        uncovered = {
+            t: sum(
+                decided[qs[n % len(qs)]].coverage != "covered" for n in range(askers[t])
+            )
+            for t, qs in techniques.items()
+        }
         if args.grid:  # tuning (dev parts only): the same recorded questions, regrouped
             grid = []
             for threshold in (0.1, 0.15, 0.2, 0.25, 0.3):
                 gaps.threshold = threshold
-                figures = _figures(gaps.gaps("W1"), techniques, askers, by_question, set(far))
+                figures = _figures(
+                    gaps.gaps("W1"), techniques, askers, uncovered, by_question, set(far)
+                )
                 grid.append({"threshold": threshold, **figures})
             print(json.dumps({"part": args.part, "grid": grid}))
             return
         found = gaps.gaps("W1")
-        figures = _figures(found, techniques, askers, by_question, set(far))
+        figures = _figures(found, techniques, askers, uncovered, by_question, set(far))
         far_recorded = len(
             gaps.book.questions("W1", datetime(2000, 1, 1, tzinfo=UTC), in_field=False)
         )

@@ -32,10 +32,10 @@ from retriever.errors import QueryError
 from retriever.fusion import Fusion, coverage, fuse, known_share, typo
 from retriever.glossary import Glossary
 from retriever.lexical import LexicalIndex
+from retriever.meaning import Meaning
 from retriever.text import (
     CJK,
     Tokenizer,
-    cjk_ratio,
     everyday_english,
     latin_words,
     names,
@@ -108,7 +108,9 @@ class Retriever:
         self._entries: dict[str, Entry] = {}
         self._anchors: dict[str, frozenset[str]] = {}
         self._syncing = threading.Lock()
-        self._means: tuple[str, dict[str, np.ndarray]] | None = None
+        self.meanings = Meaning(store, embedder)
+        bar = design.get("field_margin")
+        self.field_bar: float | None = None if bar is None else float(bar)
 
     # -- what goes into the indexes ----------------------------------------------------------
 
@@ -276,35 +278,13 @@ class Retriever:
     # -- searching ---------------------------------------------------------------------------
 
     def meaning(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors of questions by meaning across languages: a question in Chinese and one
-        in English about the same thing land close. The embedder's vectors carry the language
-        as well as the meaning (two English questions on different techniques sit closer than
-        one technique asked in both languages), so each language's mean over the bank's own
-        questions is taken away first (docs/gaps.md measures it)."""
-        if not texts:
-            return np.zeros((0, self.embedder.dim), dtype=np.float32)
-        means = self._language_means()
-        vectors = np.asarray(self.embedder.encode_queries(list(texts)), dtype=np.float32)
-        for row, text in enumerate(texts):
-            vectors[row] -= means["zh" if cjk_ratio(text) >= 0.3 else "en"]
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-9)
+        """Unit vectors of questions by meaning across languages (`retriever/meaning.py`)."""
+        return self.meanings.vectors(texts)
 
-    def _language_means(self) -> dict[str, np.ndarray]:
-        entries = self.store.entries()
-        key = hashlib.sha1("|".join(sorted(e.id for e in entries)).encode()).hexdigest()
-        if self._means is not None and self._means[0] == key:
-            return self._means[1]
-        zero = np.zeros(self.embedder.dim, dtype=np.float32)
-        means = {"en": zero, "zh": zero}
-        if entries:
-            vectors = np.asarray(self.embedder.encode_queries([e.question for e in entries]))
-            for lang in means:
-                rows = [i for i, e in enumerate(entries) if (e.language == "zh") == (lang == "zh")]
-                if rows:
-                    means[lang] = vectors[rows].mean(axis=0).astype(np.float32)
-        self._means = (key, means)
-        return means
+    def field(self, texts: list[str]) -> np.ndarray:
+        """How far inside the bank's field each question is (`Meaning.field`); the bar a
+        question must clear is `field_bar`, measured per model (None: not measured)."""
+        return self.meanings.field(texts)
 
     def search(self, query: str, k: int = 5) -> SearchResult:
         """The k closest entries to a query, and whether the bank covers it."""

@@ -87,10 +87,12 @@ def write(
 
 def starter_texts() -> list[tuple[str, bool]]:
     """What the retriever embeds of the starter bank, as (text, query) pairs: each entry's
-    indexed text, and its question (the language means that group questions by meaning)."""
+    indexed text, its question (the language means that group questions by meaning), and the
+    everyday questions a question's field is measured against (`retriever/meaning.py`)."""
     from knowledge.ingest import STARTER_DIR, ingest
     from knowledge.store import Store
     from retriever.embed import BundledE5
+    from retriever.meaning import everyday_questions
     from retriever.search import Retriever
 
     with tempfile.TemporaryDirectory() as home:
@@ -101,7 +103,9 @@ def starter_texts() -> list[tuple[str, bool]]:
             side = retriever.entries_as_queries
             entries = store.entries()
             texts = [(retriever.text_for_dense(e), side) for e in entries]
-            return list(dict.fromkeys(texts + [(e.question, True) for e in entries]))
+            questions = [(e.question, True) for e in entries]
+            everyday = [(q, True) for q in everyday_questions()]
+            return list(dict.fromkeys(texts + questions + everyday))
         finally:
             store.close()
 

@@ -33,9 +33,11 @@ from bot.tutoring.gaps import (
     draft_messages,
     gaps_of,
     in_field,
+    known_terms,
 )
 from bot.tutoring.ports import EntryStore, Retriever
 from knowledge.gaps import Asked, Closest, Digest, GapBook
+from retriever.decision import SearchResult
 
 log = logging.getLogger("tutor.gaps")
 
@@ -90,6 +92,7 @@ class Gaps:
         self.clock = clock
         # Each question's last search: the bank it was searched against, the entry covering it.
         self._searched: dict[int, tuple[str, str]] = {}  # id -> (bank, the entry covering it)
+        self._known_terms: tuple[str, frozenset[str]] | None = None
         self.changed: Callable[[], None] = lambda: None  # the scheduler looks again
         self.threshold = SAME_GAP  # docs/gaps.md
         self.draft_timeout = DRAFT_TIMEOUT_S
@@ -113,10 +116,16 @@ class Gaps:
             question=question,
             lang=language_of(question),
             decision=answer.coverage,
-            in_field=in_field(result),
+            in_field=self._in_field(question, result),
             closest=closest_of(result),
             at=self.clock(),
         )
+
+    def _in_field(self, question: str, result: SearchResult) -> bool:
+        """Whether an unanswered question is about the bank's field (`rules.in_field`)."""
+        bar = self.retriever.field_bar
+        margin = float(self.retriever.field([question])[0]) if bar is not None else None
+        return in_field(result, margin, bar)
 
     def note_disliked(self, answer_id: int, row: dict) -> bool:
         """Record an answered question marked 👎 (once per answer), with the entries it cited;
@@ -160,10 +169,21 @@ class Gaps:
         out: list[Gap] = []
         for group in by_place.values():  # never a gap across workspaces
             vectors = self.retriever.meaning([a.question for a in group])
-            for gap in gaps_of(group, vectors, self.retriever.glossary, self.threshold):
+            known = self._known(bank)
+            for gap in gaps_of(group, vectors, self.retriever.glossary, self.threshold, known):
                 if not self._fill(gap, bank):
                     out.append(gap)
         return sorted(out, key=lambda g: (-g.askers, -len(g.asked), -g.last_seen.timestamp()))
+
+    def _known(self, bank: str) -> frozenset[str]:
+        """The words and names the bank's entries use (`rules.known_terms`), kept per bank."""
+        if self._known_terms is None or self._known_terms[0] != bank:
+            texts = [
+                " ".join((e.title, e.question, e.answer, *e.key_points, e.explanation))
+                for e in self.store.entries()
+            ]
+            self._known_terms = (bank, known_terms(texts))
+        return self._known_terms[1]
 
     def _fill(self, gap: Gap, bank: str) -> bool:
         """Whether entries now cover at least half of a gap's questions (a 👎 one: an entry it

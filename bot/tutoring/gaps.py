@@ -22,7 +22,7 @@ from bot.texts.prompts import DRAFT_PROMPT
 from knowledge.entry import Entry
 from knowledge.gaps import Asked, Closest
 from knowledge.parse import parse
-from retriever.text import everyday_english, names, stop_words
+from retriever.text import everyday_english, latin_words, names, stop_words
 
 if TYPE_CHECKING:
     from retriever.decision import SearchResult
@@ -32,15 +32,22 @@ if TYPE_CHECKING:
 # this close on average over the two groups (average linkage). Chosen on the dev parts of
 # eval/gaps.py (docs/gaps.md).
 SAME_GAP = 0.2
+RELATED_BAR = 0.0
+NAME_APART = 0.1
 MAX_QUESTIONS = 1000  # the most recent questions grouped at once (grouping is quadratic)
 EXAMPLES = 3
 CLOSEST = 3
 
 
-def in_field(result: SearchResult) -> bool:
-    """Whether a question the bank does not cover is still about the bank's field: the retriever
-    found it related, or it names a term of the field. Cooking, sport or the weather name none
-    (eval/gaps.py: every far question of both parts, none of the gap questions)."""
+def in_field(result: SearchResult, margin: float | None = None, bar: float | None = None) -> bool:
+    """Whether a question the bank does not cover is still about the bank's field.
+
+    With a measured bar for the embedder (`Retriever.field_bar`): the question is nearer the
+    bank's own questions than any everyday one by at least `bar` (`Retriever.field`), so a
+    field word in its everyday sense ("what temperature for cookies") does not count. Without
+    one: the retriever found it related, or it names a term of the field."""
+    if margin is not None and bar is not None:
+        return margin >= bar or (result.coverage == "related" and margin >= RELATED_BAR)
     return result.coverage == "related" or result.signals.domain_terms >= 1
 
 
@@ -114,13 +121,47 @@ class Gap:
         }
 
 
-def group(vectors: np.ndarray, threshold: float = SAME_GAP) -> list[list[int]]:
+def known_terms(texts: Sequence[str]) -> frozenset[str]:
+    """Every word and name (by `_key`) the bank's texts use."""
+    known: set[str] = set()
+    for text in texts:
+        known.update(latin_words(text))
+        known.update(_key(name) for name in names(text))
+    return frozenset(known)
+
+
+def novel_terms(question: str, known: frozenset[str]) -> frozenset[str]:
+    """The terms of art a question writes in Latin letters that no bank entry uses (TransE,
+    grokking, WGAN): names, and words that are neither everyday English nor stop words."""
+    stop = stop_words("en")
+    found = {_key(name) for name in names(question)}
+    found.update(
+        w
+        for w in latin_words(question)
+        if len(w) >= 3 and not w.isdigit() and w not in stop and not everyday_english(w)
+    )
+    return frozenset(t for t in found if t and t not in known)
+
+
+def group(
+    vectors: np.ndarray,
+    threshold: float = SAME_GAP,
+    terms: Sequence[frozenset[str]] | None = None,
+) -> list[list[int]]:
     """Average-linkage groups of unit vectors: two groups merge while the mean similarity
-    between their members is at least `threshold`. Groups in order of their first member."""
+    between their members is at least `threshold`. With each question's novel terms, two
+    questions that each name some but none in
+    common `NAME_APART` further (eval/gaps.py: TransE and grokking apart). Groups in order of
+    their first member."""
     n = len(vectors)
     if n == 0:
         return []
     sims = np.asarray(vectors @ vectors.T, dtype=np.float64)
+    if terms is not None:
+        for i in range(n):
+            for j in range(i):
+                if terms[i] and terms[j] and not terms[i] & terms[j]:
+                    sims[i, j] = sims[j, i] = sims[i, j] - NAME_APART
     members: dict[int, list[int]] = {i: [i] for i in range(n)}
     # Sum of similarities between groups, and the mean, -inf on the diagonal and for merged rows.
     total = sims.copy()
@@ -168,22 +209,43 @@ def _key(term: str) -> str:
     return re.sub(r"[\s\-_]+", "", term.lower())
 
 
-def label_of(questions: Sequence[str], glossary: Glossary | None = None, limit: int = 60) -> str:
+def label_of(
+    questions: Sequence[str],
+    glossary: Glossary | None = None,
+    limit: int = 60,
+    known: frozenset[str] | None = None,
+) -> str:
     """A short name for a group of questions: the term of art most of them name (two when
-    they tie), else its shortest question."""
+    they tie; with `known`, a term the bank does not use, `novel_terms`, before one it does),
+    else its shortest question."""
+    novel: Counter[str] = Counter()
     count: Counter[str] = Counter()
     shown: dict[str, str] = {}
+    # A novel plain word (grokking) counts where two different questions write it: one
+    # question's unusual word (a typo, "rescaled") is no name for a gap.
+    texts: dict[str, set[str]] = {}
     for question in questions:
+        if known is not None:
+            written = {_key(name): name for name in names(question)}
+            for key in novel_terms(question, known):
+                texts.setdefault(key, set()).add(" ".join(question.lower().split()))
+                if key in written or len(texts[key]) > 1:
+                    novel[key] += 1 + (key not in written and len(texts[key]) == 2)
+                shown.setdefault(key, written.get(key, key))
         for key, term in _terms(question, glossary).items():
             count[key] += 1
             # As a question wrote it (LoRA), over the glossary's lower case (lora).
             if key not in shown or (term != term.lower() and shown[key] == shown[key].lower()):
                 shown[key] = term
     shortest = min((" ".join(q.split()) for q in questions), key=len, default="")
-    ranked = sorted(count, key=lambda k: (-count[k], -(shown[k] in names(shown[k])), -len(k)))
-    if ranked and (count[ranked[0]] >= 2 or len(questions) == 1):
+    counted = count | novel  # a name is in both: counted once
+    ranked = sorted(
+        counted,
+        key=lambda k: (-counted[k], -(k in novel), -(shown[k] in names(shown[k])), -len(k)),
+    )
+    if ranked and (counted[ranked[0]] >= 2 or len(questions) == 1):
         top = [ranked[0]]
-        if len(ranked) > 1 and count[ranked[1]] == count[ranked[0]]:
+        if len(ranked) > 1 and counted[ranked[1]] == counted[ranked[0]]:
             top.append(ranked[1])
         return " / ".join(shown[k] for k in top)
     return shortest if len(shortest) <= limit else shortest[: limit - 1] + "…"
@@ -194,13 +256,16 @@ def gaps_of(
     vectors: np.ndarray,
     glossary: Glossary | None = None,
     threshold: float = SAME_GAP,
+    known: frozenset[str] | None = None,
 ) -> list[Gap]:
     """The gaps among recorded questions (their vectors by meaning in the same order), the
-    most askers first (then the most recent)."""
+    most askers first (then the most recent). With the bank's `known_terms`, the novel terms
+    the questions name help group them (`group`)."""
     out = []
-    for members in group(vectors, threshold):
+    terms = None if known is None else [novel_terms(a.question, known) for a in asked]
+    for members in group(vectors, threshold, terms):
         chosen = tuple(sorted((asked[i] for i in members), key=lambda a: (a.asked_at, a.id)))
-        label = label_of([a.question for a in chosen], glossary)
+        label = label_of([a.question for a in chosen], glossary, known=known)
         out.append(Gap(label, chosen))
     return sorted(out, key=lambda g: (-g.askers, -len(g.asked), -g.last_seen.timestamp()))
 

@@ -54,6 +54,16 @@ class Retriever(Protocol):
         """Unit vectors (an array, one row a text) of questions by meaning, across languages."""
         ...
 
+    def field(self, texts: list[str]) -> Any:
+        """How far inside the bank's field each question is (an array, one value a text)."""
+        ...
+
+    @property
+    def field_bar(self) -> float | None:
+        """The value of `field` a question must reach to be the field's (None: not measured
+        for this embedder)."""
+        ...
+
     def sync(self) -> object:
         """Bring the index in step with the bank (after /bank add changed it)."""
         ...
