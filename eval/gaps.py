@@ -192,9 +192,7 @@ def main() -> None:
             ask(f"cov{n}", question)
         by_question = {q: t for t, qs in techniques.items() for q in qs}
         uncovered = {
-            t: sum(
-                decided[qs[n % len(qs)]].coverage != "covered" for n in range(askers[t])
-            )
+            t: sum(decided[qs[n % len(qs)]].coverage != "covered" for n in range(askers[t]))
             for t, qs in techniques.items()
         }
         if args.grid:  # tuning (dev parts only): the same recorded questions, regrouped

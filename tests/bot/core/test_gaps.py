@@ -29,7 +29,12 @@ MOE = [
     "How does the router of a mixture-of-experts layer choose experts for each token?",
     "混合专家模型的门控网络怎么给专家分配 token？",
 ]
-FAR = ["How long should I roast a chicken at 200 degrees?", "明天北京会下雨吗？"]
+# The last uses a field word in its everyday sense: still far (docs/gaps.md).
+FAR = [
+    "How long should I roast a chicken at 200 degrees?",
+    "明天北京会下雨吗？",
+    "What temperature should the oven be for a loaf of sourdough?",
+]
 COVERED = "What is a KV cache and why does it speed up decoding?"
 MONDAY = datetime(2026, 12, 7, tzinfo=UTC)  # a Monday
 

@@ -6,9 +6,18 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from bot.tutoring.gaps import Gap, draft_entry, group, label_of
+from bot.tutoring.gaps import (
+    Gap,
+    draft_entry,
+    group,
+    in_field,
+    known_terms,
+    label_of,
+    novel_terms,
+)
 from knowledge.gaps import Asked, Closest
 from knowledge.parse import parse
+from retriever.decision import SearchHit, SearchResult, Signals
 
 T0 = datetime(2026, 12, 7, tzinfo=UTC)
 
@@ -26,6 +35,52 @@ def test_groups_merge_only_while_their_mean_similarity_reaches_the_threshold():
     assert group(v, 0.1) == [[0, 1, 2]]  # mean over both members of the pair, 0.14 >= 0.1
     assert group(v, 0.99) == [[0], [1], [2]]
     assert group(np.zeros((0, 2))) == []
+
+
+def test_questions_naming_different_unknown_terms_are_kept_apart():
+    # Two questions as close as the threshold: one group; each naming its own term no entry
+    # uses (TransE, grokking): apart; sharing one, or one naming none: together.
+    v = np.array([[1.0, 0.0], [0.2, 0.98]])
+    v = v / np.linalg.norm(v, axis=1, keepdims=True)
+    assert group(v, 0.19) == [[0, 1]]
+    transe, grokking = frozenset({"transe"}), frozenset({"grokking"})
+    assert group(v, 0.19, [transe, grokking]) == [[0], [1]]
+    assert group(v, 0.19, [transe, transe | grokking]) == [[0, 1]]
+    assert group(v, 0.19, [transe, frozenset()]) == [[0, 1]]
+
+
+def test_novel_terms_are_those_of_art_no_entry_uses():
+    known = known_terms(["LoRA adds a low-rank update to frozen weights during fine-tuning."])
+    assert {"lora", "lowrank", "weights", "frozen"} <= known
+    assert novel_terms("How is TransE different from LoRA?", known) == {"transe"}
+    assert novel_terms("What is grokking, and why does it happen late?", known) == {"grokking"}
+    # Everyday words, stop words and numbers are no terms of art.
+    assert novel_terms("What should I cook for dinner in 2026?", known) == frozenset()
+    assert novel_terms("什么是 grokking 现象？", known) == {"grokking"}
+
+
+def test_a_label_prefers_a_term_the_bank_does_not_use():
+    known = known_terms(["Training a network: the loss, the optimizer and the schedule."])
+    questions = ["Why is GAN training unstable?", "GAN 训练为什么不稳定？", "How is a GAN trained?"]
+    assert label_of(questions) != "GAN"  # without the bank's words, "training" ties
+    assert label_of(questions, known=known) == "GAN"
+    # A plain word one question alone uses (a typo), however often it is asked, names
+    # nothing; two different questions using it, it does.
+    typo = "why combine embeddigns?"
+    assert label_of([typo, typo], known=known) == typo
+    assert label_of([typo, "embeddigns, why?"], known=known) == "embeddigns"
+
+
+def test_in_field_weighs_the_margin_where_a_bar_was_measured():
+    question = "What does temperature do?"
+    hit = (SearchHit("a", "s.md", "Temperature", question, "concept", "en", 0.9),)
+    off = SearchResult("q", False, hit, Signals(domain_terms=1))
+    related = SearchResult("q", False, hit, Signals(domain_terms=2), related=True)
+    assert in_field(off) and in_field(related)  # no bar: a field term is enough
+    assert not in_field(off, margin=0.01, bar=0.025)  # "what temperature for cookies"
+    assert in_field(off, margin=0.03, bar=0.025)
+    assert in_field(related, margin=0.01, bar=0.025)  # related and nearer the bank
+    assert not in_field(related, margin=-0.01, bar=0.025)
 
 
 def test_a_label_is_the_name_most_questions_use_else_the_shortest_question():

@@ -1,0 +1,77 @@
+"""How far inside the bank's field a question is (`retriever/meaning.py`), with the bundled
+model over the starter bank and the fixtures."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from knowledge.store import Store
+from retriever.meaning import Meaning, everyday_questions
+from retriever.search import Retriever
+
+# A field word in its everyday sense: temperature, index, training, token.
+EVERYDAY = [
+    "How hot should the grill be, what temperature, for a medium steak?",
+    "Which index fund should I buy for my retirement savings?",
+    "这个周末去海边露营，需要带什么装备？",
+    "炒菜的时候油温多少度下锅最好？",
+]
+# Techniques the bank has no entry for.
+TECHNIQUES = [
+    "What is a Siamese network trained with a triplet loss?",
+    "How does knowledge graph completion with RotatE work?",
+    "Why does a U-Net have skip connections between encoder and decoder?",
+]
+
+
+def test_everyday_questions_fall_under_the_bar_and_unknown_techniques_clear_it(retriever):
+    bar = retriever.field_bar
+    assert bar is not None and 0 < bar < 0.1  # measured for the bundled model
+    margins = retriever.field(EVERYDAY + TECHNIQUES)
+    assert margins.shape == (len(EVERYDAY) + len(TECHNIQUES),)
+    assert all(m < bar for m in margins[: len(EVERYDAY)]), margins
+    assert all(m >= bar for m in margins[len(EVERYDAY) :]), margins
+    # An everyday question of the reference set is as near itself as can be.
+    assert retriever.field([everyday_questions()[0]])[0] < -0.05
+    assert retriever.field([]).shape == (0,)
+
+
+def test_a_model_without_a_measured_bar_has_none(tmp_path, embedder):
+    class Renamed:
+        """The bundled model under a name the calibration does not know."""
+
+        name, dim = "some-other-model", embedder.dim
+
+        def __getattr__(self, attr):
+            return getattr(embedder, attr)
+
+    store = Store(tmp_path)
+    try:
+        assert Retriever(store, tmp_path / "index", Renamed()).field_bar is None
+    finally:
+        store.close()
+
+
+def test_an_empty_bank_puts_every_question_outside_and_a_new_entry_is_seen(tmp_path, embedder):
+    from knowledge.ingest import ingest
+
+    store = Store(tmp_path)
+    try:
+        meaning = Meaning(store, embedder)
+        question = "How does a Siamese network learn from a triplet loss?"
+        assert meaning.field([question]).tolist() == [-1.0]
+        assert meaning.vectors([question]).shape == (1, embedder.dim)
+        doc = tmp_path / "siamese.md"
+        doc.write_text(
+            "# Metric learning\n\n## Interview questions\n\n### 1. Triplet loss\n\n"
+            f"**Question:** {question}\n\n**Answer:** Anchor, positive and negative.\n\n"
+            "- **Margin:** The negative must sit farther than the positive by a margin.\n",
+            "utf-8",
+        )
+        ingest(store, [doc], max_bytes=10**6)
+        # The bank changed: its questions are read again, and the same question is now its own.
+        assert meaning.field([question])[0] > 0.1
+        by_meaning = meaning.vectors([question, question])
+        assert np.allclose(by_meaning[0], by_meaning[1])
+    finally:
+        store.close()
