@@ -166,10 +166,10 @@ class Gaps:
         for a in asked:
             by_place[a.workspace].append(a)
         bank = _bank_key(self.store)
+        known = self._known(bank)
         out: list[Gap] = []
         for group in by_place.values():  # never a gap across workspaces
             vectors = self.retriever.meaning([a.question for a in group])
-            known = self._known(bank)
             for gap in gaps_of(group, vectors, self.retriever.glossary, self.threshold, known):
                 if not self._fill(gap, bank):
                     out.append(gap)

@@ -150,18 +150,21 @@ def group(
 ) -> list[list[int]]:
     """Average-linkage groups of unit vectors: two groups merge while the mean similarity
     between their members is at least `threshold`. With each question's novel terms, two
-    questions that each name some but none in
-    common `NAME_APART` further (eval/gaps.py: TransE and grokking apart). Groups in order of
-    their first member."""
+    questions that each name some but share none are taken `NAME_APART` further apart
+    (eval/gaps.py: TransE and grokking). Groups in order of their first member."""
     n = len(vectors)
     if n == 0:
         return []
     sims = np.asarray(vectors @ vectors.T, dtype=np.float64)
     if terms is not None:
-        for i in range(n):
-            for j in range(i):
-                if terms[i] and terms[j] and not terms[i] & terms[j]:
-                    sims[i, j] = sims[j, i] = sims[i, j] - NAME_APART
+        # Which question names which term, as a matrix: shared terms are its product.
+        vocabulary = {t: k for k, t in enumerate(sorted(set().union(*terms)))}
+        naming = np.zeros((n, len(vocabulary)), dtype=np.float64)
+        for i, named in enumerate(terms):
+            naming[i, [vocabulary[t] for t in named]] = 1.0
+        some = naming.any(axis=1)
+        apart = np.outer(some, some) & ((naming @ naming.T) == 0)
+        sims -= NAME_APART * apart
     members: dict[int, list[int]] = {i: [i] for i in range(n)}
     # Sum of similarities between groups, and the mean, -inf on the diagonal and for merged rows.
     total = sims.copy()
@@ -221,22 +224,24 @@ def label_of(
     novel: Counter[str] = Counter()
     count: Counter[str] = Counter()
     shown: dict[str, str] = {}
-    # A novel plain word (grokking) counts where two different questions write it: one
-    # question's unusual word (a typo, "rescaled") is no name for a gap.
-    texts: dict[str, set[str]] = {}
+    named: set[str] = set()
+    texts: dict[str, set[str]] = {}  # the different questions writing each novel term
     for question in questions:
         if known is not None:
             written = {_key(name): name for name in names(question)}
             for key in novel_terms(question, known):
+                novel[key] += 1
                 texts.setdefault(key, set()).add(" ".join(question.lower().split()))
-                if key in written or len(texts[key]) > 1:
-                    novel[key] += 1 + (key not in written and len(texts[key]) == 2)
+                named.update({key} & written.keys())
                 shown.setdefault(key, written.get(key, key))
         for key, term in _terms(question, glossary).items():
             count[key] += 1
             # As a question wrote it (LoRA), over the glossary's lower case (lora).
             if key not in shown or (term != term.lower() and shown[key] == shown[key].lower()):
                 shown[key] = term
+    # A novel plain word (grokking) counts where two different questions write it: one
+    # question's unusual word (a typo, "rescaled") is no name for a gap.
+    novel = Counter({k: n for k, n in novel.items() if k in named or len(texts[k]) > 1})
     shortest = min((" ".join(q.split()) for q in questions), key=len, default="")
     counted = count | novel  # a name is in both: counted once
     ranked = sorted(
