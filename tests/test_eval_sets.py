@@ -19,9 +19,10 @@ FROZEN = EVAL / "FROZEN.md"
 GRADING = {"dev": EVAL / "grading_dev.jsonl", "test": EVAL / "grading_test.jsonl"}
 COVERAGE = {"dev": EVAL / "coverage_dev.jsonl", "test": EVAL / "coverage_test.jsonl"}
 GAPS_TEST = EVAL / "coverage_gaps_test.jsonl"
-GAPS_FROZEN = EVAL / "gaps_test3.jsonl"  # eval/gaps.py's frozen part (docs/gaps.md)
-GAPS_READ = EVAL / "gaps_test.jsonl"  # its second version's frozen part, tuning data since
-TEST_FILES = (GRADING["test"], COVERAGE["test"], GAPS_TEST, GAPS_READ, GAPS_FROZEN)
+GAPS_FROZEN = EVAL / "gaps_test4.jsonl"  # eval/gaps.py's frozen part (docs/gaps.md)
+# Its earlier versions' frozen parts, tuning data since (eval/FROZEN.md)
+GAPS_READ = (EVAL / "gaps_test.jsonl", EVAL / "gaps_test3.jsonl")
+TEST_FILES = (GRADING["test"], COVERAGE["test"], GAPS_TEST, *GAPS_READ, GAPS_FROZEN)
 
 GRADING_KEYS = {"source", "title", "lang", "kind", "good", "partial", "wrong"}
 GRADING_OPTIONAL = {"answer_lang"}
@@ -192,7 +193,7 @@ def test_no_text_of_the_sets_is_copied_from_the_starter_bank():
     assert not copied
 
 
-@pytest.mark.parametrize("path", [GAPS_READ, GAPS_FROZEN], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [*GAPS_READ, GAPS_FROZEN], ids=lambda p: p.name)
 def test_the_gaps_test_part_has_techniques_in_both_languages_and_far_questions(path):
     rows = _lines(path)
     by_topic: dict[str, set[bool]] = {}
@@ -203,3 +204,17 @@ def test_the_gaps_test_part_has_techniques_in_both_languages_and_far_questions(p
     assert len(by_topic) >= 10 and all(langs == {True, False} for langs in by_topic.values())
     far = [r["query"] for r in rows if r["expect"] == "off-topic"]
     assert len(far) >= 10 and any(CJK.search(q) for q in far)
+
+
+def test_the_gaps_frozen_part_shares_no_topic_or_question_with_the_parts_tuned_on():
+    def norm(q: str) -> str:
+        return " ".join(q.lower().split())
+
+    earlier = [
+        r for p in (COVERAGE["dev"], COVERAGE["test"], GAPS_TEST, *GAPS_READ) for r in _lines(p)
+    ]
+    frozen = _lines(GAPS_FROZEN)
+    assert not {r["topic"] for r in frozen if "topic" in r} & {r.get("topic") for r in earlier}
+    asked = [norm(r["query"]) for r in frozen]
+    assert len(set(asked)) == len(asked)
+    assert not set(asked) & {norm(r["query"]) for r in earlier}
