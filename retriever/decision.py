@@ -52,6 +52,9 @@ class Signals:
     # entry uses that it asks about) that none of the closest entries holds: the entries are
     # near the question but not about what it names (LoRA, 门控网络).
     unanchored: float = 0.0
+    # The share of the techniques the query names (retriever/techniques.tsv) that none of the
+    # closest entries is about, by their titles and questions.
+    unnamed: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,9 @@ class Thresholds:
     # Covered needs the closest entries to hold the query's defining terms: from this share of
     # them missing, a question the thresholds call grounded is only related.
     max_unanchored: float = 1.01
+    # Covered needs the closest entries to be about the techniques the query names: from this
+    # share of them unnamed, only related.
+    max_unnamed: float = 1.01
 
     @classmethod
     def calibrated(cls, model: str) -> Thresholds:
@@ -125,7 +131,7 @@ class Thresholds:
 
     def grounded(self, s: Signals) -> bool:
         """The decision: close to an entry, and that entry is about what the query names."""
-        return self.near(s) and s.unanchored < self.max_unanchored
+        return self.near(s) and s.unanchored < self.max_unanchored and s.unnamed < self.max_unnamed
 
     def related(self, s: Signals) -> bool:
         """Whether a query the bank does not cover is still of its field, near an entry: close

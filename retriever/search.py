@@ -33,6 +33,7 @@ from retriever.fusion import Fusion, coverage, fuse, known_share, typo
 from retriever.glossary import Glossary
 from retriever.lexical import LexicalIndex
 from retriever.meaning import Meaning
+from retriever.techniques import techniques
 from retriever.text import (
     CJK,
     Tokenizer,
@@ -107,6 +108,8 @@ class Retriever:
         self.lexical: LexicalIndex | None = None
         self._entries: dict[str, Entry] = {}
         self._anchors: dict[str, frozenset[str]] = {}
+        self.techniques = techniques()
+        self._families: dict[str, frozenset[str]] = {}
         self._syncing = threading.Lock()
         self.meanings = Meaning(store, embedder)
         bar = design.get("field_margin")
@@ -229,6 +232,7 @@ class Retriever:
         # Searches running meanwhile keep the indexes they hold; later ones see only new ones.
         self._entries, self.dense, self.lexical = by_id, dense, lexical
         self._anchors = {}
+        self._families = {}
         return report
 
     def _catch_up(
@@ -343,6 +347,7 @@ class Retriever:
             domain_terms=len(chinese) + len(matches),
             known=known_share(lexical, tokens),
             unanchored=self._unanchored(text, tokens, lexical, fused[:ANCHOR_HITS]),
+            unnamed=self._unnamed(text, fused[:ANCHOR_HITS]),
         )
         grounded = self.thresholds.grounded(signals)
         related = not grounded and self.thresholds.related(signals)
@@ -392,6 +397,27 @@ class Retriever:
             body = frozenset(self.bilingual_tokens(f"{entry.title} {entry.question}"))
             self._anchors[entry_id] = body
         return body
+
+    def _named(self, entry_id: str) -> frozenset[str]:
+        """The techniques an entry is about (`retriever/techniques.py`): those its title and
+        question name."""
+        named = self._families.get(entry_id)
+        if named is None:
+            entry = self._entries.get(entry_id)
+            if entry is None:
+                return frozenset()
+            named = frozenset(self.techniques.find(f"{entry.title} {entry.question}"))
+            self._families[entry_id] = named
+        return named
+
+    def _unnamed(self, text: str, closest_ids: list) -> float:
+        """The share of the techniques a query names (GNN, scaling laws, k-fold) that none of
+        the closest entries is about: near in words, but an entry on something else."""
+        asked = set(self.techniques.find(text))
+        if not asked or not closest_ids:
+            return 0.0
+        held = set().union(*(self._named(entry_id) for entry_id, _ in closest_ids))
+        return len(asked - held) / len(asked)
 
     def _unanchored(
         self, text: str, tokens: list[str], lexical: LexicalIndex, closest_ids: list

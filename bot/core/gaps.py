@@ -92,7 +92,7 @@ class Gaps:
         self.clock = clock
         # Each question's last search: the bank it was searched against, the entry covering it.
         self._searched: dict[int, tuple[str, str]] = {}  # id -> (bank, the entry covering it)
-        self._known_terms: tuple[str, frozenset[str]] | None = None
+        self._known_terms: tuple[str, frozenset[str], frozenset[str]] | None = None
         self.changed: Callable[[], None] = lambda: None  # the scheduler looks again
         self.threshold = SAME_GAP  # docs/gaps.md
         self.draft_timeout = DRAFT_TIMEOUT_S
@@ -123,6 +123,8 @@ class Gaps:
 
     def _in_field(self, question: str, result: SearchResult) -> bool:
         """Whether an unanswered question is about the bank's field (`rules.in_field`)."""
+        if self.retriever.techniques.find(question):
+            return in_field(result, technique=True)
         bar = self.retriever.field_bar
         margin = float(self.retriever.field([question])[0]) if bar is not None else None
         return in_field(result, margin, bar)
@@ -166,24 +168,31 @@ class Gaps:
         for a in asked:
             by_place[a.workspace].append(a)
         bank = _bank_key(self.store)
-        known = self._known(bank)
+        known, in_bank = self._known(bank)
+        techniques = self.retriever.techniques
         out: list[Gap] = []
         for group in by_place.values():  # never a gap across workspaces
             vectors = self.retriever.meaning([a.question for a in group])
-            for gap in gaps_of(group, vectors, self.retriever.glossary, self.threshold, known):
+            for gap in gaps_of(
+                group, vectors, self.retriever.glossary, self.threshold, known, techniques, in_bank
+            ):
                 if not self._fill(gap, bank):
                     out.append(gap)
         return sorted(out, key=lambda g: (-g.askers, -len(g.asked), -g.last_seen.timestamp()))
 
-    def _known(self, bank: str) -> frozenset[str]:
-        """The words and names the bank's entries use (`rules.known_terms`), kept per bank."""
+    def _known(self, bank: str) -> tuple[frozenset[str], frozenset[str]]:
+        """The words and names the bank's entries use (`rules.known_terms`), and the techniques
+        they are about (their titles and questions name), kept per bank."""
         if self._known_terms is None or self._known_terms[0] != bank:
+            entries = self.store.entries()
             texts = [
                 " ".join((e.title, e.question, e.answer, *e.key_points, e.explanation))
-                for e in self.store.entries()
+                for e in entries
             ]
-            self._known_terms = (bank, known_terms(texts))
-        return self._known_terms[1]
+            find = self.retriever.techniques.find
+            about = frozenset(k for e in entries for k in find(f"{e.title} {e.question}"))
+            self._known_terms = (bank, known_terms(texts), about)
+        return self._known_terms[1], self._known_terms[2]
 
     def _fill(self, gap: Gap, bank: str) -> bool:
         """Whether entries now cover at least half of a gap's questions (a 👎 one: an entry it
@@ -219,7 +228,9 @@ class Gaps:
         for entry_id, group in groups.items():
             entry = self.store.entry(entry_id)
             title = entry.title if entry is not None else entry_id
-            label = gaps_of(group, self.retriever.meaning([a.question for a in group]))[0].label
+            vectors = self.retriever.meaning([a.question for a in group])
+            techniques = self.retriever.techniques
+            label = gaps_of(group, vectors, techniques=techniques)[0].label
             out.append(Filled(label, entry_id, title, len({a.asker for a in group})))
         return sorted(out, key=lambda f: -f.askers)
 

@@ -27,25 +27,38 @@ from retriever.text import everyday_english, latin_words, names, stop_words
 if TYPE_CHECKING:
     from retriever.decision import SearchResult
     from retriever.glossary import Glossary
+    from retriever.techniques import Techniques
 
 # Two questions are one gap when their vectors by meaning (language taken away) are at least
 # this close on average over the two groups (average linkage). Chosen on the dev parts of
 # eval/gaps.py (docs/gaps.md).
 SAME_GAP = 0.2
 RELATED_BAR = 0.0
-NAME_APART = 0.1
+# Two questions that name one technique (or one term no entry uses) are taken this much
+# closer; two that each name some but none in common, this much further apart.
+NAME_TOGETHER = 0.3
+NAME_APART = 0.05
 MAX_QUESTIONS = 1000  # the most recent questions grouped at once (grouping is quadratic)
 EXAMPLES = 3
 CLOSEST = 3
 
 
-def in_field(result: SearchResult, margin: float | None = None, bar: float | None = None) -> bool:
+def in_field(
+    result: SearchResult,
+    margin: float | None = None,
+    bar: float | None = None,
+    technique: bool = False,
+) -> bool:
     """Whether a question the bank does not cover is still about the bank's field.
 
-    With a measured bar for the embedder (`Retriever.field_bar`): the question is nearer the
-    bank's own questions than any everyday one by at least `bar` (`Retriever.field`), so a
-    field word in its everyday sense ("what temperature for cookies") does not count. Without
-    one: the retriever found it related, or it names a term of the field."""
+    A question naming a technique of the field (`technique`: retriever/techniques.tsv, FedAvg,
+    联邦学习) is. Otherwise, with a measured bar for the embedder (`Retriever.field_bar`): the
+    question is nearer the bank's own questions than any everyday one by at least `bar`
+    (`Retriever.field`), so a field word in its everyday sense ("what temperature for
+    cookies") does not count. Without one: the retriever found it related, or it names a term
+    of the field."""
+    if technique:
+        return True
     if margin is not None and bar is not None:
         return margin >= bar or (result.coverage == "related" and margin >= RELATED_BAR)
     return result.coverage == "related" or result.signals.domain_terms >= 1
@@ -143,28 +156,44 @@ def novel_terms(question: str, known: frozenset[str]) -> frozenset[str]:
     return frozenset(t for t in found if t and t not in known)
 
 
+def named_things(
+    question: str, known: frozenset[str] | None, techniques: Techniques | None
+) -> frozenset[str]:
+    """What a question names that says which technique it asks about: the techniques of the
+    field it names (`retriever/techniques.py`, by any alias or language: YaRN and 长度外推 are
+    one) and the terms no bank entry uses (`novel_terms`)."""
+    found: set[str] = set()
+    if techniques is not None:
+        found.update(f"technique:{key}" for key in techniques.find(question))
+    if known is not None:
+        found.update(novel_terms(question, known))
+    return frozenset(found)
+
+
 def group(
     vectors: np.ndarray,
     threshold: float = SAME_GAP,
     terms: Sequence[frozenset[str]] | None = None,
 ) -> list[list[int]]:
     """Average-linkage groups of unit vectors: two groups merge while the mean similarity
-    between their members is at least `threshold`. With each question's novel terms, two
-    questions that each name some but share none are taken `NAME_APART` further apart
-    (eval/gaps.py: TransE and grokking). Groups in order of their first member."""
+    between their members is at least `threshold`. With what each question names
+    (`named_things`), two questions naming one thing are taken `NAME_TOGETHER` closer (FedAvg
+    and 联邦学习), and two that each name some but none in common `NAME_APART` further apart
+    (TransE and grokking). Groups in order of their first member."""
     n = len(vectors)
     if n == 0:
         return []
     sims = np.asarray(vectors @ vectors.T, dtype=np.float64)
     if terms is not None:
-        # Which question names which term, as a matrix: shared terms are its product.
+        # Which question names which thing, as a matrix: shared things are its product.
         vocabulary = {t: k for k, t in enumerate(sorted(set().union(*terms)))}
         naming = np.zeros((n, len(vocabulary)), dtype=np.float64)
         for i, named in enumerate(terms):
             naming[i, [vocabulary[t] for t in named]] = 1.0
         some = naming.any(axis=1)
-        apart = np.outer(some, some) & ((naming @ naming.T) == 0)
-        sims -= NAME_APART * apart
+        shared = (naming @ naming.T) > 0
+        sims += NAME_TOGETHER * shared
+        sims -= NAME_APART * (np.outer(some, some) & ~shared)
     members: dict[int, list[int]] = {i: [i] for i in range(n)}
     # Sum of similarities between groups, and the mean, -inf on the diagonal and for merged rows.
     total = sims.copy()
@@ -217,10 +246,18 @@ def label_of(
     glossary: Glossary | None = None,
     limit: int = 60,
     known: frozenset[str] | None = None,
+    techniques: Techniques | None = None,
+    in_bank: frozenset[str] = frozenset(),
 ) -> str:
-    """A short name for a group of questions: the term of art most of them name (two when
-    they tie; with `known`, a term the bank does not use, `novel_terms`, before one it does),
-    else its shortest question."""
+    """A short name for a group of questions: the technique most of them name, as the field
+    names it (`techniques`: "Weight initialization" for Xavier, Kaiming and 权重初始化; one no
+    entry is about, not in `in_bank`, before one an entry is about), else the term of art most
+    of them name (two when they tie; with `known`, a term the bank does not use, `novel_terms`,
+    before one it does), else its shortest question."""
+    if techniques is not None:
+        technique = _technique_label(questions, techniques, in_bank)
+        if technique:
+            return technique
     novel: Counter[str] = Counter()
     count: Counter[str] = Counter()
     shown: dict[str, str] = {}
@@ -256,21 +293,51 @@ def label_of(
     return shortest if len(shortest) <= limit else shortest[: limit - 1] + "…"
 
 
+def _technique_label(
+    questions: Sequence[str], techniques: Techniques, in_bank: frozenset[str]
+) -> str:
+    """The technique most of the questions name (at least half, two of them at least), or
+    "" for none: one no entry is about first, and two named alike, neither first, both."""
+    named: Counter[str] = Counter()
+    for question in questions:
+        named.update(techniques.find(question))
+    ranked = sorted(named, key=lambda k: (-named[k], k in in_bank))
+    if not ranked:
+        return ""
+    first = ranked[0]
+    count = named[first]
+    if count * 2 < len(questions) or (count * 2 == len(questions) and count < 2):
+        return ""
+    tied = [k for k in ranked[:2] if (named[k], k in in_bank) == (count, first in in_bank)]
+    return " / ".join(techniques.name(k) for k in tied)
+
+
 def gaps_of(
     asked: Sequence[Asked],
     vectors: np.ndarray,
     glossary: Glossary | None = None,
     threshold: float = SAME_GAP,
     known: frozenset[str] | None = None,
+    techniques: Techniques | None = None,
+    in_bank: frozenset[str] = frozenset(),
 ) -> list[Gap]:
     """The gaps among recorded questions (their vectors by meaning in the same order), the
-    most askers first (then the most recent). With the bank's `known_terms`, the novel terms
-    the questions name help group them (`group`)."""
+    most askers first (then the most recent). With the bank's `known_terms`, the field's
+    techniques and those the bank's entries are about (`in_bank`), what the questions name
+    helps group and label them (`group`, `label_of`)."""
     out = []
-    terms = None if known is None else [novel_terms(a.question, known) for a in asked]
+    terms = None
+    if known is not None or techniques is not None:
+        terms = [named_things(a.question, known, techniques) for a in asked]
     for members in group(vectors, threshold, terms):
         chosen = tuple(sorted((asked[i] for i in members), key=lambda a: (a.asked_at, a.id)))
-        label = label_of([a.question for a in chosen], glossary, known=known)
+        label = label_of(
+            [a.question for a in chosen],
+            glossary,
+            known=known,
+            techniques=techniques,
+            in_bank=in_bank,
+        )
         out.append(Gap(label, chosen))
     return sorted(out, key=lambda g: (-g.askers, -len(g.asked), -g.last_seen.timestamp()))
 

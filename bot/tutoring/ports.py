@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from knowledge.entry import Entry
     from retriever.decision import SearchResult
     from retriever.glossary import Glossary
+    from retriever.techniques import Techniques
 
 
 class EntryStore(Protocol):
@@ -44,6 +45,12 @@ class Retriever(Protocol):
     @property
     def glossary(self) -> Glossary:
         """The field's terms in both languages: the quizmaster matches topics with it."""
+        ...
+
+    @property
+    def techniques(self) -> Techniques:
+        """The field's techniques by their names in both languages: the gaps group and label
+        questions with it."""
         ...
 
     def search(self, query: str, k: int = 5) -> SearchResult:

@@ -41,10 +41,32 @@ def test_a_synonym_the_glossary_lacks_is_still_answered_from_its_entry(retriever
         "GraphRAG 的社区摘要是怎么构建的？",
         "What problem does YaRN solve when extending RoPE context?",
         "Why is SwiGLU used in the feed-forward block of modern LLMs?",
+        # Near an entry on something else in words (loss scaling, reranking, quantization,
+        # distillation's temperature), but naming a technique none of the closest entries is
+        # about (retriever/techniques.tsv).
+        "大模型的 scaling law 讲的是什么？",
+        "K 折交叉验证为什么会有数据泄漏？",
+        "大模型的 function calling 是怎么做到的？",
+        "What does label smoothing change in the cross-entropy target?",
     ],
 )
 def test_a_technique_no_entry_is_about_is_never_claimed_covered(retriever, query):
     assert retriever.search(query, 5).coverage != "covered"
+
+
+def test_a_question_naming_techniques_the_closest_entries_are_not_about_is_only_related():
+    near = Signals(dense_top=0.95, coverage=0.9, content_tokens=5, domain_terms=2, known=1.0)
+    thresholds = Thresholds(dense=0.9, dense_blind=1.01, coverage=0.5, max_unnamed=0.5)
+    assert thresholds.grounded(near)  # names no technique, or the entries are about it
+    half = Signals(**{**near.__dict__, "unnamed": 0.5})  # "label smoothing vs cross-entropy"
+    assert not thresholds.grounded(half) and thresholds.related(half)
+    assert thresholds.grounded(Signals(**{**near.__dict__, "unnamed": 1 / 3}))
+
+
+def test_the_unnamed_share_counts_the_techniques_no_closest_entry_names(retriever):
+    assert retriever.search("What is the KV cache?", 5).signals.unnamed == 0.0
+    result = retriever.search("K 折交叉验证为什么会有数据泄漏？", 5)
+    assert result.signals.unnamed == 1.0 and result.coverage == "related"
 
 
 def test_a_near_question_about_something_else_is_related_not_covered():

@@ -87,6 +87,28 @@ def test_gaps_lists_the_missing_techniques_by_askers_for_admins_only(chat):
     assert "Closest in the bank" in shown.text and FAR[0] not in shown.text
 
 
+# One technique asked about three different things, naming it three ways (a method, its Chinese
+# name, a part of it): the embedder puts them far apart, the names they share put them together.
+FEDERATED = [
+    "How does FedAvg average the clients' updates?",
+    "联邦学习里各客户端数据非独立同分布会带来什么问题？",
+    "How does secure aggregation hide each client update from the server?",
+]
+
+
+def test_questions_on_one_technique_by_different_names_are_one_gap_with_its_name(chat):
+    for n in range(4):
+        say(chat, FEDERATED[n % 3], user=f"fl{n}")
+    for n in range(2):
+        say(chat, LORA[n], user=f"lora{n}")
+    gaps = chat.tutor.gaps.gaps("team")
+    federated = [g for g in gaps if {a.question for a in g.asked} & set(FEDERATED)]
+    assert len(federated) == 1
+    assert {a.question for a in federated[0].asked} == set(FEDERATED)
+    assert federated[0].askers == 4 and federated[0].label == "Federated learning"
+    assert gaps[0] is federated[0] and not set(LORA) & {a.question for a in gaps[0].asked}
+
+
 def test_an_answer_marked_unhelpful_is_a_gap(chat):
     out = say(chat, COVERED, user="cy")
     command = out.replies[-1].buttons[1].command

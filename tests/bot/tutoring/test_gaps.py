@@ -13,11 +13,13 @@ from bot.tutoring.gaps import (
     in_field,
     known_terms,
     label_of,
+    named_things,
     novel_terms,
 )
 from knowledge.gaps import Asked, Closest
 from knowledge.parse import parse
 from retriever.decision import SearchHit, SearchResult, Signals
+from retriever.techniques import techniques
 
 T0 = datetime(2026, 12, 7, tzinfo=UTC)
 
@@ -47,6 +49,47 @@ def test_questions_naming_different_unknown_terms_are_kept_apart():
     assert group(v, 0.19, [transe, grokking]) == [[0], [1]]
     assert group(v, 0.19, [transe, transe | grokking]) == [[0, 1]]
     assert group(v, 0.19, [transe, frozenset()]) == [[0, 1]]
+
+
+def test_questions_naming_one_thing_are_taken_closer():
+    # Two questions well under the threshold by meaning (FedAvg, 联邦学习): apart, unless
+    # they name one technique or one term no entry uses.
+    v = np.array([[1.0, 0.0], [0.1, 0.99]])
+    v = v / np.linalg.norm(v, axis=1, keepdims=True)
+    assert group(v, 0.2) == [[0], [1]]
+    federated = frozenset({"technique:federated learning"})
+    assert group(v, 0.2, [federated, federated | {"fedavg"}]) == [[0, 1]]
+    assert group(v, 0.2, [federated, frozenset({"technique:lora"})]) == [[0], [1]]
+
+
+def test_named_things_are_the_techniques_and_the_terms_no_entry_uses():
+    known = known_terms(["LoRA adds a low-rank update to frozen weights during fine-tuning."])
+    shipped = techniques()
+    asked = "How does FedAvg differ from LoRA?"
+    assert named_things(asked, known, shipped) == {
+        "technique:federated learning",
+        "technique:lora",
+        "fedavg",
+    }
+    assert named_things(asked, None, shipped) == {"technique:federated learning", "technique:lora"}
+    assert named_things(asked, known, None) == {"fedavg"}
+
+
+def test_a_label_is_the_technique_most_questions_name_one_the_bank_lacks_first():
+    shipped = techniques()
+    init = [
+        "Why does Xavier initialization scale by fan-in and fan-out?",
+        "Kaiming 初始化适合什么激活函数？",
+        "为什么权重初始化不能全为 0？",
+    ]
+    assert label_of(init, techniques=shipped) == "Weight initialization"
+    both = ["How does label smoothing change cross-entropy?", "标签平滑和交叉熵是什么关系？"]
+    assert label_of(both, techniques=shipped) == "Label smoothing / Cross-entropy loss"
+    in_bank = frozenset({"cross-entropy loss"})
+    assert label_of(both, techniques=shipped, in_bank=in_bank) == "Label smoothing"
+    # Named by under half of the questions: no technique's name.
+    other = ["How do I boil rice?", "rice?", "What is LoRA?"]
+    assert label_of(other, techniques=shipped) == "rice?"
 
 
 def test_novel_terms_are_those_of_art_no_entry_uses():
@@ -81,6 +124,9 @@ def test_in_field_weighs_the_margin_where_a_bar_was_measured():
     assert in_field(off, margin=0.03, bar=0.025)
     assert in_field(related, margin=0.01, bar=0.025)  # related and nearer the bank
     assert not in_field(related, margin=-0.01, bar=0.025)
+    # Naming a technique of the field (FedAvg in a short question the embedder finds no
+    # nearer the bank than the kitchen) is enough.
+    assert in_field(off, margin=0.01, bar=0.025, technique=True)
 
 
 def test_a_label_is_the_name_most_questions_use_else_the_shortest_question():

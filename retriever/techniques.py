@@ -1,0 +1,113 @@
+"""The field's techniques by name (retriever/techniques.tsv, written by the project): which
+technique a question is about, whichever of its names, variants or languages it uses.
+
+A line of the file is `family<TAB>alias`: the technique as people name it (`RoPE scaling`) and
+one way a question may name it (YaRN, NTK-aware, 长度外推). English aliases match as sequences
+of word stems (plurals and -ing forms too), Chinese ones as written; an alias that mixes both
+("Xavier 初始化") matches with or without the space. The gaps (`bot/tutoring/gaps.py`) use it
+to keep questions on one technique together, and questions on two apart, when the embedder
+cannot tell (docs/gaps.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+from retriever.glossary import _whole
+from retriever.text import CJK_CHAR, english_words, everyday_english, stem
+
+TECHNIQUES_FILE = Path(__file__).with_name("techniques.tsv")
+_WORD = re.compile(r"[a-z0-9]+")  # as english_words splits a text
+
+
+class Techniques:
+    """Technique families and the aliases that name them."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.names: dict[str, str] = {}  # family key -> the family as the file writes it
+        self._english: dict[tuple[str, ...], str] = {}  # a phrase alias's stems -> family key
+        self._words: dict[str, str] = {}  # a one-word alias (and plurals) -> family key
+        self._cased: dict[str, tuple[str, ...]] = {}  # such an alias that is an everyday word
+        chinese: dict[str, str] = {}  # a Chinese alias, lower case -> family key
+        for family, alias in pairs:
+            key = family.lower()
+            self.names.setdefault(key, family)
+            if CJK_CHAR.search(alias):
+                chinese.setdefault(alias.lower(), key)
+            else:
+                stems = tuple(english_words(alias))
+                if len(stems) == 1:  # one word as written, or its plural: a stem is too loose
+                    word = alias.lower()  # (standardization and "standard" share one)
+                    # An acronym's plural is an s (GATs), never es ("gates" is no GAT).
+                    plurals = ("s",) if alias != word else ("s", "es")
+                    for form in (word, *(word + p for p in plurals)):
+                        self._words.setdefault(form, key)
+                    if alias != word and everyday_english(word):
+                        # RoPE, YaRN, CLIP, Adam: as written or in capitals, never a rope,
+                        # yarn, a clip or adam in lower case.
+                        self._cased[word] = (alias, alias.upper())
+                elif stems:
+                    self._english.setdefault(stems, key)
+        self._longest = max((len(s) for s in self._english), default=1)
+        self._chinese = chinese
+        ordered = sorted(chinese, key=len, reverse=True)
+        # A space between a Latin and a Chinese part of an alias is optional in a question.
+        patterns = [_whole(alias).replace(r"\ ", r"\s*") for alias in ordered]
+        self._zh = re.compile("|".join(patterns)) if patterns else None
+        self._spaced = {re.sub(r"\s+", "", a): a for a in ordered}
+
+    @classmethod
+    def load(cls, path: Path = TECHNIQUES_FILE) -> Techniques:
+        """Read a `family<TAB>alias` file (no header; `#` starts a comment line)."""
+        pairs = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip() or line.startswith("#"):
+                continue
+            family, alias = line.split("\t")
+            pairs.append((family.strip(), " ".join(alias.split())))
+        return cls(pairs)
+
+    def find(self, text: str) -> list[str]:
+        """The families a text names (their keys), in order of first mention."""
+        found: dict[str, int] = {}
+        if self._zh is not None:
+            for match in self._zh.finditer(text.lower()):
+                alias = self._spaced.get(re.sub(r"\s+", "", match.group()), match.group())
+                found.setdefault(self._chinese[alias], match.start())
+        lowered = text.lower()
+        words = [(m.start(), m.group()) for m in _WORD.finditer(lowered)]
+        stems = [stem(w) for _, w in words]
+        i = 0
+        while i < len(words):
+            for n in range(min(self._longest, len(words) - i), 0, -1):
+                phrase = tuple(stems[i : i + n])
+                key = self._english.get(phrase) if n > 1 else self._one_word(text, *words[i])
+                if key is not None:
+                    found.setdefault(key, words[i][0])
+                    i += n
+                    break
+            else:
+                i += 1
+        return sorted(found, key=lambda k: found[k])
+
+    def _one_word(self, text: str, start: int, word: str) -> str | None:
+        """The family a one-word alias names, as the text writes it at `start`."""
+        key = self._words.get(word)
+        cased = self._cased.get(word.removesuffix("s"), ()) or self._cased.get(word, ())
+        if key is not None and cased:
+            written = text[start : start + len(word)]
+            if not any(written.startswith(form) for form in cased):
+                return None
+        return key
+
+    def name(self, key: str) -> str:
+        """A family as the file writes it."""
+        return self.names.get(key, key)
+
+
+@functools.cache
+def techniques() -> Techniques:
+    """The project's techniques file, read once."""
+    return Techniques.load()
