@@ -106,7 +106,7 @@ class Thresholds:
     # them missing, a question the thresholds call grounded is only related.
     max_unanchored: float = 1.01
     # Covered needs the closest entries to be about the techniques the query names: from this
-    # share of them unnamed, only related.
+    # share of them unnamed (1.0: none of them), only related.
     max_unnamed: float = 1.01
 
     @classmethod
