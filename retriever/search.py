@@ -33,7 +33,7 @@ from retriever.fusion import Fusion, coverage, fuse, known_share, typo
 from retriever.glossary import Glossary
 from retriever.lexical import LexicalIndex
 from retriever.meaning import Meaning
-from retriever.techniques import techniques
+from retriever.techniques import Techniques, techniques
 from retriever.text import (
     CJK,
     Tokenizer,
@@ -108,7 +108,6 @@ class Retriever:
         self.lexical: LexicalIndex | None = None
         self._entries: dict[str, Entry] = {}
         self._anchors: dict[str, frozenset[str]] = {}
-        self.techniques = techniques()
         self._families: dict[str, frozenset[str]] = {}
         self._syncing = threading.Lock()
         self.meanings = Meaning(store, embedder)
@@ -397,6 +396,11 @@ class Retriever:
             body = frozenset(self.bilingual_tokens(f"{entry.title} {entry.question}"))
             self._anchors[entry_id] = body
         return body
+
+    @property
+    def techniques(self) -> Techniques:
+        """The field's techniques by name (`retriever/techniques.py`), read on first use."""
+        return techniques()
 
     def _named(self, entry_id: str) -> frozenset[str]:
         """The techniques an entry is about (`retriever/techniques.py`): those its title and

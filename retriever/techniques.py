@@ -4,9 +4,10 @@ technique a question is about, whichever of its names, variants or languages it 
 A line of the file is `family<TAB>alias`: the technique as people name it (`RoPE scaling`) and
 one way a question may name it (YaRN, NTK-aware, 长度外推). English aliases match as sequences
 of word stems (plurals and -ing forms too), Chinese ones as written; an alias that mixes both
-("Xavier 初始化") matches with or without the space. The gaps (`bot/tutoring/gaps.py`) use it
-to keep questions on one technique together, and questions on two apart, when the embedder
-cannot tell (docs/gaps.md).
+("Xavier 初始化") matches with or without the space. The coverage decision uses it (a question
+is covered only by entries about a technique it names: docs/retrieval.md), and the gaps
+(`bot/tutoring/gaps.py`) to keep questions on one technique together, and questions on two
+apart, when the embedder cannot tell, and to name them (docs/gaps.md).
 """
 
 from __future__ import annotations
