@@ -58,6 +58,7 @@ class Techniques:
         patterns = [_whole(alias).replace(r"\ ", r"\s*") for alias in ordered]
         self._zh = re.compile("|".join(patterns)) if patterns else None
         self._spaced = {re.sub(r"\s+", "", a): a for a in ordered}
+        self._found = functools.lru_cache(maxsize=4096)(self._scan)
 
     @classmethod
     def load(cls, path: Path = TECHNIQUES_FILE) -> Techniques:
@@ -71,7 +72,11 @@ class Techniques:
         return cls(pairs)
 
     def find(self, text: str) -> list[str]:
-        """The families a text names (their keys), in order of first mention."""
+        """The families a text names (their keys), in order of first mention. A question is
+        looked up by its search, the gap book and each listing of the gaps: found once."""
+        return list(self._found(text))
+
+    def _scan(self, text: str) -> tuple[str, ...]:
         found: dict[str, int] = {}
         if self._zh is not None:
             for match in self._zh.finditer(text.lower()):
@@ -91,7 +96,7 @@ class Techniques:
                     break
             else:
                 i += 1
-        return sorted(found, key=lambda k: found[k])
+        return tuple(sorted(found, key=lambda k: found[k]))
 
     def _one_word(self, text: str, start: int, word: str) -> str | None:
         """The family a one-word alias names, as the text writes it at `start`."""
