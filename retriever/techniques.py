@@ -4,7 +4,11 @@ technique a question is about, whichever of its names, variants or languages it 
 A line of the file is `family<TAB>alias`: the technique as people name it (`RoPE scaling`) and
 one way a question may name it (YaRN, NTK-aware, 长度外推). English aliases match as sequences
 of word stems (plurals and -ing forms too), Chinese ones as written; an alias that mixes both
-("Xavier 初始化") matches with or without the space. The coverage decision uses it (a question
+("Xavier 初始化") matches with or without the space. A cue (`K-means<TAB>centroid + cluster`)
+names a technique by what it does, for a question that describes it without its name: the
+family is found when every part occurs anywhere in the text (English parts by stems, a one-word
+part as written or its plural, Chinese ones as written), after the families the text names.
+The coverage decision uses it (a question
 is covered only by entries about a technique it names: docs/retrieval.md), and the gaps
 (`bot/tutoring/gaps.py`) to keep questions on one technique together, and questions on two
 apart, when the embedder cannot tell, and to name them (docs/gaps.md).
@@ -21,6 +25,7 @@ from retriever.text import CJK_CHAR, english_words, everyday_english, stem
 
 TECHNIQUES_FILE = Path(__file__).with_name("techniques.tsv")
 _WORD = re.compile(r"[a-z0-9]+")  # as english_words splits a text
+CUE = " + "  # between the parts of a cue (`centroid + cluster`; k-means++ is an alias)
 
 
 class Techniques:
@@ -32,10 +37,14 @@ class Techniques:
         self._words: dict[str, str] = {}  # a one-word alias (and plurals) -> family key
         self._cased: dict[str, tuple[str, ...]] = {}  # such an alias that is an everyday word
         chinese: dict[str, str] = {}  # a Chinese alias, lower case -> family key
+        self._cues: list[tuple[str, tuple[str, ...]]] = []  # family key, its parts' keys
+        self._parts: dict[str, str | tuple[str, ...] | frozenset[str]] = {}  # part -> its match
         for family, alias in pairs:
             key = family.lower()
             self.names.setdefault(key, family)
-            if CJK_CHAR.search(alias):
+            if CUE in alias:
+                self._cues.append((key, tuple(self._part(p) for p in alias.split(CUE))))
+            elif CJK_CHAR.search(alias):
                 chinese.setdefault(alias.lower(), key)
             else:
                 stems = tuple(english_words(alias))
@@ -52,6 +61,8 @@ class Techniques:
                 elif stems:
                     self._english.setdefault(stems, key)
         self._longest = max((len(s) for s in self._english), default=1)
+        phrases = [p for p in self._parts.values() if isinstance(p, tuple)]
+        self._part_longest = max((len(p) for p in phrases), default=1)
         self._chinese = chinese
         ordered = sorted(chinese, key=len, reverse=True)
         # A space between a Latin and a Chinese part of an alias is optional in a question.
@@ -59,6 +70,21 @@ class Techniques:
         self._zh = re.compile("|".join(patterns)) if patterns else None
         self._spaced = {re.sub(r"\s+", "", a): a for a in ordered}
         self._found = functools.lru_cache(maxsize=4096)(self._scan)
+
+    def _part(self, part: str) -> str:
+        """A cue's part, kept once: Chinese (or mixed) as written without spaces, a phrase as
+        its stems, one English word as written or its plural."""
+        part = part.strip().lower()
+        if not part:
+            raise ValueError("a cue has an empty part")
+        if part not in self._parts:
+            if CJK_CHAR.search(part):
+                self._parts[part] = re.sub(r"\s+", "", part)
+            elif len(words := _WORD.findall(part)) == 1:
+                self._parts[part] = frozenset((words[0], words[0] + "s", words[0] + "es"))
+            else:
+                self._parts[part] = tuple(stem(w) for w in words)
+        return part
 
     @classmethod
     def load(cls, path: Path = TECHNIQUES_FILE) -> Techniques:
@@ -96,7 +122,38 @@ class Techniques:
                     break
             else:
                 i += 1
-        return tuple(sorted(found, key=lambda k: found[k]))
+        named = sorted(found, key=lambda k: found[k])
+        return (*named, *self._described(lowered, [w for _, w in words], stems, set(named)))
+
+    def _described(
+        self, lowered: str, words: list[str], stems: list[str], named: set[str]
+    ) -> list[str]:
+        """The families whose every cue part the text holds, and it does not name."""
+        if not self._cues:
+            return []
+        plain = re.sub(r"\s+", "", lowered)
+        held = set(words)
+        longest = self._part_longest
+        grams = {tuple(stems[i : i + n]) for n in range(2, longest + 1) for i in range(len(stems))}
+        seen: dict[str, bool] = {}
+
+        def holds(part: str) -> bool:
+            if part not in seen:
+                how = self._parts[part]
+                seen[part] = (
+                    how in plain
+                    if isinstance(how, str)
+                    else bool(how & held)
+                    if isinstance(how, frozenset)
+                    else how in grams
+                )
+            return seen[part]
+
+        out: list[str] = []
+        for key, parts in self._cues:
+            if key not in named and key not in out and all(holds(p) for p in parts):
+                out.append(key)
+        return out
 
     def _one_word(self, text: str, start: int, word: str) -> str | None:
         """The family a one-word alias names, as the text writes it at `start`."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from retriever.techniques import TECHNIQUES_FILE, Techniques, techniques
 
 PAIRS = [
@@ -79,3 +81,41 @@ def test_the_shipped_file_reads_with_one_family_per_alias():
     assert shipped.find("What is over-smoothing in a graph neural network?")[-1:] == [
         "graph neural network"
     ]
+
+
+CUES = [
+    ("K-means clustering", "k-means"),
+    ("K-means clustering", "centroid + cluster"),
+    ("K-means clustering", "质心 + 聚类"),
+    ("KV cache", "key + value + cache"),
+    ("KV cache", "缓存 + key"),
+    ("Random forest", "decision tree + bootstrap sample"),
+]
+
+
+def test_a_technique_described_without_its_name_is_found_by_a_cue_every_part_of_which_occurs():
+    t = Techniques(CUES)
+    # Any order, anywhere: a phrase part by its stems, a one-word part or its plural.
+    assert t.find("Why move each centroid to the mean of its cluster?") == ["k-means clustering"]
+    assert t.find("Clusters form around the centroids; when does it stop?") == [
+        "k-means clustering"
+    ]
+    assert t.find("Why train many decision trees on bootstrap samples?") == ["random forest"]
+    # Chinese parts as written, with English ones in the same question.
+    assert t.find("聚类的质心一开始怎么选？") == ["k-means clustering"]
+    assert t.find("推理时把每层的 Key 缓存起来有什么用？") == ["kv cache"]
+    # One part is not enough, and a part is a whole word, not a piece of one.
+    assert t.find("How far is the centroid of a triangle from its corner?") == []
+    assert t.find("Why does the monkey value a keyboard's cached layout?") == []
+    assert t.find("decision tree vs bootstrapping the rows") == []
+
+
+def test_a_named_technique_comes_before_described_ones_and_is_not_found_twice():
+    t = Techniques(CUES)
+    asked = "Does a KV cache store each key and value? And how does k-means pick a centroid cluster?"
+    assert t.find(asked) == ["k-means clustering", "kv cache"]
+
+
+def test_a_cue_with_an_empty_part_is_refused():
+    with pytest.raises(ValueError, match="empty part"):
+        Techniques([("K-means clustering", "centroid + ")])
