@@ -6,8 +6,8 @@ one way a question may name it (YaRN, NTK-aware, 长度外推). English aliases 
 of word stems (plurals and -ing forms too), Chinese ones as written; an alias that mixes both
 ("Xavier 初始化") matches with or without the space. A cue (`K-means<TAB>centroid + cluster`)
 names a technique by what it does, for a question that describes it without its name: the
-family is found when every part occurs anywhere in the text (English parts by stems, a one-word
-part as written or its plural, Chinese ones as written), after the families the text names.
+family is found when every part occurs anywhere in the text (English parts by stems, Chinese
+ones as written), after the families the text names.
 The coverage decision uses it (a question
 is covered only by entries about a technique it names: docs/retrieval.md), and the gaps
 (`bot/tutoring/gaps.py`) to keep questions on one technique together, and questions on two
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from pathlib import Path
 
 from retriever.glossary import _whole
@@ -38,12 +39,13 @@ class Techniques:
         self._cased: dict[str, tuple[str, ...]] = {}  # such an alias that is an everyday word
         chinese: dict[str, str] = {}  # a Chinese alias, lower case -> family key
         self._cues: list[tuple[str, tuple[str, ...]]] = []  # family key, its parts' keys
-        self._parts: dict[str, str | tuple[str, ...] | frozenset[str]] = {}  # part -> its match
+        self._parts: dict[str, str | tuple[str, ...]] = {}  # a part -> its text or its stems
         for family, alias in pairs:
             key = family.lower()
             self.names.setdefault(key, family)
             if CUE in alias:
-                self._cues.append((key, tuple(self._part(p) for p in alias.split(CUE))))
+                once = dict.fromkeys(self._part(p) for p in alias.split(CUE))
+                self._cues.append((key, tuple(once)))
             elif CJK_CHAR.search(alias):
                 chinese.setdefault(alias.lower(), key)
             else:
@@ -61,6 +63,10 @@ class Techniques:
                 elif stems:
                     self._english.setdefault(stems, key)
         self._longest = max((len(s) for s in self._english), default=1)
+        self._cues_of: dict[str, list[int]] = {part: [] for part in self._parts}
+        for number, (_, cue) in enumerate(self._cues):
+            for part in cue:
+                self._cues_of[part].append(number)
         phrases = [p for p in self._parts.values() if isinstance(p, tuple)]
         self._part_longest = max((len(p) for p in phrases), default=1)
         self._chinese = chinese
@@ -72,18 +78,17 @@ class Techniques:
         self._found = functools.lru_cache(maxsize=4096)(self._scan)
 
     def _part(self, part: str) -> str:
-        """A cue's part, kept once: Chinese (or mixed) as written without spaces, a phrase as
-        its stems, one English word as written or its plural."""
+        """A cue's part, kept once: Chinese (or mixed) as written without spaces, English as
+        its stems (with the other parts beside it, a stem is precise enough: "residuals" of
+        trees is the residual errors of trees)."""
         part = part.strip().lower()
         if not part:
             raise ValueError("a cue has an empty part")
         if part not in self._parts:
             if CJK_CHAR.search(part):
                 self._parts[part] = re.sub(r"\s+", "", part)
-            elif len(words := _WORD.findall(part)) == 1:
-                self._parts[part] = frozenset((words[0], words[0] + "s", words[0] + "es"))
             else:
-                self._parts[part] = tuple(stem(w) for w in words)
+                self._parts[part] = tuple(english_words(part))
         return part
 
     @classmethod
@@ -98,8 +103,9 @@ class Techniques:
         return cls(pairs)
 
     def find(self, text: str) -> list[str]:
-        """The families a text names (their keys), in order of first mention. A question is
-        looked up by its search, the gap book and each listing of the gaps: found once."""
+        """The families a text names (their keys), in order of first mention, then those it
+        describes by a cue. A question is looked up by its search, the gap book and each
+        listing of the gaps: found once."""
         return list(self._found(text))
 
     def _scan(self, text: str) -> tuple[str, ...]:
@@ -123,35 +129,22 @@ class Techniques:
             else:
                 i += 1
         named = sorted(found, key=lambda k: found[k])
-        return (*named, *self._described(lowered, [w for _, w in words], stems, set(named)))
+        return (*named, *self._described(lowered, stems, set(named)))
 
-    def _described(
-        self, lowered: str, words: list[str], stems: list[str], named: set[str]
-    ) -> list[str]:
-        """The families whose every cue part the text holds, and it does not name."""
-        if not self._cues:
-            return []
+    def _described(self, lowered: str, stems: list[str], named: set[str]) -> list[str]:
+        """The families whose every cue part the text holds, and it does not name: each part
+        looked up once, then the cues all of whose parts were found."""
         plain = re.sub(r"\s+", "", lowered)
-        held = set(words)
-        longest = self._part_longest
-        grams = {tuple(stems[i : i + n]) for n in range(2, longest + 1) for i in range(len(stems))}
-        seen: dict[str, bool] = {}
-
-        def holds(part: str) -> bool:
-            if part not in seen:
-                how = self._parts[part]
-                seen[part] = (
-                    how in plain
-                    if isinstance(how, str)
-                    else bool(how & held)
-                    if isinstance(how, frozenset)
-                    else how in grams
-                )
-            return seen[part]
-
+        n = range(1, self._part_longest + 1)
+        grams = {tuple(stems[i : i + k]) for k in n for i in range(len(stems))}
+        held: Counter[int] = Counter()
+        for part, how in self._parts.items():
+            if how in plain if isinstance(how, str) else how in grams:
+                held.update(self._cues_of[part])
         out: list[str] = []
-        for key, parts in self._cues:
-            if key not in named and key not in out and all(holds(p) for p in parts):
+        for cue in sorted(c for c, count in held.items() if count == len(self._cues[c][1])):
+            key = self._cues[cue][0]
+            if key not in named and key not in out:
                 out.append(key)
         return out
 
