@@ -34,6 +34,7 @@ from bot.tutoring.gaps import (
     gaps_of,
     in_field,
     known_terms,
+    order,
 )
 from bot.tutoring.ports import EntryStore, Retriever
 from knowledge.gaps import Asked, Closest, Digest, GapBook
@@ -178,7 +179,7 @@ class Gaps:
             ):
                 if not self._fill(gap, bank):
                     out.append(gap)
-        return sorted(out, key=lambda g: (-g.askers, -len(g.asked), -g.last_seen.timestamp()))
+        return sorted(out, key=order)
 
     def _known(self, bank: str) -> tuple[frozenset[str], frozenset[str]]:
         """The words and names the bank's entries use (`rules.known_terms`), and the techniques

@@ -75,6 +75,9 @@ class Gap:
 
     label: str
     asked: tuple[Asked, ...]  # oldest first
+    # Labelled by a technique no entry of the bank is about: missing outright, so listed
+    # before a gap of as many askers on something the bank has an entry near.
+    missing: bool = False
 
     @property
     def askers(self) -> int:
@@ -298,18 +301,24 @@ def _technique_label(
 ) -> str:
     """The technique most of the questions name (at least half, two of them at least), or
     "" for none: one no entry is about first, and two named alike, neither first, both."""
+    return " / ".join(techniques.name(k) for k in technique_of(questions, techniques, in_bank))
+
+
+def technique_of(
+    questions: Sequence[str], techniques: Techniques, in_bank: frozenset[str]
+) -> list[str]:
+    """The keys of `_technique_label`'s techniques (none, one, or two that tie)."""
     named: Counter[str] = Counter()
     for question in questions:
         named.update(techniques.find(question))
     ranked = sorted(named, key=lambda k: (-named[k], k in in_bank))
     if not ranked:
-        return ""
+        return []
     first = ranked[0]
     count = named[first]
     if count * 2 < len(questions) or (count * 2 == len(questions) and count < 2):
-        return ""
-    tied = [k for k in ranked[:2] if (named[k], k in in_bank) == (count, first in in_bank)]
-    return " / ".join(techniques.name(k) for k in tied)
+        return []
+    return [k for k in ranked[:2] if (named[k], k in in_bank) == (count, first in in_bank)]
 
 
 def gaps_of(
@@ -331,15 +340,19 @@ def gaps_of(
         terms = [named_things(a.question, known, techniques) for a in asked]
     for members in group(vectors, threshold, terms):
         chosen = tuple(sorted((asked[i] for i in members), key=lambda a: (a.asked_at, a.id)))
-        label = label_of(
-            [a.question for a in chosen],
-            glossary,
-            known=known,
-            techniques=techniques,
-            in_bank=in_bank,
+        questions = [a.question for a in chosen]
+        label = label_of(questions, glossary, known=known, techniques=techniques, in_bank=in_bank)
+        missing = techniques is not None and any(
+            k not in in_bank for k in technique_of(questions, techniques, in_bank)
         )
-        out.append(Gap(label, chosen))
-    return sorted(out, key=lambda g: (-g.askers, -len(g.asked), -g.last_seen.timestamp()))
+        out.append(Gap(label, chosen, missing))
+    return sorted(out, key=order)
+
+
+def order(gap: Gap) -> tuple:
+    """Gaps in the order /gaps lists them: the most askers first; of as many, a technique the
+    bank has no entry about first; then the most questions, then the most recent."""
+    return (-gap.askers, not gap.missing, -len(gap.asked), -gap.last_seen.timestamp())
 
 
 # -- a drafted entry -----------------------------------------------------------------------------
