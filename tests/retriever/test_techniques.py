@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from retriever.meaning import everyday_questions
 from retriever.techniques import TECHNIQUES_FILE, Techniques, techniques
 
 PAIRS = [
@@ -112,10 +113,39 @@ def test_a_technique_described_without_its_name_is_found_by_a_cue_every_part_of_
 
 def test_a_named_technique_comes_before_described_ones_and_is_not_found_twice():
     t = Techniques(CUES)
-    asked = "Does a KV cache store each key and value? And how does k-means pick a centroid cluster?"
+    asked = "Does a KV cache hold each key and value? How does k-means pick a centroid cluster?"
     assert t.find(asked) == ["k-means clustering", "kv cache"]
 
 
 def test_a_cue_with_an_empty_part_is_refused():
     with pytest.raises(ValueError, match="empty part"):
         Techniques([("K-means clustering", "centroid + ")])
+
+
+def test_the_shipped_file_finds_techniques_described_without_their_names():
+    shipped = techniques()
+    described = {
+        "Why must I pick the number of clusters before moving each centroid to its points' mean?":
+            "k-means clustering",
+        "For the tree ensemble where each tree fits the residuals of the ones before it, what "
+        "does shrinkage do?": "gradient boosting",
+        "把很多棵决策树放在有放回抽样的数据上分别训练再投票，为什么能降方差？": "random forest",
+        "Why share one matrix between the input embedding and the lm_head?": "weight tying",
+    }  # fmt: skip
+    for question, family in described.items():
+        assert family in shipped.find(question), question
+    # A variant is its family's (a bank answers TIES in its model-merging entry).
+    assert shipped.find("TIES 合并和简单平均有什么区别？") == ["model merging"]
+
+
+def test_no_everyday_question_names_or_describes_a_technique():
+    # The everyday questions a far question is measured against (retriever/everyday.txt),
+    # and a few with a field word in its everyday sense.
+    shipped = techniques()
+    everyday = [
+        *everyday_questions(),
+        "Which tree should I plant so its roots don't crack the residual concrete?",
+        "How do I share one Wi-Fi password between the router and the printer?",
+        "How much should I tip the waiter who decided our table?",
+    ]
+    assert [q for q in everyday if shipped.find(q)] == []

@@ -109,6 +109,27 @@ def test_questions_on_one_technique_by_different_names_are_one_gap_with_its_name
     assert gaps[0] is federated[0] and not set(LORA) & {a.question for a in gaps[0].asked}
 
 
+# A technique named, and described twice without its name (by what it does), in both languages.
+FOREST = [
+    "Why does a random forest sample candidate features at every split?",
+    "把很多棵决策树分别放在有放回抽样的数据上训练再投票，为什么方差能降下来？",
+    "Why does training many deep decision trees on bootstrap samples and letting them vote "
+    "reduce variance but not bias?",
+]
+
+
+def test_questions_describing_a_technique_without_its_name_join_the_one_naming_it(chat):
+    for n in range(3):
+        say(chat, FOREST[n], user=f"rf{n}")
+    for n in range(2):
+        say(chat, LORA[n], user=f"lora{n}")
+    gaps = chat.tutor.gaps.gaps("team")
+    forest = [g for g in gaps if {a.question for a in g.asked} & set(FOREST)]
+    assert len(forest) == 1
+    assert {a.question for a in forest[0].asked} == set(FOREST)
+    assert forest[0].askers == 3 and forest[0].label == "Random forest"
+
+
 def test_an_answer_marked_unhelpful_is_a_gap(chat):
     out = say(chat, COVERED, user="cy")
     command = out.replies[-1].buttons[1].command

@@ -9,6 +9,7 @@ import numpy as np
 from bot.tutoring.gaps import (
     Gap,
     draft_entry,
+    gaps_of,
     group,
     in_field,
     known_terms,
@@ -90,6 +91,34 @@ def test_a_label_is_the_technique_most_questions_name_one_the_bank_lacks_first()
     # Named by under half of the questions: no technique's name.
     other = ["How do I boil rice?", "rice?", "What is LoRA?"]
     assert label_of(other, techniques=shipped) == "rice?"
+
+
+def test_of_as_many_askers_a_technique_no_entry_is_about_is_listed_first():
+    shipped = techniques()
+    questions = [
+        "How does FedAvg average client updates?",  # no entry is about it
+        "联邦学习的通信开销为什么大？",
+        "How does batch normalization behave at batch size 2?",  # the bank has an entry on it,
+        "BatchNorm 在推理时用什么统计量？",  # and it was asked more recently
+    ]
+    rows = [asked(n, q, user=f"u{n}") for n, q in enumerate(questions)]
+    v = np.array([[0.0, 1.0], [0.0, 1.0], [1.0, 0.0], [1.0, 0.0]])
+    found = gaps_of(rows, v, techniques=shipped, in_bank=frozenset({"batch normalization"}))
+    assert [(g.label, g.askers, g.missing) for g in found] == [
+        ("Federated learning", 2, True),
+        ("Batch normalization", 2, False),
+    ]
+    # Askers still come first: a third asker on batch norm puts it on top.
+    rows.append(asked(4, questions[2], user="u4"))
+    v = np.vstack([v, [1.0, 0.0]])
+    found = gaps_of(rows, v, techniques=shipped, in_bank=frozenset({"batch normalization"}))
+    assert [(g.label, g.askers) for g in found] == [
+        ("Batch normalization", 3),
+        ("Federated learning", 2),
+    ]
+    # Without the techniques: the most recent first.
+    assert [g.missing for g in gaps_of(rows[:4], v[:4])] == [False, False]
+    assert gaps_of(rows[:4], v[:4])[0].asked[0].question == questions[2]
 
 
 def test_novel_terms_are_those_of_art_no_entry_uses():
