@@ -12,6 +12,7 @@ entry for the first technique is added to the bank, whether its gap is gone.
     python eval/gaps.py --part dev3            # the second version's test part, tuning data now
     python eval/gaps.py --part dev4            # the third version's test part, tuning data now
     python eval/gaps.py --part dev5            # the fourth version's test part, tuning data now
+    python eval/gaps.py --part dev6            # the fifth version's test part, tuning data now
     python eval/gaps.py --part test            # the frozen part: once per version
     python eval/gaps.py --part dev --draft-model PATH.gguf --draft-out DIR   # a drafted entry
 
@@ -23,9 +24,10 @@ Parts: dev = eval/coverage_dev.jsonl (its gap questions, two per technique, and 
 dev2 = eval/coverage_gaps_test.jsonl's gap questions with eval/coverage_test.jsonl's off-topic and
 covered ones (the first version's frozen part, read since); dev3 = eval/gaps_test.jsonl (the
 second version's frozen part, read since); dev4 = eval/gaps_test3.jsonl (the third version's,
-read since); dev5 = eval/gaps_test4.jsonl (the fourth version's, read since); test =
-eval/gaps_test5.jsonl (frozen: techniques by topic in both languages, far questions); dev3 to
-dev5 and test with coverage_test.jsonl's covered ones.
+read since); dev5 = eval/gaps_test4.jsonl (the fourth version's, read since); dev6 =
+eval/gaps_test5.jsonl (the fifth version's, read since); test = eval/gaps_test6.jsonl (frozen:
+techniques by topic in both languages, far questions); dev3 to dev6 and test with
+coverage_test.jsonl's covered ones.
 Prints one JSON object.
 """
 
@@ -61,7 +63,9 @@ PARTS = {
     "dev4": (EVAL / "gaps_test3.jsonl", EVAL / "gaps_test3.jsonl"),
     # The fourth version's frozen part, measured and read: tuning data now.
     "dev5": (EVAL / "gaps_test4.jsonl", EVAL / "gaps_test4.jsonl"),
-    "test": (EVAL / "gaps_test5.jsonl", EVAL / "gaps_test5.jsonl"),
+    # The fifth version's frozen part, measured and read: tuning data now.
+    "dev6": (EVAL / "gaps_test5.jsonl", EVAL / "gaps_test5.jsonl"),
+    "test": (EVAL / "gaps_test6.jsonl", EVAL / "gaps_test6.jsonl"),
 }
 COVERED = EVAL / "coverage_test.jsonl"  # covered questions asked beside the test part's
 
