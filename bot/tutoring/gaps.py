@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 # this close on average over the two groups (average linkage). Chosen on the dev parts of
 # eval/gaps.py (docs/gaps.md).
 SAME_GAP = 0.2
-RELATED_BAR = 0.0
 # Two questions that name one technique (or one term no entry uses) are taken this much
 # closer; two that each name some but none in common, this much further apart.
 NAME_TOGETHER = 0.3
@@ -51,16 +50,17 @@ def in_field(
 ) -> bool:
     """Whether a question the bank does not cover is still about the bank's field.
 
-    A question naming a technique of the field (`technique`: retriever/techniques.tsv, FedAvg,
-    联邦学习) is. Otherwise, with a measured bar for the embedder (`Retriever.field_bar`): the
-    question is nearer the bank's own questions than any everyday one by at least `bar`
-    (`Retriever.field`), so a field word in its everyday sense ("what temperature for
-    cookies") does not count. Without one: the retriever found it related, or it names a term
-    of the field."""
+    A question naming or describing a technique of the field (`technique`:
+    retriever/techniques.tsv, FedAvg, 联邦学习) is. Otherwise, with a measured bar for the
+    embedder (`Retriever.field_bar`): the question is nearer the bank's own questions than any
+    everyday one by at least `bar` (`Retriever.field`), so a field word in its everyday sense
+    ("what temperature for cookies", 蒸馏白酒) does not count, even where the retriever found
+    entries near it. Without one: the retriever found it related, or it names a term of the
+    field."""
     if technique:
         return True
     if margin is not None and bar is not None:
-        return margin >= bar or (result.coverage == "related" and margin >= RELATED_BAR)
+        return margin >= bar
     return result.coverage == "related" or result.signals.domain_terms >= 1
 
 

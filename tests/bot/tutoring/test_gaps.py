@@ -151,8 +151,9 @@ def test_in_field_weighs_the_margin_where_a_bar_was_measured():
     assert in_field(off) and in_field(related)  # no bar: a field term is enough
     assert not in_field(off, margin=0.01, bar=0.025)  # "what temperature for cookies"
     assert in_field(off, margin=0.03, bar=0.025)
-    assert in_field(related, margin=0.01, bar=0.025)  # related and nearer the bank
-    assert not in_field(related, margin=-0.01, bar=0.025)
+    # Related is not enough under the bar: distilling rice wine finds the distillation entry.
+    assert not in_field(related, margin=0.02, bar=0.025)
+    assert in_field(related, margin=0.025, bar=0.025)
     # Naming a technique of the field (FedAvg in a short question the embedder finds no
     # nearer the bank than the kitchen) is enough.
     assert in_field(off, margin=0.01, bar=0.025, technique=True)
