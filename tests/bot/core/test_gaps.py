@@ -16,6 +16,7 @@ from bot.app.cli import cli
 from bot.core.conversation import Incoming, Place, RecordingOutbox
 from bot.core.gaps import SweepJob
 from bot.core.localtime import owed_weekly
+from bot.tutoring.gaps import Gap
 from knowledge.parse import parse
 from tests.bot.conftest import Chat, Scripted, build
 from tests.bot.core.test_study import RecordingCourier
@@ -96,17 +97,24 @@ FEDERATED = [
 ]
 
 
-def test_questions_on_one_technique_by_different_names_are_one_gap_with_its_name(chat):
-    for n in range(4):
-        say(chat, FEDERATED[n % 3], user=f"fl{n}")
+def one_technique_among_others(chat, questions: list[str], askers: int) -> tuple[Gap, list[Gap]]:
+    """`askers` learners ask `questions` in turn, two others LoRA; the one gap holding any of
+    `questions` (it must hold them all), and every gap."""
+    for n in range(askers):
+        say(chat, questions[n % len(questions)], user=f"t{n}")
     for n in range(2):
         say(chat, LORA[n], user=f"lora{n}")
     gaps = chat.tutor.gaps.gaps("team")
-    federated = [g for g in gaps if {a.question for a in g.asked} & set(FEDERATED)]
-    assert len(federated) == 1
-    assert {a.question for a in federated[0].asked} == set(FEDERATED)
-    assert federated[0].askers == 4 and federated[0].label == "Federated learning"
-    assert gaps[0] is federated[0] and not set(LORA) & {a.question for a in gaps[0].asked}
+    holding = [g for g in gaps if {a.question for a in g.asked} & set(questions)]
+    assert len(holding) == 1
+    assert {a.question for a in holding[0].asked} == set(questions)
+    return holding[0], gaps
+
+
+def test_questions_on_one_technique_by_different_names_are_one_gap_with_its_name(chat):
+    federated, gaps = one_technique_among_others(chat, FEDERATED, 4)
+    assert federated.askers == 4 and federated.label == "Federated learning"
+    assert gaps[0] is federated and not set(LORA) & {a.question for a in gaps[0].asked}
 
 
 # A technique named, and described twice without its name (by what it does), in both languages.
@@ -119,15 +127,8 @@ FOREST = [
 
 
 def test_questions_describing_a_technique_without_its_name_join_the_one_naming_it(chat):
-    for n in range(3):
-        say(chat, FOREST[n], user=f"rf{n}")
-    for n in range(2):
-        say(chat, LORA[n], user=f"lora{n}")
-    gaps = chat.tutor.gaps.gaps("team")
-    forest = [g for g in gaps if {a.question for a in g.asked} & set(FOREST)]
-    assert len(forest) == 1
-    assert {a.question for a in forest[0].asked} == set(FOREST)
-    assert forest[0].askers == 3 and forest[0].label == "Random forest"
+    forest, _ = one_technique_among_others(chat, FOREST, 3)
+    assert forest.askers == 3 and forest.label == "Random forest"
 
 
 def test_an_answer_marked_unhelpful_is_a_gap(chat):
