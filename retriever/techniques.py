@@ -7,8 +7,7 @@ of word stems (plurals and -ing forms too), Chinese ones as written; an alias th
 ("Xavier 初始化") matches with or without the space. A cue (`K-means<TAB>centroid + cluster`)
 names a technique by what it does, for a question that describes it without its name: the
 family is found when every part occurs anywhere in the text (English parts by stems, Chinese
-ones as written), after the families the text names.
-The coverage decision uses it (a question
+ones as written), after the families the text names. The coverage decision uses it (a question
 is covered only by entries about a technique it names: docs/retrieval.md), and the gaps
 (`bot/tutoring/gaps.py`) to keep questions on one technique together, and questions on two
 apart, when the embedder cannot tell, and to name them (docs/gaps.md).
@@ -82,13 +81,12 @@ class Techniques:
         its stems (with the other parts beside it, a stem is precise enough: "residuals" of
         trees is the residual errors of trees)."""
         part = part.strip().lower()
-        if not part:
-            raise ValueError("a cue has an empty part")
         if part not in self._parts:
-            if CJK_CHAR.search(part):
-                self._parts[part] = re.sub(r"\s+", "", part)
-            else:
-                self._parts[part] = tuple(english_words(part))
+            chinese = CJK_CHAR.search(part)
+            how = re.sub(r"\s+", "", part) if chinese else tuple(english_words(part))
+            if not how:
+                raise ValueError(f"a cue has an empty part: {part!r}")
+            self._parts[part] = how
         return part
 
     @classmethod

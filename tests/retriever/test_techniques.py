@@ -118,8 +118,9 @@ def test_a_named_technique_comes_before_described_ones_and_is_not_found_twice():
 
 
 def test_a_cue_with_an_empty_part_is_refused():
-    with pytest.raises(ValueError, match="empty part"):
-        Techniques([("K-means clustering", "centroid + ")])
+    for cue in ("centroid + ", "centroid + ?!"):
+        with pytest.raises(ValueError, match="empty part"):
+            Techniques([("K-means clustering", cue)])
 
 
 def test_the_shipped_file_finds_techniques_described_without_their_names():
