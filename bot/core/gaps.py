@@ -124,11 +124,10 @@ class Gaps:
 
     def _in_field(self, question: str, result: SearchResult) -> bool:
         """Whether an unanswered question is about the bank's field (`rules.in_field`)."""
-        if self.retriever.techniques.find(question):
-            return in_field(result, technique=True)
+        named = bool(self.retriever.techniques.find(question))
         bar = self.retriever.field_bar
         margin = float(self.retriever.field([question])[0]) if bar is not None else None
-        return in_field(result, margin, bar)
+        return in_field(result, margin, bar, technique=named)
 
     def note_disliked(self, answer_id: int, row: dict) -> bool:
         """Record an answered question marked 👎 (once per answer), with the entries it cited;

@@ -37,6 +37,10 @@ SAME_GAP = 0.2
 # closer; two that each name some but none in common, this much further apart.
 NAME_TOGETHER = 0.3
 NAME_APART = 0.05
+# A question naming a technique is the field's from this margin over the everyday questions
+# (`in_field`): every one of the dev parts' is above 0 (lowest 0.005), everyday questions that
+# use a technique's everyday name (复读, 拍马屁, 瞎编) below it (docs/gaps.md).
+NAMED_BAR = 0.0
 MAX_QUESTIONS = 1000  # the most recent questions grouped at once (grouping is quadratic)
 EXAMPLES = 3
 CLOSEST = 3
@@ -50,17 +54,19 @@ def in_field(
 ) -> bool:
     """Whether a question the bank does not cover is still about the bank's field.
 
-    A question naming or describing a technique of the field (`technique`:
-    retriever/techniques.tsv, FedAvg, 联邦学习) is. Otherwise, with a measured bar for the
-    embedder (`Retriever.field_bar`): the question is nearer the bank's own questions than any
-    everyday one by at least `bar` (`Retriever.field`), so a field word in its everyday sense
-    ("what temperature for cookies", 蒸馏白酒) does not count, even where the retriever found
-    entries near it. Without one: the retriever found it related, or it names a term of the
-    field."""
+    With a measured bar for the embedder (`Retriever.field_bar`): the question is nearer the
+    bank's own questions than any everyday one by at least `bar` (`Retriever.field`), so a field
+    word in its everyday sense ("what temperature for cookies", 蒸馏白酒) does not count, even
+    where the retriever found entries near it. A question naming or describing a technique of
+    the field (`technique`: retriever/techniques.tsv, FedAvg, 联邦学习) needs only to be nearer
+    the bank than the everyday questions at all (`NAMED_BAR`): a short one the embedder finds
+    about as near the kitchen still counts, an everyday one using a technique's everyday name
+    (高考复读, 同事拍马屁) does not. Without a bar: a technique named, the retriever found it
+    related, or it names a term of the field."""
+    if margin is not None and bar is not None:
+        return margin >= (NAMED_BAR if technique else bar)
     if technique:
         return True
-    if margin is not None and bar is not None:
-        return margin >= bar
     return result.coverage == "related" or result.signals.domain_terms >= 1
 
 

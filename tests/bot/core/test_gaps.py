@@ -131,6 +131,19 @@ def test_questions_describing_a_technique_without_its_name_join_the_one_naming_i
     assert forest.askers == 3 and forest.label == "Random forest"
 
 
+def test_an_everyday_question_using_a_techniques_everyday_name_is_kept_apart(chat):
+    # 复读 names the repetition penalty (a model repeating itself), 拍马屁 sycophancy: here
+    # they are a school year repeated and a flattering colleague.
+    everyday = ["高考复读一年值得吗？", "同事总是拍马屁怎么办？"]
+    assert all(chat.tutor.gaps.retriever.techniques.find(q) for q in everyday)
+    for n in range(2):
+        for question in everyday:
+            say(chat, question, user=f"e{n}")
+    assert not {a.question for g in chat.tutor.gaps.gaps("team") for a in g.asked} & set(everyday)
+    far = chat.tutor.gaps.book.questions("team", MONDAY - timedelta(days=400), in_field=False)
+    assert {a.question for a in far} == set(everyday)
+
+
 def test_an_answer_marked_unhelpful_is_a_gap(chat):
     out = say(chat, COVERED, user="cy")
     command = out.replies[-1].buttons[1].command

@@ -154,9 +154,12 @@ def test_in_field_weighs_the_margin_where_a_bar_was_measured():
     # Related is not enough under the bar: distilling rice wine finds the distillation entry.
     assert not in_field(related, margin=0.02, bar=0.025)
     assert in_field(related, margin=0.025, bar=0.025)
-    # Naming a technique of the field (FedAvg in a short question the embedder finds no
-    # nearer the bank than the kitchen) is enough.
+    # Naming a technique of the field (FedAvg in a short question the embedder finds about
+    # as near the kitchen) is enough where the question is nearer the bank at all; an everyday
+    # question using a technique's everyday name (高考复读: repetition) is not.
     assert in_field(off, margin=0.01, bar=0.025, technique=True)
+    assert not in_field(off, margin=-0.02, bar=0.025, technique=True)
+    assert in_field(off, technique=True)  # no bar measured: the name is enough
 
 
 def test_a_label_is_the_name_most_questions_use_else_the_shortest_question():
