@@ -39,7 +39,7 @@ NAME_TOGETHER = 0.3
 NAME_APART = 0.05
 # A question naming a technique is the field's from this margin over the everyday questions
 # (`in_field`): every one of the dev parts' is above 0 (lowest 0.005), everyday questions that
-# use a technique's everyday name (复读, 拍马屁, 瞎编) below it (docs/gaps.md).
+# use a technique's name (a diet "overfitting") below it (docs/gaps.md).
 NAMED_BAR = 0.0
 MAX_QUESTIONS = 1000  # the most recent questions grouped at once (grouping is quadratic)
 EXAMPLES = 3
@@ -60,8 +60,8 @@ def in_field(
     where the retriever found entries near it. A question naming or describing a technique of
     the field (`technique`: retriever/techniques.tsv, FedAvg, 联邦学习) needs only to be nearer
     the bank than the everyday questions at all (`NAMED_BAR`): a short one the embedder finds
-    about as near the kitchen still counts, an everyday one using a technique's everyday name
-    (高考复读, 同事拍马屁) does not. Without a bar: a technique named, the retriever found it
+    about as near the kitchen still counts, an everyday one using a technique's name (a diet
+    that "overfits") does not. Without a bar: a technique named, the retriever found it
     related, or it names a term of the field."""
     if margin is not None and bar is not None:
         return margin >= (NAMED_BAR if technique else bar)

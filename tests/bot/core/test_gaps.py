@@ -131,10 +131,9 @@ def test_questions_describing_a_technique_without_its_name_join_the_one_naming_i
     assert forest.askers == 3 and forest.label == "Random forest"
 
 
-def test_an_everyday_question_using_a_techniques_everyday_name_is_kept_apart(chat):
-    # 复读 names the repetition penalty (a model repeating itself), 拍马屁 sycophancy: here
-    # they are a school year repeated and a flattering colleague.
-    everyday = ["高考复读一年值得吗？", "同事总是拍马屁怎么办？"]
+def test_an_everyday_question_using_a_techniques_name_is_kept_apart(chat):
+    # Overfitting names the bias-variance tradeoff; here it is a diet and a gym plan.
+    everyday = ["减肥总是反弹，有什么办法防止过拟合式的节食？", "我的健身计划是不是过拟合了？"]
     assert all(chat.tutor.gaps.retriever.techniques.find(q) for q in everyday)
     for n in range(2):
         for question in everyday:

@@ -156,7 +156,7 @@ def test_in_field_weighs_the_margin_where_a_bar_was_measured():
     assert in_field(related, margin=0.025, bar=0.025)
     # Naming a technique of the field (FedAvg in a short question the embedder finds about
     # as near the kitchen) is enough where the question is nearer the bank at all; an everyday
-    # question using a technique's everyday name (高考复读: repetition) is not.
+    # question using a technique's name (a diet that "overfits") is not.
     assert in_field(off, margin=0.01, bar=0.025, technique=True)
     assert not in_field(off, margin=-0.02, bar=0.025, technique=True)
     assert in_field(off, technique=True)  # no bar measured: the name is enough
