@@ -7,11 +7,12 @@ bank, and which of them ask about one thing. docs/gaps.md has the measurements.
   questions on different techniques sit closer than one technique asked in English and in
   Chinese), so each language's mean over the bank's own questions is taken away first.
 - **In the field.** How much closer a question is to the bank's own questions than to a fixed
-  set of everyday ones (`everyday.txt`: cooking, travel, money, the weather, small talk, office,
-  phone and web chores): the nearest bank question's cosine minus the nearest everyday question's. A
-  field word used in its everyday sense ("what temperature for cookies", "an index scan in
-  PostgreSQL") does not make a question the field's; a technique the bank has never heard of
-  ("the reparameterization trick of a VAE") is still nearer the bank than the kitchen.
+  set of everyday ones (`everyday.txt`: cooking, travel, money, the weather, hobbies, small
+  talk, office, phone and web chores): the nearest bank question's cosine minus the nearest
+  everyday question's. A field word used in its everyday sense ("what temperature for
+  cookies", "an index scan in PostgreSQL") does not make a question the field's; a technique
+  the bank has never heard of ("the reparameterization trick of a VAE") is still nearer the
+  bank than the kitchen.
 """
 
 from __future__ import annotations

@@ -410,7 +410,7 @@ class Retriever:
             entry = self._entries.get(entry_id)
             if entry is None:
                 return frozenset()
-            named = frozenset(self.techniques.find(f"{entry.title} {entry.question}"))
+            named = self.techniques.about(entry.title, entry.question)
             self._families[entry_id] = named
         return named
 

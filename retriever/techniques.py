@@ -156,6 +156,11 @@ class Techniques:
                 return None
         return key
 
+    def about(self, title: str, question: str) -> frozenset[str]:
+        """The families an entry is about: those its title and question name or describe (its
+        answer and key points mention too much in passing; docs/retrieval.md)."""
+        return frozenset(self.find(f"{title} {question}"))
+
     def name(self, key: str) -> str:
         """A family as the file writes it."""
         return self.names.get(key, key)

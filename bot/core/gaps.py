@@ -189,8 +189,8 @@ class Gaps:
                 " ".join((e.title, e.question, e.answer, *e.key_points, e.explanation))
                 for e in entries
             ]
-            find = self.retriever.techniques.find
-            about = frozenset(k for e in entries for k in find(f"{e.title} {e.question}"))
+            techniques = self.retriever.techniques
+            about = frozenset().union(*(techniques.about(e.title, e.question) for e in entries))
             self._known_terms = (bank, known_terms(texts), about)
         return self._known_terms[1], self._known_terms[2]
 

@@ -150,3 +150,12 @@ def test_no_everyday_question_names_or_describes_a_technique():
         "How much should I tip the waiter who decided our table?",
     ]
     assert [q for q in everyday if shipped.find(q)] == []
+
+
+def test_an_entry_is_about_what_its_title_and_question_name_or_describe():
+    t = Techniques(CUES)
+    assert t.about("KV cache", "Why move each centroid to its cluster's mean?") == {
+        "kv cache",
+        "k-means clustering",
+    }
+    assert t.about("Batching", "How do requests share a GPU?") == frozenset()
