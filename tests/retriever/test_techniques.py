@@ -154,8 +154,6 @@ def test_no_everyday_question_names_or_describes_a_technique():
 
 def test_an_entry_is_about_what_its_title_and_question_name_or_describe():
     t = Techniques(CUES)
-    assert t.about("KV cache", "Why move each centroid to its cluster's mean?") == {
-        "kv cache",
-        "k-means clustering",
-    }
+    # Named by the title, described by the question.
+    assert t.about("K-means", "Why cache each key and value?") == {"k-means clustering", "kv cache"}
     assert t.about("Batching", "How do requests share a GPU?") == frozenset()
