@@ -115,12 +115,13 @@ def _run_bot(obj: Context, name: str, main: BotMain) -> None:
         tutor.close()
 
 
-async def _who_am_i(client: Any) -> str:
-    """The bot's own Slack user id; a refused token ends the bot with one line saying so."""
+async def _who_am_i(client: Any) -> Any:
+    """Slack's `auth.test` answer (the bot's own user id, its workspace); a refused token ends
+    the bot with one line saying so."""
     from slack_sdk.errors import SlackApiError
 
     try:
-        return (await client.auth_test())["user_id"]
+        return await client.auth_test()
     except SlackApiError as exc:
         error = exc.response.get("error", "refused") if exc.response is not None else "refused"
         raise TutorError(
@@ -182,10 +183,12 @@ def serve_slack(obj: Context, http_mode: bool, host: str, port: int) -> None:
     api_url = obj.settings.slack_api_url
 
     async def main(tutor: Tutor, stopping: asyncio.Event, front: FrontEnd) -> None:
-        from bot.adapters.slack import SlackCourier
+        from bot.adapters.slack import SlackCourier, authorized
 
         app, bot = build_app(tutor, token=token, signing_secret=signing, api_url=api_url)
-        bot.bot_user = await _who_am_i(app.client)
+        auth = await _who_am_i(app.client)
+        bot.bot_user = auth["user_id"]
+        authorized(app, auth)  # one auth.test for the process, not one per early request
         # The study loop: reminders and daily questions, sent through the Web API.
         study = tutor.study_scheduler(SlackCourier(app.client))
         study.start()

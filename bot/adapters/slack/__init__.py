@@ -12,7 +12,7 @@ By job: `render` (mrkdwn, Block Kit), `outbox` (calls, the outbox, the stream), 
 (requests to the core), `courier` (speaking first; the Bolt app), `front` (HTTP mode).
 """
 
-from bot.adapters.slack.courier import SlackCourier, build_app
+from bot.adapters.slack.courier import SlackCourier, authorized, build_app
 from bot.adapters.slack.front import MAX_BODY, signed, slack_body, start_http
 from bot.adapters.slack.listeners import PRIVATE_COMMANDS, SLASH_COMMANDS, SlackBot
 from bot.adapters.slack.outbox import SlackOutbox, SlackStream
@@ -26,6 +26,7 @@ __all__ = [
     "SlackCourier",
     "SlackOutbox",
     "SlackStream",
+    "authorized",
     "blocks",
     "build_app",
     "mrkdwn",

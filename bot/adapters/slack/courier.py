@@ -72,3 +72,25 @@ def build_app(
         logger=logging.getLogger("tutor.slack.bolt"),
     )
     return app, SlackBot(tutor, app)
+
+
+def authorized(app: Any, auth: Any) -> bool:
+    """Hand Bolt's single-workspace authorization the `auth.test` answer the bot got at start.
+    Bolt's async app otherwise asks Slack on the first request it authorizes, and every request
+    that arrives before that answer asks too, each before its acknowledgement: after a restart,
+    a burst of Slack's retries made one `auth.test` each, and acknowledgements waited on them.
+    False when this Bolt has no such step to hand it to (then it asks on the first request, as
+    before); bolt-python's sync `SingleTeamAuthorization` takes the same answer as an argument."""
+    from slack_bolt.middleware.authorization.async_single_team_authorization import (
+        AsyncSingleTeamAuthorization,
+    )
+
+    steps = [
+        step
+        for step in getattr(app, "_async_middleware_list", [])
+        if isinstance(step, AsyncSingleTeamAuthorization)
+    ]
+    for step in steps:
+        if step.auth_test_result is None:
+            step.auth_test_result = auth
+    return bool(steps)

@@ -12,6 +12,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
+class _Server(ThreadingHTTPServer):
+    # A backlog like a real server's: socketserver's default of 5 drops connections that come
+    # at once, and each dropped client tries again a second later (TCP's first retransmission).
+    request_queue_size = 128
+
+
 @dataclass
 class Call:
     """One request the bot made."""
@@ -94,7 +100,7 @@ class SlackAPI:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/api/"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

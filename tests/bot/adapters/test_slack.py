@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.signature import SignatureVerifier
 
-from bot.adapters.slack import build_app, limits, mrkdwn, start_http
+from bot.adapters.slack import authorized, build_app, limits, mrkdwn, start_http
 from bot.adapters.slack.limits import RateLimits, limited, wait_of
 from bot.core import pacing
 from tests.bot.adapters.slack_api import SlackAPI
@@ -331,6 +331,28 @@ def test_a_retried_event_is_answered_once(slack, api):
     slack.settle()
     threads = [a["thread_ts"] for a in answers(api)]
     assert threads == ["1700000000.000001", "1700000000.000050"]
+
+
+def test_the_auth_test_made_at_start_serves_a_burst_of_requests(slack, api):
+    """The bot asks Slack who it is once, at start; Bolt's authorization takes that answer, so
+    a burst after a restart makes no `auth.test` per request before its acknowledgement."""
+    auth = slack.run(slack.app.client.auth_test())
+    assert authorized(slack.app, auth)
+    statuses: list[int] = []
+
+    def ask(n: int) -> None:
+        event = mention(f"what is the KV cache? ({n})", ts=f"1700000000.0001{n:02d}", user=f"U{n}")
+        statuses.append(slack.event(event)[0])
+
+    burst = [threading.Thread(target=ask, args=(n,)) for n in range(8)]
+    for thread in burst:
+        thread.start()
+    for thread in burst:
+        thread.join(60)
+    assert statuses == [200] * 8
+    slack.settle()
+    assert len(answers(api)) == 8
+    assert len(api.named("auth.test")) == 1  # the start's own
 
 
 def test_an_admin_watches_a_channel_and_its_messages_are_answered(slack, api):
