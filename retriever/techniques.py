@@ -15,15 +15,20 @@ apart, when the embedder cannot tell, and to name them (docs/gaps.md).
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 from retriever.glossary import _whole
 from retriever.text import CJK_CHAR, english_words, everyday_english, stem
 
 TECHNIQUES_FILE = Path(__file__).with_name("techniques.tsv")
+# Questions describing a family without naming it (`family<TAB>question`), for the gaps' nearest
+# family by meaning (retriever/meaning.py).
+DESCRIBED_FILE = Path(__file__).with_name("described.tsv")
 _WORD = re.compile(r"[a-z0-9]+")  # as english_words splits a text
 CUE = " + "  # between the parts of a cue (`centroid + cluster`; k-means++ is an alias)
 
@@ -75,6 +80,15 @@ class Techniques:
         self._zh = re.compile("|".join(patterns)) if patterns else None
         self._spaced = {re.sub(r"\s+", "", a): a for a in ordered}
         self._found = functools.lru_cache(maxsize=4096)(self._scan)
+        self._meant: Mapping[str, str] = {}  # a text naming and describing none -> a family
+
+    def also(self, meant: Mapping[str, str]) -> Techniques:
+        """These techniques, finding for each text of `meant` that names and describes none the
+        family given there (the one its meaning is nearest: `bot/core/gaps.py`); a copy that
+        shares the lookups."""
+        twin = copy.copy(self)
+        twin._meant = meant
+        return twin
 
     def _part(self, part: str) -> str:
         """A cue's part, kept once: Chinese (or mixed) as written without spaces, English as
@@ -104,7 +118,10 @@ class Techniques:
         """The families a text names (their keys), in order of first mention, then those it
         describes by a cue. A question is looked up by its search, the gap book and each
         listing of the gaps: found once."""
-        return list(self._found(text))
+        found = list(self._found(text))
+        if not found and text in self._meant:
+            found.append(self._meant[text])
+        return found
 
     def _scan(self, text: str) -> tuple[str, ...]:
         found: dict[str, int] = {}
@@ -164,6 +181,22 @@ class Techniques:
     def name(self, key: str) -> str:
         """A family as the file writes it."""
         return self.names.get(key, key)
+
+
+def described_questions(path: Path = DESCRIBED_FILE) -> list[tuple[str, str]]:
+    """(family key, question) for each question of the file describing a family without its
+    name; a line naming a family `techniques.tsv` does not have is refused."""
+    known = techniques().names
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        family, _, question = line.partition("\t")
+        key = family.strip().lower()
+        if key not in known or not question.strip():
+            raise ValueError(f"{path.name} line {number}: no family {family!r} or no question")
+        rows.append((key, question.strip()))
+    return rows
 
 
 @functools.cache

@@ -34,6 +34,7 @@ from bot.tutoring.gaps import (
     gaps_of,
     in_field,
     known_terms,
+    meant,
     order,
 )
 from bot.tutoring.ports import EntryStore, Retriever
@@ -172,9 +173,12 @@ class Gaps:
         techniques = self.retriever.techniques
         out: list[Gap] = []
         for group in by_place.values():  # never a gap across workspaces
-            vectors = self.retriever.meaning([a.question for a in group])
+            questions = [a.question for a in group]
+            vectors = self.retriever.meaning(questions)
+            # A question naming no technique: the one its meaning is nearest, if clearly.
+            found = techniques.also(meant(questions, self.retriever.described(vectors), techniques))
             for gap in gaps_of(
-                group, vectors, self.retriever.glossary, self.threshold, known, techniques, in_bank
+                group, vectors, self.retriever.glossary, self.threshold, known, found, in_bank
             ):
                 if not self._fill(gap, bank):
                     out.append(gap)

@@ -41,6 +41,12 @@ NAME_APART = 0.05
 # (`in_field`): every one of the dev parts' is above 0 (lowest 0.005), everyday questions that
 # use a technique's name (a diet "overfitting") below it (docs/gaps.md).
 NAMED_BAR = 0.0
+# A question naming and describing no technique takes the family of the question of
+# retriever/described.tsv nearest to it by meaning, when at least this near, and this much nearer
+# than any other family's (`meant`). Chosen on the dev parts (docs/gaps.md): the same figures
+# from 0.35 to 0.45; no far question of theirs comes nearer than 0.40.
+DESCRIBED_BAR = 0.45
+DESCRIBED_APART = 0.05
 MAX_QUESTIONS = 1000  # the most recent questions grouped at once (grouping is quadratic)
 EXAMPLES = 3
 CLOSEST = 3
@@ -325,6 +331,21 @@ def technique_of(
     if count * 2 < len(questions) or (count * 2 == len(questions) and count < 2):
         return []
     return [k for k in ranked[:2] if (named[k], k in in_bank) == (count, first in in_bank)]
+
+
+def meant(
+    questions: Sequence[str],
+    nearest: Sequence[tuple[str, float, float]],
+    techniques: Techniques,
+) -> dict[str, str]:
+    """For the questions that name and describe no technique, the family their meaning is
+    nearest (`nearest`: `Meaning.nearest_described`, one per question: family, cosine, margin
+    over the other families), where it is near enough and clear of the others."""
+    return {
+        question: family
+        for question, (family, cosine, margin) in zip(questions, nearest, strict=True)
+        if cosine >= DESCRIBED_BAR and margin >= DESCRIBED_APART and not techniques.find(question)
+    }
 
 
 def gaps_of(

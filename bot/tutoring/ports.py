@@ -61,6 +61,11 @@ class Retriever(Protocol):
         """Unit vectors (an array, one row a text) of questions by meaning, across languages."""
         ...
 
+    def described(self, vectors: Any) -> list[tuple[str, float, float]]:
+        """For questions by meaning (`meaning`'s rows), the technique family each is nearest
+        to, the cosine and the margin over the other families."""
+        ...
+
     def field(self, texts: list[str]) -> Any:
         """How far inside the bank's field each question is (an array, one value a text)."""
         ...

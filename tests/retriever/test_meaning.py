@@ -36,6 +36,21 @@ def test_everyday_questions_fall_under_the_bar_and_unknown_techniques_clear_it(r
     assert retriever.field([]).shape == (0,)
 
 
+def test_a_question_naming_no_technique_is_nearest_the_questions_describing_it(retriever):
+    from retriever.techniques import described_questions
+
+    family, question = described_questions()[0]
+    asked = [
+        question,  # one of the file's own: its family, as near as can be
+        "How do I choose the neighbourhood radius and the minimum number of neighbours when "
+        "clustering by density, and why do clusters of different density break it?",
+    ]
+    near = retriever.described(retriever.meaning(asked))
+    assert near[0][0] == family and near[0][1] > 0.999 and near[0][2] > 0
+    assert near[1][0] == "dbscan" and near[1][1] > near[1][2] > 0.05
+    assert retriever.described(retriever.meaning([])) == []
+
+
 def test_a_model_without_a_measured_bar_has_none(tmp_path, embedder):
     class Renamed:
         """The bundled model under a name the calibration does not know."""

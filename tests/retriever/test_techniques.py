@@ -8,7 +8,12 @@ from collections import Counter
 import pytest
 
 from retriever.meaning import everyday_questions
-from retriever.techniques import TECHNIQUES_FILE, Techniques, techniques
+from retriever.techniques import (
+    TECHNIQUES_FILE,
+    Techniques,
+    described_questions,
+    techniques,
+)
 
 PAIRS = [
     ("Batch normalization", "batch normalization"),
@@ -157,3 +162,31 @@ def test_an_entry_is_about_what_its_title_and_question_name_or_describe():
     # Named by the title, described by the question.
     assert t.about("K-means", "Why cache each key and value?") == {"k-means clustering", "kv cache"}
     assert t.about("Batching", "How do requests share a GPU?") == frozenset()
+
+
+def test_also_finds_the_given_family_only_for_a_text_that_names_none():
+    table = Techniques(PAIRS)
+    named, unnamed = "What is YaRN?", "How do I stretch positions past the trained length?"
+    assert table.find(unnamed) == []
+    twin = table.also({unnamed: "rope scaling", named: "batch normalization"})
+    assert twin.find(unnamed) == ["rope scaling"]
+    assert twin.find(named) == ["rope scaling"]  # its own name, not the one given
+    assert table.find(unnamed) == []  # the original is left as it was
+    assert twin.name("rope scaling") == "RoPE scaling"
+
+
+def test_the_described_questions_name_families_of_the_file_in_both_languages():
+    rows = described_questions()
+    per_family = Counter(family for family, _ in rows)
+    assert set(per_family) == set(techniques().names)  # every family, none unknown
+    assert min(per_family.values()) >= 4
+    chinese = {f for f, q in rows if any("\u4e00" <= c <= "\u9fff" for c in q)}
+    english = {f for f, q in rows if not any("\u4e00" <= c <= "\u9fff" for c in q)}
+    assert chinese == english == set(per_family)
+
+
+def test_a_described_question_of_an_unknown_family_is_refused(tmp_path):
+    path = tmp_path / "described.tsv"
+    path.write_text("# a comment\nNo such family\tWhat is it?\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="line 2: no family 'No such family'"):
+        described_questions(path)

@@ -131,6 +131,23 @@ def test_questions_describing_a_technique_without_its_name_join_the_one_naming_i
     assert forest.askers == 3 and forest.label == "Random forest"
 
 
+# DBSCAN named, and described twice: once in words a cue knows (邻域半径 + 聚类), once in words none
+# does, which only its meaning ties to the questions of retriever/described.tsv on DBSCAN.
+DENSITY = [
+    "How should eps be set for DBSCAN on sentence embeddings?",
+    "How do I choose the neighbourhood radius and the minimum number of neighbours when "
+    "clustering by density, and why do clusters of different density break it?",
+    "按密度聚类时邻域半径和最少邻居数怎么选？不同密度的簇为什么会让它失效？",
+]
+
+
+def test_a_question_naming_no_technique_joins_the_one_its_meaning_is_nearest(chat):
+    techniques = chat.tutor.gaps.retriever.techniques
+    assert not techniques.find(DENSITY[1])  # no name, no cue: by meaning only
+    density, _ = one_technique_among_others(chat, DENSITY, 3)
+    assert density.askers == 3 and density.label == "DBSCAN"
+
+
 def test_an_everyday_question_using_a_techniques_name_is_kept_apart(chat):
     # Overfitting names the bias-variance tradeoff; here it is a diet and a gym plan.
     everyday = ["减肥总是反弹，有什么办法防止过拟合式的节食？", "我的健身计划是不是过拟合了？"]

@@ -14,6 +14,7 @@ from bot.tutoring.gaps import (
     in_field,
     known_terms,
     label_of,
+    meant,
     named_things,
     novel_terms,
 )
@@ -184,3 +185,20 @@ def test_a_reply_without_an_answer_is_a_skeleton_that_says_why():
     assert not draft.by_model and "reply had no usable answer" in draft.markdown
     (entry,) = parse(draft.markdown, draft.file_name).entries
     assert len(entry.key_points) == 2 and gap.askers == 2
+
+
+def test_a_question_naming_no_technique_takes_the_nearest_family_only_when_clear():
+    table = techniques()
+    questions = [
+        "What is LoRA?",  # named: keeps its own
+        "How do I stretch positions past the trained length?",  # near and clear
+        "How do I make the model forget one fact?",  # near, but another family is as near
+        "What should I cook tonight?",  # too far
+    ]
+    nearest = [
+        ("rope scaling", 0.9, 0.3),
+        ("rope scaling", 0.6, 0.1),
+        ("knowledge editing", 0.6, 0.01),
+        ("rope scaling", 0.3, 0.2),
+    ]
+    assert meant(questions, nearest, table) == {questions[1]: "rope scaling"}
