@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from retriever.glossary import _whole
-from retriever.text import CJK_CHAR, english_words, everyday_english, stem
+from retriever.text import CJK_CHAR, everyday_english, stem
 
 TECHNIQUES_FILE = Path(__file__).with_name("techniques.tsv")
 # Questions describing a family without naming it (`family<TAB>question`), for the gaps' nearest
@@ -31,6 +31,32 @@ TECHNIQUES_FILE = Path(__file__).with_name("techniques.tsv")
 DESCRIBED_FILE = Path(__file__).with_name("described.tsv")
 _WORD = re.compile(r"[a-z0-9]+")  # as english_words splits a text
 CUE = " + "  # between the parts of a cue (`centroid + cluster`; k-means++ is an alias)
+# British spellings of the field's words, matched as the American ones the file writes:
+# normalisation, optimiser, neighbours, colour, centre, analyse.
+_ISE = (
+    "normal|optim|regular|token|quant|minim|maxim|initial|general|visual|summar|parallel|"
+    "vector|standard|discret|categor|character|penal|random|special|stabil|util|real|recogn|"
+    "organ|memor|binar|linear|parameter|serial|synchron|custom|central|local|lemmat|anonym|"
+    "sanit|prior|emphas|factor|capital|neutral|digit|mobil|harmon|fertil|polar"
+)
+_BRITISH = [
+    (re.compile(rf"^({_ISE})is(e|es|ed|ing|er|ers|ation|ations|able)$"), r"\1iz\2"),
+    (re.compile(r"^(neighb|col|behavi|fav|lab|flav|hon|hum|rum|vap)our"), r"\1or"),
+    (re.compile(r"^(cent|met|fib|lit)re(s|d)?$"), r"\1er\2"),
+    (re.compile(r"^(analy|paraly|cataly)s(e|es|ed|ing)$"), r"\1z\2"),
+]
+
+
+def american(word: str) -> str:
+    """A lower-case English word as American spelling writes it (neighbour → neighbor)."""
+    for pattern, replacement in _BRITISH:
+        word = pattern.sub(replacement, word)
+    return word
+
+
+def _stems(text: str) -> list[str]:
+    """The stems of a text's English words, British spellings as American ones."""
+    return [stem(american(w)) for w in _WORD.findall(text.lower())]
 
 
 class Techniques:
@@ -53,7 +79,7 @@ class Techniques:
             elif CJK_CHAR.search(alias):
                 chinese.setdefault(alias.lower(), key)
             else:
-                stems = tuple(english_words(alias))
+                stems = tuple(_stems(alias))
                 if len(stems) == 1:  # one word as written, or its plural: a stem is too loose
                     word = alias.lower()  # (standardization and "standard" share one)
                     # An acronym's plural is an s (GATs), never es ("gates" is no GAT).
@@ -97,7 +123,7 @@ class Techniques:
         part = part.strip().lower()
         if part not in self._parts:
             chinese = CJK_CHAR.search(part)
-            how = re.sub(r"\s+", "", part) if chinese else tuple(english_words(part))
+            how = re.sub(r"\s+", "", part) if chinese else tuple(_stems(part))
             if not how:
                 raise ValueError(f"a cue has an empty part: {part!r}")
             self._parts[part] = how
@@ -131,7 +157,7 @@ class Techniques:
                 found.setdefault(self._chinese[alias], match.start())
         lowered = text.lower()
         words = [(m.start(), m.group()) for m in _WORD.finditer(lowered)]
-        stems = [stem(w) for _, w in words]
+        stems = [stem(american(w)) for _, w in words]
         i = 0
         while i < len(words):
             for n in range(min(self._longest, len(words) - i), 0, -1):

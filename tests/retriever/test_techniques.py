@@ -11,6 +11,7 @@ from retriever.meaning import everyday_questions
 from retriever.techniques import (
     TECHNIQUES_FILE,
     Techniques,
+    american,
     described_questions,
     techniques,
 )
@@ -190,3 +191,36 @@ def test_a_described_question_of_an_unknown_family_is_refused(tmp_path):
     path.write_text("# a comment\nNo such family\tWhat is it?\n", encoding="utf-8")
     with pytest.raises(ValueError, match="line 2: no family 'No such family'"):
         described_questions(path)
+
+
+@pytest.mark.parametrize(
+    ("british", "us"),
+    [
+        ("normalisation", "normalization"),
+        ("optimiser", "optimizer"),
+        ("neighbours", "neighbors"),
+        ("centre", "center"),
+        ("analysed", "analyzed"),
+        # Words that only look British stay as they are.
+        ("noise", "noise"),
+        ("promise", "promise"),
+        ("basis", "basis"),
+    ],
+)
+def test_british_spellings_are_read_as_american_ones(british, us):
+    assert american(british) == us
+
+
+def test_an_alias_and_a_cue_match_british_spellings():
+    table = Techniques(
+        [
+            ("Layer normalization", "layer normalization"),
+            ("DBSCAN", "clustering + radius + enough neighbors"),
+        ]
+    )
+    assert table.find("Why does layer normalisation help deep transformers?") == [
+        "layer normalization"
+    ]
+    assert table.find("Clustering by a radius with enough neighbours around each point?") == [
+        "dbscan"
+    ]
