@@ -1,7 +1,7 @@
 """The bundled model's vectors of the starter bank, and of the question sets the gaps compare
 with (everyday.txt, described.tsv), shipped with the package.
 
-Embedding the starter bank's 114 entries takes about 25 s on two cores, and the 1,752 questions
+Embedding the starter bank's 114 entries takes about 25 s on two cores, and the 1,777 questions
 describing techniques about 30 s; with these vectors a first `tutor ingest --starter` (and so
 `make run`) indexes it in about a second, and the first /gaps lookup takes no embedding. They
 are the model's own output, keyed by the SHA-256 of the side (query or passage) and the exact
