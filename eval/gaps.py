@@ -14,6 +14,7 @@ entry for the first technique is added to the bank, whether its gap is gone.
     python eval/gaps.py --part dev5            # the fourth version's test part, tuning data now
     python eval/gaps.py --part dev6            # the fifth version's test part, tuning data now
     python eval/gaps.py --part dev7            # the sixth version's test part, tuning data now
+    python eval/gaps.py --part dev8            # the seventh version's test part, tuning data now
     python eval/gaps.py --part test            # the frozen part: once per version
     python eval/gaps.py --part dev --draft-model PATH.gguf --draft-out DIR   # a drafted entry
 
@@ -27,8 +28,9 @@ covered ones (the first version's frozen part, read since); dev3 = eval/gaps_tes
 second version's frozen part, read since); dev4 = eval/gaps_test3.jsonl (the third version's,
 read since); dev5 = eval/gaps_test4.jsonl (the fourth version's, read since); dev6 =
 eval/gaps_test5.jsonl (the fifth version's, read since); dev7 = eval/gaps_test6.jsonl (the
-sixth version's, read since); test = eval/gaps_test7.jsonl (frozen: techniques by topic in both
-languages, far questions); dev3 to dev7 and test with coverage_test.jsonl's covered ones.
+sixth version's, read since); dev8 = eval/gaps_test7.jsonl (the seventh version's, read since);
+test = eval/gaps_test8.jsonl (frozen: techniques by topic in both languages, far questions); dev3
+to dev8 and test with coverage_test.jsonl's covered ones.
 Prints one JSON object.
 """
 
@@ -68,7 +70,9 @@ PARTS = {
     "dev6": (EVAL / "gaps_test5.jsonl", EVAL / "gaps_test5.jsonl"),
     # The sixth version's frozen part, measured and read: tuning data now.
     "dev7": (EVAL / "gaps_test6.jsonl", EVAL / "gaps_test6.jsonl"),
-    "test": (EVAL / "gaps_test7.jsonl", EVAL / "gaps_test7.jsonl"),
+    # The seventh version's frozen part, measured and read: tuning data now.
+    "dev8": (EVAL / "gaps_test7.jsonl", EVAL / "gaps_test7.jsonl"),
+    "test": (EVAL / "gaps_test8.jsonl", EVAL / "gaps_test8.jsonl"),
 }
 COVERED = EVAL / "coverage_test.jsonl"  # covered questions asked beside the test part's
 
