@@ -54,9 +54,14 @@ def american(word: str) -> str:
     return word
 
 
+def _stem(word: str) -> str:
+    """A lower-case English word's stem, British spellings as American ones."""
+    return stem(american(word))
+
+
 def _stems(text: str) -> list[str]:
-    """The stems of a text's English words, British spellings as American ones."""
-    return [stem(american(w)) for w in _WORD.findall(text.lower())]
+    """The stems of a text's English words (`_stem`)."""
+    return [_stem(w) for w in _WORD.findall(text.lower())]
 
 
 class Techniques:
@@ -157,7 +162,7 @@ class Techniques:
                 found.setdefault(self._chinese[alias], match.start())
         lowered = text.lower()
         words = [(m.start(), m.group()) for m in _WORD.finditer(lowered)]
-        stems = [stem(american(w)) for _, w in words]
+        stems = [_stem(w) for _, w in words]
         i = 0
         while i < len(words):
             for n in range(min(self._longest, len(words) - i), 0, -1):
