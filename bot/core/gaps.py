@@ -200,8 +200,11 @@ class Gaps:
 
     def _fill(self, gap: Gap, bank: str) -> bool:
         """Whether entries now cover at least half of a gap's questions (a 👎 one: an entry it
-        did not cite); if so, all its questions are marked filled by the entry that covers the
-        most. Each question is searched again only when the bank changed since."""
+        did not cite), or one entry covers one of them at least and is about the technique the
+        gap is about (its title and question name it: the entry an admin wrote for the gap,
+        which need not cover the questions asked in the other language or in other words); if
+        so, all its questions are marked filled by that entry, or the one covering the most.
+        Each question is searched again only when the bank changed since."""
         covering: list[str] = []
         for asked in gap.asked:
             known = self._searched.get(asked.id)
@@ -214,11 +217,25 @@ class Gaps:
                 self._searched[asked.id] = known
             if known[1]:
                 covering.append(known[1])
-        if not covering or len(covering) * 2 < len(gap.asked):
+        if not covering:
             return False
-        entry_id = max(set(covering), key=covering.count)
+        if len(covering) * 2 >= len(gap.asked):
+            entry_id = max(set(covering), key=covering.count)
+        else:
+            entry_id = self._about(covering, gap.about)
+            if not entry_id:
+                return False
         self.book.mark_filled([a.id for a in gap.asked], entry_id, self.clock())
         return True
+
+    def _about(self, covering: list[str], about: tuple[str, ...]) -> str:
+        """The first of the covering entries that is about one of `about` (techniques), or ""."""
+        techniques = self.retriever.techniques
+        for entry_id in dict.fromkeys(covering):
+            entry = self.store.entry(entry_id)
+            if entry is not None and techniques.about(entry.title, entry.question) & set(about):
+                return entry_id
+        return ""
 
     def filled_since(self, workspace: str, since: datetime) -> list[Filled]:
         """The gaps entries closed since `since`: the filled questions by the entry that covers

@@ -90,6 +90,9 @@ class Gap:
     # Labelled by a technique no entry of the bank is about: missing outright, so listed
     # before a gap of as many askers on something the bank has an entry near.
     missing: bool = False
+    # The techniques (`retriever/techniques.py` keys) most of its questions name: what an entry
+    # added for it is about (`bot/core/gaps.py`'s filled rule).
+    about: tuple[str, ...] = ()
 
     @property
     def askers(self) -> int:
@@ -369,10 +372,9 @@ def gaps_of(
         chosen = tuple(sorted((asked[i] for i in members), key=lambda a: (a.asked_at, a.id)))
         questions = [a.question for a in chosen]
         label = label_of(questions, glossary, known=known, techniques=techniques, in_bank=in_bank)
-        missing = techniques is not None and any(
-            k not in in_bank for k in technique_of(questions, techniques, in_bank)
-        )
-        out.append(Gap(label, chosen, missing))
+        about = technique_of(questions, techniques, in_bank) if techniques is not None else []
+        missing = any(k not in in_bank for k in about)
+        out.append(Gap(label, chosen, missing, tuple(about)))
     return sorted(out, key=order)
 
 

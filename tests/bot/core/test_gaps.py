@@ -242,6 +242,42 @@ def test_a_new_entry_closes_its_gap_and_the_digest_says_so(chat, home):
     assert "Closed by new entries" in digest and "now answered by LoRA" in digest
 
 
+def test_an_entry_about_the_gaps_technique_closes_it_though_it_covers_one_question(chat, home):
+    # Five phrasings of one technique, three of them in Chinese; the entry an admin adds is
+    # written in English and covers one of them as asked: it is about the gap's technique, so
+    # the gap is closed (half its questions covered is not needed).
+    moe = [
+        *MOE,
+        "MoE 训练时为什么要加负载均衡的辅助损失？不加会怎样？",
+        "In an MoE transformer, what happens to the tokens that overflow an expert's capacity?",
+        "MoE 模型里每个 token 只激活两个专家，为什么推理时显存占用还是很大？",
+    ]
+    for n, question in enumerate(moe):
+        say(chat, question, user=f"moe{n}")
+    (gap,) = [g for g in chat.tutor.gaps.gaps("team") if g.asked[0].question in moe]
+    assert len(gap.asked) == 5 and gap.about == ("mixture of experts",)
+    doc = home / "added" / "moe.md"
+    doc.parent.mkdir()
+    doc.write_text(
+        "# Sparse models\n\n## Interview questions\n\n### 1. Mixture of experts routing\n\n"
+        f"**Question:** {moe[0]}\n\n**Answer:** A learned gate scores the experts; the top k "
+        "take the token.\n\n- **Gate:** A softmax over expert scores picks the top k.\n",
+        "utf-8",
+    )
+    from knowledge.ingest import ingest
+
+    ingest(chat.tutor.store, [doc], max_bytes=10**6)
+    chat.tutor.retriever.sync()
+    covered = [chat.tutor.retriever.search(q, 3).coverage == "covered" for q in moe]
+    assert covered[0] and sum(covered) * 2 < len(moe)  # fewer than half: the old rule's miss
+    # An entry about another technique covering a question would not close it.
+    kv = chat.tutor.retriever.search(COVERED, 3).hits[0].id
+    assert chat.tutor.gaps._about([kv], gap.about) == ""
+    assert not any(a.question in moe for g in chat.tutor.gaps.gaps("team") for a in g.asked)
+    (closed,) = chat.tutor.gaps.filled_since("team", MONDAY - timedelta(days=7))
+    assert closed.entry_title == "Mixture of experts routing" and closed.askers == 5
+
+
 def test_the_weekly_digest_goes_once_a_week_across_a_restart(home, embedder):
     chat = Chat(build(home, embedder))
     courier = RecordingCourier()
