@@ -16,6 +16,7 @@ entry for the first technique is added to the bank, whether its gap is gone.
     python eval/gaps.py --part dev7            # the sixth version's test part, tuning data now
     python eval/gaps.py --part dev8            # the seventh version's test part, tuning data now
     python eval/gaps.py --part dev9            # the eighth version's test part, tuning data now
+    python eval/gaps.py --part dev10           # the ninth version's test part, tuning data now
     python eval/gaps.py --part test            # the frozen part: once per version
     python eval/gaps.py --part dev --draft-model PATH.gguf --draft-out DIR   # a drafted entry
 
@@ -30,9 +31,9 @@ second version's frozen part, read since); dev4 = eval/gaps_test3.jsonl (the thi
 read since); dev5 = eval/gaps_test4.jsonl (the fourth version's, read since); dev6 =
 eval/gaps_test5.jsonl (the fifth version's, read since); dev7 = eval/gaps_test6.jsonl (the
 sixth version's, read since); dev8 = eval/gaps_test7.jsonl (the seventh version's, read since);
-dev9 = eval/gaps_test8.jsonl (the eighth version's, read since); test = eval/gaps_test9.jsonl
-(frozen: techniques by topic in both languages, far questions); dev3 to dev9 and test with
-coverage_test.jsonl's covered ones.
+dev9 = eval/gaps_test8.jsonl (the eighth version's, read since); dev10 = eval/gaps_test9.jsonl
+(the ninth version's, read since); test = eval/gaps_test10.jsonl (frozen: techniques by topic in
+both languages, far questions); dev3 to dev10 and test with coverage_test.jsonl's covered ones.
 Prints one JSON object.
 """
 
@@ -76,7 +77,9 @@ PARTS = {
     "dev8": (EVAL / "gaps_test7.jsonl", EVAL / "gaps_test7.jsonl"),
     # The eighth version's frozen part, measured and read: tuning data now.
     "dev9": (EVAL / "gaps_test8.jsonl", EVAL / "gaps_test8.jsonl"),
-    "test": (EVAL / "gaps_test9.jsonl", EVAL / "gaps_test9.jsonl"),
+    # The ninth version's frozen part, measured and read: tuning data now.
+    "dev10": (EVAL / "gaps_test9.jsonl", EVAL / "gaps_test9.jsonl"),
+    "test": (EVAL / "gaps_test10.jsonl", EVAL / "gaps_test10.jsonl"),
 }
 COVERED = EVAL / "coverage_test.jsonl"  # covered questions asked beside the test part's
 
