@@ -17,6 +17,7 @@ entry for the first technique is added to the bank, whether its gap is gone.
     python eval/gaps.py --part dev8            # the seventh version's test part, tuning data now
     python eval/gaps.py --part dev9            # the eighth version's test part, tuning data now
     python eval/gaps.py --part dev10           # the ninth version's test part, tuning data now
+    python eval/gaps.py --part dev11           # written to be frozen, seen while tuning: tuning data
     python eval/gaps.py --part test            # the frozen part: once per version
     python eval/gaps.py --part dev --draft-model PATH.gguf --draft-out DIR   # a drafted entry
 
@@ -32,8 +33,10 @@ read since); dev5 = eval/gaps_test4.jsonl (the fourth version's, read since); de
 eval/gaps_test5.jsonl (the fifth version's, read since); dev7 = eval/gaps_test6.jsonl (the
 sixth version's, read since); dev8 = eval/gaps_test7.jsonl (the seventh version's, read since);
 dev9 = eval/gaps_test8.jsonl (the eighth version's, read since); dev10 = eval/gaps_test9.jsonl
-(the ninth version's, read since); test = eval/gaps_test10.jsonl (frozen: techniques by topic in
-both languages, far questions); dev3 to dev10 and test with coverage_test.jsonl's covered ones.
+(the ninth version's, read since); dev11 = eval/gaps_test10.jsonl (written to be frozen, seen
+while tuning before any version was measured on it); test = eval/gaps_test11.jsonl (frozen:
+techniques by topic in both languages, far questions); dev3 to dev11 and test with
+coverage_test.jsonl's covered ones.
 Prints one JSON object.
 """
 
@@ -79,7 +82,10 @@ PARTS = {
     "dev9": (EVAL / "gaps_test8.jsonl", EVAL / "gaps_test8.jsonl"),
     # The ninth version's frozen part, measured and read: tuning data now.
     "dev10": (EVAL / "gaps_test9.jsonl", EVAL / "gaps_test9.jsonl"),
-    "test": (EVAL / "gaps_test10.jsonl", EVAL / "gaps_test10.jsonl"),
+    # Written as the tenth version's frozen part, but seen while tuning before any version was
+    # measured on it (eval/FROZEN.md): tuning data.
+    "dev11": (EVAL / "gaps_test10.jsonl", EVAL / "gaps_test10.jsonl"),
+    "test": (EVAL / "gaps_test11.jsonl", EVAL / "gaps_test11.jsonl"),
 }
 COVERED = EVAL / "coverage_test.jsonl"  # covered questions asked beside the test part's
 
