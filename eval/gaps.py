@@ -17,7 +17,7 @@ entry for the first technique is added to the bank, whether its gap is gone.
     python eval/gaps.py --part dev8            # the seventh version's test part, tuning data now
     python eval/gaps.py --part dev9            # the eighth version's test part, tuning data now
     python eval/gaps.py --part dev10           # the ninth version's test part, tuning data now
-    python eval/gaps.py --part dev11           # written to be frozen, seen while tuning: tuning data
+    python eval/gaps.py --part dev11           # written to be frozen, seen while tuning
     python eval/gaps.py --part test            # the frozen part: once per version
     python eval/gaps.py --part dev --draft-model PATH.gguf --draft-out DIR   # a drafted entry
 

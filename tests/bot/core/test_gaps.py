@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -58,6 +59,16 @@ def ask_all(chat: Chat, workspace: str = "team") -> None:
     for n, question in enumerate(FAR):
         say(chat, question, user=f"far{n}", workspace=workspace)
     say(chat, COVERED, user="cov", workspace=workspace)
+
+
+def add_entry(chat: Chat, doc: Path, markdown: str) -> None:
+    """An admin adds a bank file: ingested into the store and the index."""
+    from knowledge.ingest import ingest
+
+    doc.parent.mkdir()
+    doc.write_text(markdown, "utf-8")
+    ingest(chat.tutor.store, [doc], max_bytes=10**6)
+    chat.tutor.retriever.sync()
 
 
 @pytest.fixture
@@ -221,18 +232,13 @@ def test_a_model_draft_that_does_not_parse_falls_back_to_the_skeleton(home, embe
 def test_a_new_entry_closes_its_gap_and_the_digest_says_so(chat, home):
     ask_all(chat)
     assert "LoRA" in chat.tutor.gaps.gaps("team")[0].label
-    doc = home / "added" / "lora.md"
-    doc.parent.mkdir()
-    doc.write_text(
+    add_entry(
+        chat,
+        home / "added" / "lora.md",
         "# Adapters\n\n## Interview questions\n\n### 1. LoRA\n\n"
         f"**Question:** {LORA[0]}\n\n**Answer:** A frozen weight plus a trained low-rank B A.\n\n"
         "- **Rank:** Small r keeps the update cheap.\n",
-        "utf-8",
     )
-    from knowledge.ingest import ingest
-
-    ingest(chat.tutor.store, [doc], max_bytes=10**6)
-    chat.tutor.retriever.sync()
     left = chat.tutor.gaps.gaps("team")
     # The entry covers at least half of the gap's questions: the whole gap is closed, its other
     # phrasings with it; the other gap stays.
@@ -256,18 +262,13 @@ def test_an_entry_about_the_gaps_technique_closes_it_though_it_covers_one_questi
         say(chat, question, user=f"moe{n}")
     (gap,) = [g for g in chat.tutor.gaps.gaps("team") if g.asked[0].question in moe]
     assert len(gap.asked) == 5 and gap.about == ("mixture of experts",)
-    doc = home / "added" / "moe.md"
-    doc.parent.mkdir()
-    doc.write_text(
+    add_entry(
+        chat,
+        home / "added" / "moe.md",
         "# Sparse models\n\n## Interview questions\n\n### 1. Mixture of experts routing\n\n"
         f"**Question:** {moe[0]}\n\n**Answer:** A learned gate scores the experts; the top k "
         "take the token.\n\n- **Gate:** A softmax over expert scores picks the top k.\n",
-        "utf-8",
     )
-    from knowledge.ingest import ingest
-
-    ingest(chat.tutor.store, [doc], max_bytes=10**6)
-    chat.tutor.retriever.sync()
     covered = [chat.tutor.retriever.search(q, 3).coverage == "covered" for q in moe]
     assert covered[0] and sum(covered) * 2 < len(moe)  # fewer than half: the old rule's miss
     # An entry about another technique covering a question would not close it.
