@@ -114,17 +114,25 @@ class Meaning:
         """For each question (a row of `vectors`, as `vectors()` gives them), the family of the
         nearest question of `described.tsv` (written to describe a technique without naming
         it), their cosine, and how much nearer it is than the nearest of any other family."""
-        if not len(vectors):
-            return []
-        families, raw, langs = self._described_raw()
-        _, means = self._bank_vectors()
-        described = _unit(raw - np.stack([means[lang] for lang in langs]))
+        families, scores = self.described_scores(vectors)
         out = []
-        for row in np.asarray(vectors, dtype=np.float32) @ described.T:
-            best = int(np.argmax(row))
-            other = float(row[families != families[best]].max())
-            out.append((str(families[best]), float(row[best]), float(row[best]) - other))
+        for row in scores:
+            best, second = np.argsort(-row)[:2]
+            out.append((families[best], float(row[best]), float(row[best] - row[second])))
         return out
+
+    def described_scores(self, vectors: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """The families of `described.tsv`, and for each question (a row of `vectors`) its
+        cosine to the nearest described question of each family (one column a family)."""
+        families, raw, langs = self._described_raw()
+        order = np.argsort(families, kind="stable")  # each family's questions in one run
+        names, starts = np.unique(families[order], return_index=True)
+        if not len(vectors):
+            return [str(f) for f in names], np.zeros((0, len(names)), dtype=np.float32)
+        _, means = self._bank_vectors()
+        described = _unit(raw[order] - np.stack([means[langs[i]] for i in order]))
+        sims = np.asarray(vectors, dtype=np.float32) @ described.T
+        return [str(f) for f in names], np.maximum.reduceat(sims, starts, axis=1)
 
     def _described_raw(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """The described questions' families, vectors and languages, embedded once (the

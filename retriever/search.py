@@ -284,10 +284,10 @@ class Retriever:
         """Unit vectors of questions by meaning across languages (`retriever/meaning.py`)."""
         return self.meanings.vectors(texts)
 
-    def described(self, vectors: np.ndarray) -> list[tuple[str, float, float]]:
-        """For questions by meaning (`meaning`'s vectors), the technique family each is
-        nearest to, its cosine and margin (`Meaning.nearest_described`)."""
-        return self.meanings.nearest_described(vectors)
+    def described(self, vectors: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """For questions by meaning (`meaning`'s vectors), the technique families and each
+        question's cosine to the nearest question describing each (`Meaning.described_scores`)."""
+        return self.meanings.described_scores(vectors)
 
     def field(self, texts: list[str]) -> np.ndarray:
         """How far inside the bank's field each question is (`Meaning.field`); the bar a

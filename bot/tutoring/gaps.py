@@ -47,6 +47,12 @@ NAMED_BAR = 0.0
 # from 0.35 to 0.45; no far question of theirs comes nearer than 0.40.
 DESCRIBED_BAR = 0.45
 DESCRIBED_APART = 0.05
+# Failing that, the family among those the other recorded questions name (the techniques asked
+# about in the workspace, a dozen where there are 444 in all) its meaning is nearest, when at
+# least this near, as clear of the other families named there, and among its `AMONG_RANK`
+# nearest families of all. Chosen on the dev parts (docs/gaps.md): 0.2 to 0.3 gave the same.
+AMONG_BAR = 0.3
+AMONG_RANK = 3
 MAX_QUESTIONS = 1000  # the most recent questions grouped at once (grouping is quadratic)
 EXAMPLES = 3
 CLOSEST = 3
@@ -338,17 +344,38 @@ def technique_of(
 
 def meant(
     questions: Sequence[str],
-    nearest: Sequence[tuple[str, float, float]],
+    described: tuple[Sequence[str], np.ndarray],
     techniques: Techniques,
 ) -> dict[str, str]:
     """For the questions that name and describe no technique, the family their meaning is
-    nearest (`nearest`: `Meaning.nearest_described`, one per question: family, cosine, margin
-    over the other families), where it is near enough and clear of the others."""
-    return {
-        question: family
-        for question, (family, cosine, margin) in zip(questions, nearest, strict=True)
-        if cosine >= DESCRIBED_BAR and margin >= DESCRIBED_APART and not techniques.find(question)
-    }
+    nearest (`described`: `Meaning.described_scores`, the families and each question's cosine to
+    each), where it is near enough and clear of the others; failing that, the nearest of the
+    families the other questions name, where it is near enough, clear of the others named and
+    among the question's nearest of all."""
+    families, scores = described
+    named = [techniques.find(q) for q in questions]
+    out: dict[str, str] = {}
+    if len(families) < 2:
+        return out
+    for i, question in enumerate(questions):
+        best, second = np.argsort(-scores[i])[:2]
+        if named[i] or scores[i, best] < DESCRIBED_BAR:
+            continue
+        if scores[i, best] - scores[i, second] >= DESCRIBED_APART:
+            out[question] = families[best]
+    asked = {key for keys in named for key in keys} | set(out.values())
+    columns = [j for j, family in enumerate(families) if family in asked]
+    for i, question in enumerate(questions):
+        if named[i] or question in out or not columns:
+            continue
+        near = scores[i, columns]
+        ranked = np.argsort(-near)
+        cosine = near[ranked[0]]
+        margin = cosine - (near[ranked[1]] if len(ranked) > 1 else -1.0)
+        rank = int((scores[i] > cosine).sum())  # families of all nearer than it
+        if cosine >= AMONG_BAR and margin >= DESCRIBED_APART and rank < AMONG_RANK:
+            out[question] = families[columns[ranked[0]]]
+    return out
 
 
 def gaps_of(

@@ -61,9 +61,10 @@ class Retriever(Protocol):
         """Unit vectors (an array, one row a text) of questions by meaning, across languages."""
         ...
 
-    def described(self, vectors: Any) -> list[tuple[str, float, float]]:
-        """For questions by meaning (`meaning`'s rows), the technique family each is nearest
-        to, the cosine and the margin over the other families."""
+    def described(self, vectors: Any) -> tuple[list[str], Any]:
+        """For questions by meaning (`meaning`'s rows), the technique families, and each
+        question's cosine to the nearest question describing each family without its name
+        (an array, one row a question, one column a family)."""
         ...
 
     def field(self, texts: list[str]) -> Any:

@@ -45,10 +45,19 @@ def test_a_question_naming_no_technique_is_nearest_the_questions_describing_it(r
         "How do I choose the neighbourhood radius and the minimum number of neighbours when "
         "clustering by density, and why do clusters of different density break it?",
     ]
-    near = retriever.described(retriever.meaning(asked))
+    vectors = retriever.meaning(asked)
+    near = retriever.meanings.nearest_described(vectors)
     assert near[0][0] == family and near[0][1] > 0.999 and near[0][2] > 0
     assert near[1][0] == "dbscan" and near[1][1] > near[1][2] > 0.05
-    assert retriever.described(retriever.meaning([])) == []
+    # Each family's cosine: the nearest is the largest, the margin over the second largest.
+    families, scores = retriever.described(vectors)
+    assert families == sorted(set(families)) and scores.shape == (2, len(families))
+    second = np.sort(scores[1])[-2]
+    assert families[int(scores[1].argmax())] == "dbscan"
+    assert abs(scores[1].max() - near[1][1]) < 1e-6
+    assert abs(near[1][2] - (near[1][1] - second)) < 1e-6
+    assert retriever.meanings.nearest_described(retriever.meaning([])) == []
+    assert retriever.described(retriever.meaning([]))[1].shape == (0, len(families))
 
 
 def test_a_model_without_a_measured_bar_has_none(tmp_path, embedder):

@@ -159,6 +159,28 @@ def test_a_question_naming_no_technique_joins_the_one_its_meaning_is_nearest(cha
     assert density.askers == 3 and density.label == "DBSCAN"
 
 
+# Monte Carlo tree search named twice, and described once in words no cue knows, whose meaning is
+# nearest MCTS's described questions but not clearly enough among all 444 families (0.34): among
+# the families the workspace's questions name (MCTS, LoRA), it is clear.
+GAME_TREE = [
+    "How does Monte Carlo tree search pick which node to expand?",
+    "What is the UCT formula in MCTS?",
+    "A board-game bot plays thousands of random games from the current position, keeps win "
+    "counts per move in a tree, and expands the most promising branch first. How does it trade "
+    "off trying new moves against the ones that won before?",
+]
+
+
+def test_a_description_joins_the_nearest_of_the_techniques_others_asked_about(chat):
+    retriever = chat.tutor.gaps.retriever
+    assert not retriever.techniques.find(GAME_TREE[2])
+    families, scores = retriever.described(retriever.meaning(GAME_TREE[2:]))
+    assert families[int(scores[0].argmax())] == "monte carlo tree search"
+    assert scores[0].max() < 0.45  # the nearest of all families is not near enough alone
+    tree, _ = one_technique_among_others(chat, GAME_TREE, 3)
+    assert tree.askers == 3 and tree.label == "Monte Carlo tree search"
+
+
 def test_an_everyday_question_using_a_techniques_name_is_kept_apart(chat):
     # Overfitting names the bias-variance tradeoff; here it is a diet and a gym plan.
     everyday = ["减肥总是反弹，有什么办法防止过拟合式的节食？", "我的健身计划是不是过拟合了？"]

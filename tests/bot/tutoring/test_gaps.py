@@ -189,16 +189,30 @@ def test_a_reply_without_an_answer_is_a_skeleton_that_says_why():
 
 def test_a_question_naming_no_technique_takes_the_nearest_family_only_when_clear():
     table = techniques()
+    families = ["knowledge editing", "lora", "model merging", "rope scaling", "unlearning"]
     questions = [
         "What is LoRA?",  # named: keeps its own
         "How do I stretch positions past the trained length?",  # near and clear
-        "How do I make the model forget one fact?",  # near, but another family is as near
+        "Can a network be made to drop one thing it saw?",  # near, but another is as near
+        "Which adapter size suits a small dataset?",  # not near enough of all; clear among asked
+        "Can two fine-tuned models be averaged?",  # among asked, but three families are nearer
         "What should I cook tonight?",  # too far
     ]
-    nearest = [
-        ("rope scaling", 0.9, 0.3),
-        ("rope scaling", 0.6, 0.1),
-        ("knowledge editing", 0.6, 0.01),
-        ("rope scaling", 0.3, 0.2),
-    ]
-    assert meant(questions, nearest, table) == {questions[1]: "rope scaling"}
+    scores = np.array(
+        [
+            [0.1, 0.9, 0.1, 0.1, 0.1],
+            [0.1, 0.2, 0.1, 0.6, 0.1],
+            [0.6, 0.1, 0.1, 0.2, 0.59],
+            [0.4, 0.35, 0.38, 0.1, 0.1],
+            [0.42, 0.33, 0.44, 0.1, 0.4],
+            [0.2, 0.1, 0.1, 0.1, 0.3],
+        ]
+    )
+    assert [bool(table.find(q)) for q in questions] == [True, False, False, False, False, False]
+    # The second family named in the workspace is one a question was given by its meaning.
+    assert meant(questions, (families, scores), table) == {
+        questions[1]: "rope scaling",
+        questions[3]: "lora",
+    }
+    # Alone, a question is never given a family by the second rule: none is asked about.
+    assert meant(questions[3:4], (families, scores[3:4]), table) == {}
