@@ -19,6 +19,7 @@ entry for the first technique is added to the bank, whether its gap is gone.
     python eval/gaps.py --part dev10           # the ninth version's test part, tuning data now
     python eval/gaps.py --part dev11           # written to be frozen, seen while tuning
     python eval/gaps.py --part dev12           # the ninth version's second test part
+    python eval/gaps.py --part dev13           # the tenth version's test part
     python eval/gaps.py --part test            # the frozen part: once per version
     python eval/gaps.py --part dev --draft-model PATH.gguf --draft-out DIR   # a drafted entry
 
@@ -36,9 +37,9 @@ sixth version's, read since); dev8 = eval/gaps_test7.jsonl (the seventh version'
 dev9 = eval/gaps_test8.jsonl (the eighth version's, read since); dev10 = eval/gaps_test9.jsonl
 (the ninth version's, read since); dev11 = eval/gaps_test10.jsonl (written to be frozen, seen
 while tuning before any version was measured on it); dev12 = eval/gaps_test11.jsonl (the ninth
-version's second frozen part, measured once); test = eval/gaps_test12.jsonl (frozen: techniques
-by topic in both languages, far questions); dev3 to dev12 and test with coverage_test.jsonl's
-covered ones.
+version's second frozen part, measured once); dev13 = eval/gaps_test12.jsonl (the tenth
+version's, measured once); test = eval/gaps_test13.jsonl (frozen: techniques by topic in both
+languages, far questions); dev3 to dev13 and test with coverage_test.jsonl's covered ones.
 Prints one JSON object.
 """
 
@@ -89,7 +90,9 @@ PARTS = {
     "dev11": (EVAL / "gaps_test10.jsonl", EVAL / "gaps_test10.jsonl"),
     # The ninth version's second frozen part, measured once, not read: tuning data all the same.
     "dev12": (EVAL / "gaps_test11.jsonl", EVAL / "gaps_test11.jsonl"),
-    "test": (EVAL / "gaps_test12.jsonl", EVAL / "gaps_test12.jsonl"),
+    # The tenth version's frozen part, measured once, not read yet.
+    "dev13": (EVAL / "gaps_test12.jsonl", EVAL / "gaps_test12.jsonl"),
+    "test": (EVAL / "gaps_test13.jsonl", EVAL / "gaps_test13.jsonl"),
 }
 COVERED = EVAL / "coverage_test.jsonl"  # covered questions asked beside the test part's
 

@@ -19,9 +19,9 @@ FROZEN = EVAL / "FROZEN.md"
 GRADING = {"dev": EVAL / "grading_dev.jsonl", "test": EVAL / "grading_test.jsonl"}
 COVERAGE = {"dev": EVAL / "coverage_dev.jsonl", "test": EVAL / "coverage_test.jsonl"}
 GAPS_TEST = EVAL / "coverage_gaps_test.jsonl"
-GAPS_FROZEN = EVAL / "gaps_test12.jsonl"  # eval/gaps.py's frozen part (docs/gaps.md)
+GAPS_FROZEN = EVAL / "gaps_test13.jsonl"  # eval/gaps.py's frozen part (docs/gaps.md)
 # Its earlier versions' frozen parts, tuning data since (eval/FROZEN.md)
-GAPS_READ = tuple(EVAL / f"gaps_test{n}.jsonl" for n in ("", *map(str, range(3, 12))))
+GAPS_READ = tuple(EVAL / f"gaps_test{n}.jsonl" for n in ("", *map(str, range(3, 13))))
 TEST_FILES = (GRADING["test"], COVERAGE["test"], GAPS_TEST, *GAPS_READ, GAPS_FROZEN)
 
 GRADING_KEYS = {"source", "title", "lang", "kind", "good", "partial", "wrong"}
