@@ -50,7 +50,8 @@ DESCRIBED_APART = 0.05
 # Failing that, the family among those the other recorded questions name (the techniques asked
 # about in the workspace, a dozen where there are 444 in all) its meaning is nearest, when at
 # least this near, as clear of the other families named there, and among its `AMONG_RANK`
-# nearest families of all. Chosen on the dev parts (docs/gaps.md): 0.2 to 0.3 gave the same.
+# nearest families of all. Chosen on the dev parts (docs/gaps.md): 0.2 and 0.25 gave one asker
+# count more and one pure gap fewer, 0.35 three asker counts fewer.
 AMONG_BAR = 0.3
 AMONG_RANK = 3
 MAX_QUESTIONS = 1000  # the most recent questions grouped at once (grouping is quadratic)
