@@ -57,9 +57,9 @@ class Meaning:
         # (the bank's key, its questions' unit vectors, each language's mean vector)
         self._bank: tuple[str, np.ndarray, dict[str, np.ndarray]] | None = None
         self._everyday: np.ndarray | None = None
-        # The questions describing techniques without their names: families, raw vectors and
-        # languages.
-        self._described: tuple[np.ndarray, np.ndarray, list[str]] | None = None
+        # The questions describing techniques without their names, by family: the families,
+        # where each one's questions start, their raw vectors and languages.
+        self._described: tuple[list[str], np.ndarray, np.ndarray, list[str]] | None = None
 
     def _bank_vectors(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         entries = self.store.entries()
@@ -110,40 +110,29 @@ class Meaning:
         nearest_everyday = (asked @ self._everyday.T).max(axis=1)
         return (nearest_bank - nearest_everyday).astype(np.float32)
 
-    def nearest_described(self, vectors: np.ndarray) -> list[tuple[str, float, float]]:
-        """For each question (a row of `vectors`, as `vectors()` gives them), the family of the
-        nearest question of `described.tsv` (written to describe a technique without naming
-        it), their cosine, and how much nearer it is than the nearest of any other family."""
-        families, scores = self.described_scores(vectors)
-        out = []
-        for row in scores:
-            best, second = np.argsort(-row)[:2]
-            out.append((families[best], float(row[best]), float(row[best] - row[second])))
-        return out
-
     def described_scores(self, vectors: np.ndarray) -> tuple[list[str], np.ndarray]:
-        """The families of `described.tsv`, and for each question (a row of `vectors`) its
-        cosine to the nearest described question of each family (one column a family)."""
-        families, raw, langs = self._described_raw()
-        order = np.argsort(families, kind="stable")  # each family's questions in one run
-        names, starts = np.unique(families[order], return_index=True)
+        """The families of `described.tsv`, and for each question (a row of `vectors`, as
+        `vectors()` gives them) its cosine to the nearest question of each family (one column a
+        family); those questions describe a technique without naming it."""
+        names, starts, raw, langs = self._described_raw()
         if not len(vectors):
-            return [str(f) for f in names], np.zeros((0, len(names)), dtype=np.float32)
+            return names, np.zeros((0, len(names)), dtype=np.float32)
         _, means = self._bank_vectors()
-        described = _unit(raw[order] - np.stack([means[langs[i]] for i in order]))
+        described = _unit(raw - np.stack([means[lang] for lang in langs]))
         sims = np.asarray(vectors, dtype=np.float32) @ described.T
-        return [str(f) for f in names], np.maximum.reduceat(sims, starts, axis=1)
+        return names, np.maximum.reduceat(sims, starts, axis=1)
 
-    def _described_raw(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        """The described questions' families, vectors and languages, embedded once (the
-        bundled model's vectors of them ship with the package: retriever/shipped.py)."""
+    def _described_raw(self) -> tuple[list[str], np.ndarray, np.ndarray, list[str]]:
+        """The described questions' families (sorted), where each family's run of questions
+        starts, and their vectors and languages in that order, embedded once (the bundled
+        model's vectors of them ship with the package: retriever/shipped.py)."""
         with self._lock:
             if self._described is not None:
                 return self._described
-        rows = described_questions()
+        rows = sorted(described_questions(), key=lambda row: row[0])  # stable: file order kept
         raw = np.asarray(self.embedder.encode_queries([q for _, q in rows]), dtype=np.float32)
-        families = np.array([family for family, _ in rows])
+        names, starts = np.unique([family for family, _ in rows], return_index=True)
         langs = [_language(q) for _, q in rows]
         with self._lock:
-            self._described = (families, raw, langs)
+            self._described = ([str(n) for n in names], starts, raw, langs)
         return self._described

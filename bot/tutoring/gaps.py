@@ -359,10 +359,13 @@ def meant(
     if len(families) < 2:
         return out
     for i, question in enumerate(questions):
-        best, second = np.argsort(-scores[i])[:2]
-        if named[i] or scores[i, best] < DESCRIBED_BAR:
+        if named[i]:
             continue
-        if scores[i, best] - scores[i, second] >= DESCRIBED_APART:
+        best, second = np.argsort(-scores[i])[:2]
+        if (
+            scores[i, best] >= DESCRIBED_BAR
+            and scores[i, best] - scores[i, second] >= DESCRIBED_APART
+        ):
             out[question] = families[best]
     asked = {key for keys in named for key in keys} | set(out.values())
     columns = [j for j, family in enumerate(families) if family in asked]
